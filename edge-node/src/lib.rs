@@ -1,0 +1,17 @@
+//! The NetPulse edge node: runs the checks a coordinator assigns and streams the results back.
+//!
+//! # Layout
+//! - [`probe`]: one module per probe kind; each turns a [`netpulse_protocol::check::ProbeSpec`]
+//!   into a measurement with an error class.
+//! - [`schedule`]: sans-I/O scheduler deciding which check is due when (with jitter).
+//! - [`outbox`]: durable result queue in sled; results leave it only when a coordinator has
+//!   acknowledged them as committed.
+//! - [`session`]: the QUIC connection to a coordinator (enrolment, hello, assignments, results,
+//!   acknowledgements), with reconnect and backoff.
+//! - [`node`]: wires the pieces together; `run` is what `netpulse edge` calls.
+
+pub mod node;
+pub mod outbox;
+pub mod probe;
+pub mod schedule;
+pub mod session;

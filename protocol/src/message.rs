@@ -1,0 +1,135 @@
+//! Session messages.
+//!
+//! An edge node opens one bidirectional stream per connection. On an unauthenticated connection
+//! (no client certificate) the only accepted message is [`EdgeMessage::Enrol`]; on an
+//! authenticated one it sends [`EdgeMessage::Hello`] first, then results and heartbeats, while the
+//! coordinator streams assignments and acknowledgements back.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{check::CheckSpec, result::CheckResult};
+
+/// Messages from an edge node to a coordinator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EdgeMessage {
+    /// Ask for a node certificate. Only valid on a connection without a client certificate.
+    Enrol(Enrol),
+    /// First message of an authenticated session.
+    Hello(Hello),
+    /// Results in sequence order, starting at the oldest unacknowledged one.
+    Results(ResultBatch),
+    /// Keeps the session alive and carries the node's clock for skew reporting.
+    Heartbeat {
+        /// Node clock, Unix milliseconds.
+        now_ms: i64,
+    },
+}
+
+/// Enrolment request: a join token and a CSR whose private key never leaves the node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrol {
+    /// The full join token as printed by the coordinator.
+    pub token: String,
+    /// DER-encoded PKCS#10 certificate signing request.
+    pub csr_der: Vec<u8>,
+    /// Region tag the node will run in.
+    pub region: String,
+}
+
+/// Identifies a node at the start of a session. The node id itself comes from its certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Node id as stored with its certificate; must match the certificate.
+    pub node_id: String,
+    /// Region tag.
+    pub region: String,
+    /// Free-form labels (provider, datacentre, ...).
+    pub labels: BTreeMap<String, String>,
+    /// Software version of the node.
+    pub version: String,
+}
+
+/// A batch of results, in increasing `seq` order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultBatch {
+    /// The results.
+    pub results: Vec<CheckResult>,
+}
+
+/// Messages from a coordinator to an edge node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CoordinatorMessage {
+    /// Enrolment succeeded: the node certificate and the cluster CA.
+    Enrolled(Enrolled),
+    /// The session is accepted.
+    Welcome {
+        /// How often the node should send heartbeats.
+        heartbeat_interval_ms: u64,
+        /// Highest result sequence already committed for this node, so it can drop those.
+        committed_seq: u64,
+    },
+    /// The complete set of checks this node must run; replaces anything held before.
+    AssignmentFull {
+        /// The checks.
+        checks: Vec<CheckSpec>,
+    },
+    /// Changes to the set held by the node.
+    AssignmentDelta {
+        /// Checks to add or replace (matched by monitor id).
+        upsert: Vec<CheckSpec>,
+        /// Monitor ids to stop running.
+        remove: Vec<String>,
+    },
+    /// Every result with `seq <= up_to_seq` is committed and may be deleted by the node.
+    Ack {
+        /// Highest committed sequence.
+        up_to_seq: u64,
+    },
+    /// Answer to a heartbeat.
+    HeartbeatAck,
+    /// The request was refused; the stream closes after this.
+    Error(WireError),
+}
+
+/// Certificate material returned at enrolment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrolled {
+    /// Id assigned to the node.
+    pub node_id: String,
+    /// DER of the node certificate.
+    pub cert_der: Vec<u8>,
+    /// DER of the cluster CA certificate.
+    pub ca_der: Vec<u8>,
+}
+
+/// A refusal with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// Stable code.
+    pub code: WireErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// Stable refusal codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireErrorCode {
+    /// Join token unknown, expired or revoked.
+    InvalidToken,
+    /// The connection has no (valid) client certificate for this request.
+    Unauthenticated,
+    /// The node was removed or its certificate does not match.
+    Forbidden,
+    /// The message was not valid at this point of the session.
+    BadRequest,
+    /// The coordinator could not serve the request right now; retry later.
+    Unavailable,
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}

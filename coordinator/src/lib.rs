@@ -1,1 +1,32 @@
-//! placeholder
+//! The NetPulse coordinator.
+//!
+//! # Layout
+//! - [`state`]: the replicated application state (monitors, nodes, tokens, keys, results) and
+//!   the commands that change it.
+//! - [`raft`]: openraft over sled: log store, state machine adapter, peer network.
+//! - [`ca`]: the cluster CA and this coordinator's TLS identity in the data directory.
+//! - [`auth`]: API keys and join tokens (generation, hashing, verification).
+//! - [`assign`]: pure placement of monitors on edge nodes (rendezvous hashing).
+//! - [`edge`]: the QUIC endpoint edge nodes connect to: enrolment, sessions, result ingest.
+//! - [`api`]: the REST API under `/v1` and its authentication.
+//! - [`web`]: the operator web UI with live updates.
+//! - [`node`]: starts everything; `netpulse coordinator` and `netpulse up` call
+//!   [`node::start`].
+
+pub mod api;
+pub mod assign;
+pub mod auth;
+pub mod ca;
+pub mod edge;
+pub mod node;
+pub mod raft;
+pub mod state;
+pub mod web;
+
+/// Current time in Unix milliseconds (only for values put into commands, never in apply).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

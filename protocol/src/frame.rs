@@ -59,7 +59,17 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
     if got != PROTOCOL_VERSION {
         return Err(FrameError::UnsupportedVersion { got });
     }
-    postcard::from_bytes(&body[VERSION_LEN..]).map_err(|e| FrameError::Malformed(e.to_string()))
+    let (msg, rest) = postcard::take_from_bytes(&body[VERSION_LEN..])
+        .map_err(|e| FrameError::Malformed(e.to_string()))?;
+    // The length prefix delimits the body exactly: leftover bytes mean the peer encoded
+    // something other than what we decoded, which must not pass silently.
+    if !rest.is_empty() {
+        return Err(FrameError::Malformed(format!(
+            "{} trailing bytes after the message",
+            rest.len()
+        )));
+    }
+    Ok(msg)
 }
 
 /// Accumulates bytes from a stream and yields whole messages.

@@ -1,0 +1,188 @@
+//! openraft's state machine over [`StateStore`].
+//!
+//! The last applied log id and membership are written next to the data (tree `sm_raft`), so a
+//! restart resumes where applying stopped. Snapshots are a dump of the application trees taken on
+//! the state machine task, so a snapshot and its `last_applied` always agree.
+
+use std::io::Cursor;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    Entry, EntryPayload, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftSnapshotBuilder,
+    SnapshotMeta, StoredMembership,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{io_err, StorageError, TypeConfig};
+use crate::state::command::CommandResponse;
+use crate::state::StateStore;
+
+const APPLIED: &[u8] = b"applied";
+const SNAPSHOT: &[u8] = b"snapshot";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Applied {
+    last_applied: Option<LogId<u64>>,
+    membership: StoredMembership<u64, openraft::BasicNode>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta<u64, openraft::BasicNode>,
+    data: Vec<u8>,
+}
+
+/// The Raft state machine of a coordinator.
+pub struct StateMachine {
+    store: StateStore,
+    raft_tree: sled::Tree,
+    applied: Applied,
+}
+
+impl StateMachine {
+    /// Opens the state machine over `store`, reading where applying stopped.
+    pub fn open(db: &sled::Db, store: StateStore) -> Result<Self, StorageError> {
+        let raft_tree =
+            db.open_tree("sm_raft").map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?;
+        let applied = match raft_tree
+            .get(APPLIED)
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?
+        {
+            Some(v) => serde_json::from_slice(&v)
+                .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?,
+            None => Applied::default(),
+        };
+        Ok(Self { store, raft_tree, applied })
+    }
+
+    fn save_applied(&self) -> Result<(), StorageError> {
+        let bytes = serde_json::to_vec(&self.applied)
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Write, e))?;
+        self.raft_tree
+            .insert(APPLIED, bytes)
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Write, e))?;
+        Ok(())
+    }
+
+    fn meta(&self) -> SnapshotMeta<u64, openraft::BasicNode> {
+        let snapshot_id = match self.applied.last_applied {
+            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, rand::random::<u32>()),
+            None => format!("empty-{}", rand::random::<u32>()),
+        };
+        SnapshotMeta {
+            last_log_id: self.applied.last_applied,
+            last_membership: self.applied.membership.clone(),
+            snapshot_id,
+        }
+    }
+}
+
+/// Builds a snapshot from data captured on the state machine task.
+pub struct SnapshotBuilder {
+    meta: SnapshotMeta<u64, openraft::BasicNode>,
+    data: Result<Vec<u8>, String>,
+    store: StateStore,
+    raft_tree: sled::Tree,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let data = self
+            .data
+            .clone()
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, std::io::Error::other(e)))?;
+        // The state the snapshot covers must be on disk before the log under it may be purged.
+        self.store
+            .flush()
+            .await
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Write, e))?;
+        let stored = StoredSnapshot { meta: self.meta.clone(), data: data.clone() };
+        let bytes = postcard::to_allocvec(&stored)
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        self.raft_tree
+            .insert(SNAPSHOT, bytes)
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        self.store
+            .flush()
+            .await
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
+        Ok(Snapshot { meta: self.meta.clone(), snapshot: Box::new(Cursor::new(data)) })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<u64>>, StoredMembership<u64, openraft::BasicNode>), StorageError> {
+        Ok((self.applied.last_applied, self.applied.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<CommandResponse>, StorageError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            self.applied.last_applied = Some(entry.log_id);
+            let resp = match entry.payload {
+                EntryPayload::Blank => CommandResponse::Ok,
+                EntryPayload::Normal(cmd) => self
+                    .store
+                    .apply(&cmd, entry.log_id.index)
+                    .map_err(|e| io_err(ErrorSubject::Apply(entry.log_id), ErrorVerb::Write, e))?,
+                EntryPayload::Membership(m) => {
+                    self.applied.membership = StoredMembership::new(Some(entry.log_id), m);
+                    CommandResponse::Ok
+                }
+            };
+            out.push(resp);
+        }
+        self.save_applied()?;
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            meta: self.meta(),
+            data: self.store.export().map_err(|e| e.to_string()),
+            store: self.store.clone(),
+            raft_tree: self.raft_tree.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let data = snapshot.into_inner();
+        let subject = ErrorSubject::Snapshot(Some(meta.signature()));
+        self.store.import(&data).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        self.applied =
+            Applied { last_applied: meta.last_log_id, membership: meta.last_membership.clone() };
+        self.save_applied()?;
+        let stored = StoredSnapshot { meta: meta.clone(), data };
+        let bytes = postcard::to_allocvec(&stored).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        self.raft_tree.insert(SNAPSHOT, bytes).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        self.store.flush().await.map_err(|e| io_err(subject, ErrorVerb::Write, e))?;
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let raw = self
+            .raft_tree
+            .get(SNAPSHOT)
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
+        let Some(raw) = raw else { return Ok(None) };
+        let stored: StoredSnapshot = postcard::from_bytes(&raw)
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
+        Ok(Some(Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data)) }))
+    }
+}

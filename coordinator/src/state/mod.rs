@@ -1,0 +1,478 @@
+//! The replicated state machine's data: monitors, nodes, tokens, keys, results.
+//!
+//! [`StateStore`] owns sled trees inside the coordinator's single sled database. The Raft state
+//! machine adapter calls [`StateStore::apply`] with committed commands; everything else (API, UI,
+//! edge sessions) only reads. Applying is deterministic and idempotent: a command re-applied after
+//! a crash (sled had not flushed the state yet, but the log had) leaves the same state.
+
+pub mod command;
+pub mod model;
+
+use std::collections::BTreeMap;
+
+use netpulse_protocol::result::CheckResult;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use tokio::sync::watch;
+
+use command::{Command, CommandResponse, IngestBatch, NodeSessionEvent};
+use model::{ApiKeyRecord, EdgeNode, JoinTokenRecord, Monitor, RegionLatest, StoredResult};
+
+/// Storage failures; the Raft layer turns them into fatal storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// sled failed.
+    #[error("state storage: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored record did not decode: the data directory is corrupt or from a newer version.
+    #[error("corrupt state record in {tree}: {detail}")]
+    Corrupt { tree: &'static str, detail: String },
+}
+
+const TREES: [&str; 7] =
+    ["sm_monitors", "sm_nodes", "sm_tokens", "sm_keys", "sm_results", "sm_latest", "sm_node_seq"];
+
+/// Version counters that readers watch to learn that something changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    /// Bumped when monitors or nodes change (assignments may move).
+    pub config: u64,
+    /// Bumped when results arrive.
+    pub results: u64,
+}
+
+/// The application state of a coordinator.
+#[derive(Clone)]
+pub struct StateStore {
+    db: sled::Db,
+    monitors: sled::Tree,
+    nodes: sled::Tree,
+    tokens: sled::Tree,
+    keys: sled::Tree,
+    results: sled::Tree,
+    latest: sled::Tree,
+    node_seq: sled::Tree,
+    versions: watch::Sender<Versions>,
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serializing plain data structs to JSON cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn from_json<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StateError> {
+    serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt { tree, detail: e.to_string() })
+}
+
+/// Key of a result: `monitor \0 checked_at (order-preserving) node \0 seq`.
+fn result_key(monitor: &str, checked_at_ms: i64, node: &str, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(monitor.len() + node.len() + 18);
+    k.extend_from_slice(monitor.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&ordered_i64(checked_at_ms));
+    k.extend_from_slice(node.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn ordered_i64(v: i64) -> [u8; 8] {
+    ((v as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn prefix(id: &str) -> Vec<u8> {
+    let mut p = id.as_bytes().to_vec();
+    p.push(0);
+    p
+}
+
+impl StateStore {
+    /// Opens (or creates) the state trees in `db`.
+    pub fn open(db: &sled::Db) -> Result<Self, StateError> {
+        let (versions, _) = watch::channel(Versions::default());
+        Ok(Self {
+            db: db.clone(),
+            monitors: db.open_tree("sm_monitors")?,
+            nodes: db.open_tree("sm_nodes")?,
+            tokens: db.open_tree("sm_tokens")?,
+            keys: db.open_tree("sm_keys")?,
+            results: db.open_tree("sm_results")?,
+            latest: db.open_tree("sm_latest")?,
+            node_seq: db.open_tree("sm_node_seq")?,
+            versions,
+        })
+    }
+
+    /// Subscribe to change counters (UI live updates, assignment recomputation).
+    pub fn subscribe(&self) -> watch::Receiver<Versions> {
+        self.versions.subscribe()
+    }
+
+    /// Flushes state to disk (before a snapshot is reported built).
+    pub async fn flush(&self) -> Result<(), StateError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Applies one committed command. `index` is its log index.
+    pub fn apply(&self, cmd: &Command, index: u64) -> Result<CommandResponse, StateError> {
+        let resp = match cmd {
+            Command::CreateApiKey(k) => {
+                self.keys.insert(k.id.as_bytes(), json(k))?;
+                CommandResponse::Ok
+            }
+            Command::CreateJoinToken(t) => {
+                self.tokens.insert(t.id.as_bytes(), json(t))?;
+                CommandResponse::Ok
+            }
+            Command::RevokeJoinToken { id } => match self.token(id)? {
+                Some(mut t) => {
+                    t.revoked = true;
+                    self.tokens.insert(id.as_bytes(), json(&t))?;
+                    CommandResponse::Ok
+                }
+                None => CommandResponse::NotFound(format!("join token {id}")),
+            },
+            Command::PutMonitor { monitor, expect_existing } => {
+                let existing = self.monitor(&monitor.id)?;
+                match (existing, expect_existing) {
+                    (None, true) => CommandResponse::NotFound(format!("monitor {}", monitor.id)),
+                    (Some(_), false) => {
+                        CommandResponse::Conflict(format!("monitor {} exists", monitor.id))
+                    }
+                    (existing, _) => {
+                        let mut m = monitor.clone();
+                        m.revision = index;
+                        if let Some(old) = existing {
+                            m.created_at_ms = old.created_at_ms;
+                            // Regions no longer named drop out of the overview.
+                            for region in old.regions.iter().filter(|r| !m.regions.contains(r)) {
+                                self.latest.remove(latest_key(&m.id, region))?;
+                            }
+                        }
+                        self.monitors.insert(m.id.as_bytes(), json(&m))?;
+                        self.bump(true);
+                        CommandResponse::MonitorWritten { revision: index }
+                    }
+                }
+            }
+            Command::DeleteMonitor { id } => {
+                if self.monitors.remove(id.as_bytes())?.is_none() {
+                    CommandResponse::NotFound(format!("monitor {id}"))
+                } else {
+                    self.remove_prefix(&self.results, &prefix(id))?;
+                    self.remove_prefix(&self.latest, &prefix(id))?;
+                    self.bump(true);
+                    CommandResponse::Ok
+                }
+            }
+            Command::RegisterNode(n) => {
+                self.nodes.insert(n.id.as_bytes(), json(n))?;
+                self.bump(true);
+                CommandResponse::Ok
+            }
+            Command::NodeSession(ev) => self.apply_session(ev)?,
+            Command::CoordinatorStarted { coordinator, at_ms } => {
+                for node in self.nodes()? {
+                    if node.session == Some(*coordinator) {
+                        let mut n = node;
+                        n.session = None;
+                        n.last_seen_ms = n.last_seen_ms.max(*at_ms);
+                        self.nodes.insert(n.id.as_bytes(), json(&n))?;
+                    }
+                }
+                self.bump(true);
+                CommandResponse::Ok
+            }
+            Command::IngestResults(batch) => self.apply_ingest(batch)?,
+        };
+        Ok(resp)
+    }
+
+    fn bump(&self, config: bool) {
+        self.versions.send_modify(|v| {
+            if config {
+                v.config += 1;
+            } else {
+                v.results += 1;
+            }
+        });
+    }
+
+    fn remove_prefix(&self, tree: &sled::Tree, p: &[u8]) -> Result<(), StateError> {
+        let mut batch = sled::Batch::default();
+        for kv in tree.scan_prefix(p).keys() {
+            batch.remove(kv?);
+        }
+        tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    fn apply_session(&self, ev: &NodeSessionEvent) -> Result<CommandResponse, StateError> {
+        let Some(mut n) = self.node(&ev.node)? else {
+            return Ok(CommandResponse::NotFound(format!("node {}", ev.node)));
+        };
+        match ev.coordinator {
+            Some(c) => {
+                n.session = Some(c);
+                n.labels = ev.labels.clone();
+                n.version = ev.version.clone();
+            }
+            // A close reported by a coordinator that no longer holds the session is stale.
+            None if n.session.is_some() => n.session = None,
+            None => {}
+        }
+        n.last_seen_ms = n.last_seen_ms.max(ev.at_ms);
+        self.nodes.insert(n.id.as_bytes(), json(&n))?;
+        self.bump(true);
+        Ok(CommandResponse::Ok)
+    }
+
+    fn apply_ingest(&self, batch: &IngestBatch) -> Result<CommandResponse, StateError> {
+        let (mut stored, mut duplicates, mut dropped) = (0u64, 0u64, 0u64);
+        let mut committed = Vec::with_capacity(batch.per_node.len());
+        let mut monitors: BTreeMap<String, Option<Monitor>> = BTreeMap::new();
+        for nr in &batch.per_node {
+            let Some(mut node) = self.node(&nr.node)? else {
+                dropped += nr.results.len() as u64;
+                continue;
+            };
+            let mut high = self.committed_seq(&nr.node)?;
+            let mut results = sled::Batch::default();
+            let mut latest: BTreeMap<String, RegionLatest> = BTreeMap::new();
+            for r in &nr.results {
+                if r.seq <= high {
+                    duplicates += 1;
+                    continue;
+                }
+                high = r.seq;
+                let monitor = match monitors.get(&r.monitor_id) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = self.monitor(&r.monitor_id)?;
+                        monitors.insert(r.monitor_id.clone(), m.clone());
+                        m
+                    }
+                };
+                // Results for deleted monitors or regions the monitor no longer names are dropped,
+                // but still advance the sequence so the node stops resending them.
+                match monitor {
+                    Some(m) if m.covers(&node.region) => {}
+                    _ => {
+                        dropped += 1;
+                        continue;
+                    }
+                }
+                let sr = stored_result(r, &node);
+                let key = result_key(&r.monitor_id, r.checked_at_ms, &node.id, r.seq);
+                results.insert(key, postcard::to_allocvec(&sr).unwrap_or_default());
+                let l = RegionLatest {
+                    region: node.region.clone(),
+                    node: node.id.clone(),
+                    status: r.status,
+                    checked_at_ms: r.checked_at_ms,
+                    duration_us: r.duration_us,
+                    error: r.error.clone(),
+                };
+                match latest.get(&r.monitor_id) {
+                    Some(prev) if prev.checked_at_ms > l.checked_at_ms => {}
+                    _ => {
+                        latest.insert(r.monitor_id.clone(), l);
+                    }
+                }
+                stored += 1;
+            }
+            self.results.apply_batch(results)?;
+            for (monitor_id, l) in latest {
+                let key = latest_key(&monitor_id, &l.region);
+                let newer = match self.latest.get(&key)? {
+                    Some(prev) => {
+                        from_json::<RegionLatest>("sm_latest", &prev)?.checked_at_ms <= l.checked_at_ms
+                    }
+                    None => true,
+                };
+                if newer {
+                    self.latest.insert(key, json(&l))?;
+                }
+            }
+            self.node_seq.insert(nr.node.as_bytes(), &high.to_be_bytes())?;
+            node.last_seen_ms = node.last_seen_ms.max(batch.received_at_ms);
+            self.nodes.insert(node.id.as_bytes(), json(&node))?;
+            committed.push((nr.node.clone(), high));
+        }
+        self.bump(false);
+        Ok(CommandResponse::Ingested { stored, duplicates, dropped, committed })
+    }
+
+    /// Highest sequence committed for `node` (0 when none).
+    pub fn committed_seq(&self, node: &str) -> Result<u64, StateError> {
+        Ok(match self.node_seq.get(node.as_bytes())? {
+            Some(v) if v.len() == 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&v);
+                u64::from_be_bytes(b)
+            }
+            Some(_) => {
+                return Err(StateError::Corrupt { tree: "sm_node_seq", detail: node.to_owned() })
+            }
+            None => 0,
+        })
+    }
+
+    /// One monitor.
+    pub fn monitor(&self, id: &str) -> Result<Option<Monitor>, StateError> {
+        self.get_json(&self.monitors, "sm_monitors", id)
+    }
+
+    /// All monitors, ordered by id.
+    pub fn monitors(&self) -> Result<Vec<Monitor>, StateError> {
+        self.all_json(&self.monitors, "sm_monitors")
+    }
+
+    /// Latest result per region of a monitor.
+    pub fn latest(&self, monitor_id: &str) -> Result<Vec<RegionLatest>, StateError> {
+        self.latest
+            .scan_prefix(prefix(monitor_id))
+            .values()
+            .map(|v| from_json("sm_latest", &v?))
+            .collect()
+    }
+
+    /// Results of a monitor, newest first, measured at or after `since_ms`.
+    pub fn results(
+        &self,
+        monitor_id: &str,
+        since_ms: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<StoredResult>, StateError> {
+        let p = prefix(monitor_id);
+        let mut lo = p.clone();
+        if let Some(since) = since_ms {
+            lo.extend_from_slice(&ordered_i64(since));
+        }
+        let mut hi = p;
+        hi.extend_from_slice(&[0xff; 9]);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for kv in self.results.range(lo..hi).rev().take(limit) {
+            let (_, v) = kv?;
+            out.push(
+                postcard::from_bytes(&v)
+                    .map_err(|e| StateError::Corrupt { tree: "sm_results", detail: e.to_string() })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Number of stored results of a monitor (tests, metrics).
+    pub fn result_count(&self, monitor_id: &str) -> usize {
+        self.results.scan_prefix(prefix(monitor_id)).count()
+    }
+
+    /// One node.
+    pub fn node(&self, id: &str) -> Result<Option<EdgeNode>, StateError> {
+        self.get_json(&self.nodes, "sm_nodes", id)
+    }
+
+    /// All nodes, ordered by id.
+    pub fn nodes(&self) -> Result<Vec<EdgeNode>, StateError> {
+        self.all_json(&self.nodes, "sm_nodes")
+    }
+
+    /// One join token record.
+    pub fn token(&self, id: &str) -> Result<Option<JoinTokenRecord>, StateError> {
+        self.get_json(&self.tokens, "sm_tokens", id)
+    }
+
+    /// All join token records.
+    pub fn tokens(&self) -> Result<Vec<JoinTokenRecord>, StateError> {
+        self.all_json(&self.tokens, "sm_tokens")
+    }
+
+    /// One API key record.
+    pub fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StateError> {
+        self.get_json(&self.keys, "sm_keys", id)
+    }
+
+    /// Whether any API key exists (first start creates the admin key otherwise).
+    pub fn has_api_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        name: &'static str,
+        id: &str,
+    ) -> Result<Option<T>, StateError> {
+        tree.get(id.as_bytes())?.map(|v| from_json(name, &v)).transpose()
+    }
+
+    fn all_json<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        name: &'static str,
+    ) -> Result<Vec<T>, StateError> {
+        tree.iter().values().map(|v| from_json(name, &v?)).collect()
+    }
+
+    /// Serializes the whole application state for a Raft snapshot.
+    pub fn export(&self) -> Result<Vec<u8>, StateError> {
+        let mut dump: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
+        for name in TREES {
+            let tree = self.db.open_tree(name)?;
+            let mut kvs = Vec::with_capacity(tree.len());
+            for kv in tree.iter() {
+                let (k, v) = kv?;
+                kvs.push((k.to_vec(), v.to_vec()));
+            }
+            dump.push((name.to_owned(), kvs));
+        }
+        Ok(postcard::to_allocvec(&SnapshotDump { trees: dump }).unwrap_or_default())
+    }
+
+    /// Replaces the whole application state with a snapshot made by [`StateStore::export`].
+    pub fn import(&self, data: &[u8]) -> Result<(), StateError> {
+        let dump: SnapshotDump = postcard::from_bytes(data)
+            .map_err(|e| StateError::Corrupt { tree: "snapshot", detail: e.to_string() })?;
+        for name in TREES {
+            self.db.open_tree(name)?.clear()?;
+        }
+        for (name, kvs) in dump.trees {
+            if !TREES.contains(&name.as_str()) {
+                return Err(StateError::Corrupt { tree: "snapshot", detail: format!("tree {name}") });
+            }
+            let tree = self.db.open_tree(&name)?;
+            let mut batch = sled::Batch::default();
+            for (k, v) in kvs {
+                batch.insert(k, v);
+            }
+            tree.apply_batch(batch)?;
+        }
+        self.bump(true);
+        self.bump(false);
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotDump {
+    trees: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>,
+}
+
+fn latest_key(monitor: &str, region: &str) -> Vec<u8> {
+    let mut k = prefix(monitor);
+    k.extend_from_slice(region.as_bytes());
+    k
+}
+
+fn stored_result(r: &CheckResult, node: &EdgeNode) -> StoredResult {
+    StoredResult {
+        region: node.region.clone(),
+        node: node.id.clone(),
+        seq: r.seq,
+        checked_at_ms: r.checked_at_ms,
+        status: r.status,
+        duration_us: r.duration_us,
+        error: r.error.clone(),
+        metrics: r.metrics.clone(),
+    }
+}

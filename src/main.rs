@@ -1,1 +1,247 @@
-fn main() {}
+//! The `netpulse` command: glue only. Parses arguments, sets up logging, and calls into the
+//! coordinator and edge-node crates; errors become a message on stderr and exit code 1.
+
+mod demo;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+
+/// NetPulse: distributed uptime and network monitoring.
+#[derive(Debug, Parser)]
+#[command(name = "netpulse", version, about)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// All-in-one demo: a coordinator, three edge nodes in three regions, demo targets and monitors.
+    Up {
+        /// Where everything is stored; survives restarts.
+        #[arg(long, default_value = "netpulse-data")]
+        data_dir: PathBuf,
+        /// HTTP address of the UI and API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Run one coordinator.
+    Coordinator {
+        /// Database and CA directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// HTTP address of the UI and API.
+        #[arg(long)]
+        listen: SocketAddr,
+        /// QUIC address edge nodes connect to.
+        #[arg(long)]
+        quic: SocketAddr,
+    },
+    /// Run one edge node.
+    Edge {
+        /// Identity and result outbox directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Region tag, e.g. eu-west.
+        #[arg(long)]
+        region: String,
+        /// Coordinator QUIC address (repeat, or separate with commas).
+        #[arg(long = "coordinator", required = true, value_delimiter = ',')]
+        coordinators: Vec<String>,
+        /// Join token (needed only for the first start).
+        #[arg(long, env = "NETPULSE_JOIN_TOKEN")]
+        join_token: Option<String>,
+        /// Label reported to the coordinators, `key=value` (repeatable).
+        #[arg(long = "label", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+        /// Most probes running at once.
+        #[arg(long, default_value_t = 512)]
+        max_concurrent_checks: usize,
+    },
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or("expected key=value")?;
+    if k.is_empty() {
+        return Err("empty label key".into());
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    // One crypto provider for the whole process; the TLS configs also name it explicitly.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn,openraft=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Up { data_dir, listen } => up(data_dir, listen).await,
+        Command::Coordinator { data_dir, listen, quic } => coordinator(data_dir, listen, quic).await,
+        Command::Edge { data_dir, region, coordinators, join_token, labels, max_concurrent_checks } => {
+            let cfg = netpulse_edge::node::Config {
+                data_dir,
+                region,
+                coordinators,
+                join_token,
+                labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
+                max_concurrent_checks,
+            };
+            let (stop, stop_rx) = watch::channel(false);
+            let node = tokio::spawn(netpulse_edge::node::run(cfg, stop_rx));
+            tokio::select! {
+                r = node => r.context("edge node task")?.context("edge node")?,
+                _ = shutdown_signal() => {
+                    let _ = stop.send(true);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+async fn coordinator(data_dir: PathBuf, listen: SocketAddr, quic: SocketAddr) -> anyhow::Result<()> {
+    let cfg = netpulse_coordinator::node::Config { data_dir, http_listen: listen, quic_listen: quic, node_id: 1 };
+    let running = netpulse_coordinator::node::start(cfg).await.context("starting coordinator")?;
+    println!("UI: http://{}/", running.http_addr);
+    println!("QUIC: {}", running.quic_addr);
+    match &running.admin_key {
+        Some(key) => println!("Admin API key: {key}"),
+        None => println!("Admin API key: (created on first start and shown only then)"),
+    }
+    shutdown_signal().await;
+    running.shutdown().await;
+    Ok(())
+}
+
+const DEMO_REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+
+async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+    let coord_dir = data_dir.join("coordinator");
+    let quic = SocketAddr::new(listen.ip(), 0);
+    let cfg = netpulse_coordinator::node::Config { data_dir: coord_dir, http_listen: listen, quic_listen: quic, node_id: 1 };
+    let running = netpulse_coordinator::node::start(cfg).await.context("starting coordinator")?;
+    let key = demo_admin_key(&data_dir, running.admin_key.as_deref())?;
+    println!("UI: http://{}/", running.http_addr);
+    println!("Admin API key: {key}");
+
+    let targets = demo::start().await.context("starting demo targets")?;
+    apply_demo_monitors(&running.ctx, &targets).await?;
+
+    let token = running.create_join_token("netpulse up demo edge nodes", Duration::from_secs(600)).await?;
+    let (stop, stop_rx) = watch::channel(false);
+    let mut edges = Vec::new();
+    for region in DEMO_REGIONS {
+        let cfg = netpulse_edge::node::Config {
+            data_dir: data_dir.join(format!("edge-{region}")),
+            region: region.to_owned(),
+            coordinators: vec![running.quic_addr.to_string()],
+            join_token: Some(token.clone()),
+            labels: BTreeMap::from([("demo".to_owned(), "true".to_owned())]),
+            max_concurrent_checks: 256,
+        };
+        let rx = stop_rx.clone();
+        edges.push(tokio::spawn(async move {
+            if let Err(e) = netpulse_edge::node::run(cfg, rx).await {
+                tracing::error!(error = %e, "demo edge node stopped");
+            }
+        }));
+    }
+    println!("Edge nodes: {} (regions {})", DEMO_REGIONS.len(), DEMO_REGIONS.join(", "));
+    println!("Press Ctrl-C to stop. Data is kept in {}", data_dir.display());
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for e in edges {
+        let _ = tokio::time::timeout(Duration::from_secs(5), e).await;
+    }
+    running.shutdown().await;
+    Ok(())
+}
+
+/// The demo keeps its admin key in the data directory so every `up` can print it. A real
+/// coordinator never does this: it prints the key once and keeps only its hash.
+fn demo_admin_key(data_dir: &Path, fresh: Option<&str>) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("demo-admin.key");
+    if let Some(key) = fresh {
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+        f.write_all(key.as_bytes())?;
+        return Ok(key.to_owned());
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(k) => Ok(k.trim().to_owned()),
+        Err(_) => Ok("(created on first start and shown only then)".to_owned()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DemoFile {
+    monitors: Vec<serde_yaml::Value>,
+}
+
+/// The demo monitor file, embedded so `up` works from any directory.
+const DEMO_CONFIG: &str = include_str!("../config/demo.yaml");
+
+async fn apply_demo_monitors(ctx: &netpulse_coordinator::context::Context, t: &demo::DemoTargets) -> anyhow::Result<()> {
+    let text = DEMO_CONFIG.replace("{demo_http}", &t.http.to_string()).replace("{demo_tcp}", &t.tcp.to_string());
+    let file: DemoFile = serde_yaml::from_str(&text).context("config/demo.yaml")?;
+    for (i, m) in file.monitors.into_iter().enumerate() {
+        let input: netpulse_coordinator::api::monitor_input::MonitorInput =
+            serde_yaml::from_value(m).with_context(|| format!("config/demo.yaml monitor #{}", i + 1))?;
+        if let Err(e) = netpulse_coordinator::apply::apply_monitor(ctx, input).await {
+            bail!("config/demo.yaml monitor #{}: {e}", i + 1);
+        }
+    }
+    Ok(())
+}

@@ -4,19 +4,23 @@
 //! - [`state`]: the replicated application state (monitors, nodes, tokens, keys, results) and
 //!   the commands that change it.
 //! - [`raft`]: openraft over sled: log store, state machine adapter, peer network.
+//! - [`context`]: the handle every part of a running coordinator shares, and the write path.
 //! - [`ca`]: the cluster CA and this coordinator's TLS identity in the data directory.
 //! - [`auth`]: API keys and join tokens (generation, hashing, verification).
 //! - [`assign`]: pure placement of monitors on edge nodes (rendezvous hashing).
 //! - [`edge`]: the QUIC endpoint edge nodes connect to: enrolment, sessions, result ingest.
+//! - [`apply`]: config-as-code, monitors matched by name.
 //! - [`api`]: the REST API under `/v1` and its authentication.
 //! - [`web`]: the operator web UI with live updates.
 //! - [`node`]: starts everything; `netpulse coordinator` and `netpulse up` call
 //!   [`node::start`].
 
 pub mod api;
+pub mod apply;
 pub mod assign;
 pub mod auth;
 pub mod ca;
+pub mod context;
 pub mod edge;
 pub mod node;
 pub mod raft;

@@ -8,10 +8,14 @@
 //!   acknowledged them as committed.
 //! - [`session`]: the QUIC connection to a coordinator (enrolment, hello, assignments, results,
 //!   acknowledgements), with reconnect and backoff.
+//! - [`identity`]: key, certificate and node id on disk.
+//! - [`wire`]: frames on QUIC streams.
 //! - [`node`]: wires the pieces together; `run` is what `netpulse edge` calls.
 
+pub mod identity;
 pub mod node;
 pub mod outbox;
 pub mod probe;
 pub mod schedule;
 pub mod session;
+pub mod wire;

@@ -1,1 +1,284 @@
-//! TODO
+//! Runs an edge node: enrol if needed, then keep measuring and delivering.
+//!
+//! Three tasks share the work. The check runner owns the [`Scheduler`] and starts probes when
+//! they are due; the result writer moves finished results into the durable [`Outbox`] (one flush
+//! per burst, not per result); the session ([`crate::session::run`]) streams the outbox to a
+//! coordinator. Measuring never waits for the network: with no coordinator reachable the node
+//! keeps running its last known assignment and the outbox grows until it can deliver.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netpulse_protocol::check::CheckSpec;
+use netpulse_protocol::result::{CheckResult, ErrorClass};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::time::Instant;
+
+use crate::identity::{self, NodeInfo};
+use crate::outbox::Outbox;
+use crate::probe::{Probe, ProbeContext, ProbeOutcome};
+use crate::schedule::Scheduler;
+use crate::session::{self, AssignmentUpdate, SessionConfig, SessionError};
+
+/// How to run an edge node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory for identity and outbox.
+    pub data_dir: PathBuf,
+    /// Region tag.
+    pub region: String,
+    /// Coordinator QUIC addresses.
+    pub coordinators: Vec<String>,
+    /// Join token, needed only until the node has enrolled.
+    pub join_token: Option<String>,
+    /// Labels reported in hello.
+    pub labels: BTreeMap<String, String>,
+    /// Most probes running at once.
+    pub max_concurrent_checks: usize,
+}
+
+/// Why an edge node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeError {
+    /// The configuration cannot work.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Identity files could not be read or written.
+    #[error(transparent)]
+    Identity(#[from] identity::IdentityFileError),
+    /// The local database failed.
+    #[error("local storage: {0}")]
+    Storage(String),
+    /// Enrolment or the session failed for good.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+/// Runs the node until `shutdown` flips to true or a fatal error.
+pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), EdgeError> {
+    if cfg.coordinators.is_empty() {
+        return Err(EdgeError::Config("at least one --coordinator is required".into()));
+    }
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| EdgeError::Config(format!("data directory {}: {e}", cfg.data_dir.display())))?;
+    let identity = match identity::load(&cfg.data_dir)? {
+        Some(id) => {
+            if id.info.region != cfg.region {
+                return Err(EdgeError::Config(format!(
+                    "this data directory is enrolled in region {}, not {}",
+                    id.info.region, cfg.region
+                )));
+            }
+            id
+        }
+        None => {
+            let token = cfg.join_token.as_deref().ok_or_else(|| {
+                EdgeError::Config("not enrolled yet: --join-token is required".into())
+            })?;
+            let e = session::enrol(&cfg.coordinators, token, &cfg.region, Duration::from_secs(300)).await?;
+            let info = NodeInfo { node_id: e.enrolled.node_id.clone(), region: cfg.region.clone() };
+            identity::save(&cfg.data_dir, &info, &e.key_pem, &e.enrolled.cert_der, &e.enrolled.ca_der)?;
+            tracing::info!(node = %info.node_id, region = %info.region, "enrolled");
+            identity::load(&cfg.data_dir)?
+                .ok_or_else(|| EdgeError::Config("identity vanished after enrolment".into()))?
+        }
+    };
+    let node_id = identity.info.node_id.clone();
+    println!("Edge node {node_id} in region {} running", identity.info.region);
+
+    let db = sled::open(cfg.data_dir.join("db")).map_err(|e| {
+        EdgeError::Storage(format!("cannot open database (is another edge node using it?): {e}"))
+    })?;
+    let outbox = Arc::new(Outbox::open(&db).map_err(|e| EdgeError::Storage(e.to_string()))?);
+    let saved = AssignmentStore::open(&db)?;
+
+    let (updates_tx, updates_rx) = mpsc::channel(64);
+    let (results_tx, results_rx) = mpsc::channel(8192);
+    let probe_ctx = ProbeContext::for_node(&identity.info.region, &node_id);
+    let runner = tokio::spawn(run_checks(
+        saved,
+        updates_rx,
+        results_tx,
+        probe_ctx,
+        seed(&node_id),
+        cfg.max_concurrent_checks.max(1),
+        shutdown.clone(),
+    ));
+    let writer = tokio::spawn(write_results(outbox.clone(), results_rx));
+    let session_cfg = SessionConfig { coordinators: cfg.coordinators.clone(), identity, labels: cfg.labels.clone() };
+    let outcome = session::run(session_cfg, outbox.clone(), updates_tx, shutdown).await;
+    runner.abort();
+    // Let results already measured reach the outbox before stopping.
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    let _ = db.flush_async().await;
+    outcome.map_err(EdgeError::from)
+}
+
+fn seed(node_id: &str) -> u64 {
+    node_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The last assignment, kept so a restarted node measures before it reaches a coordinator.
+struct AssignmentStore {
+    tree: sled::Tree,
+}
+
+impl AssignmentStore {
+    fn open(db: &sled::Db) -> Result<Self, EdgeError> {
+        Ok(Self { tree: db.open_tree("assignments").map_err(|e| EdgeError::Storage(e.to_string()))? })
+    }
+
+    fn load(&self) -> Vec<CheckSpec> {
+        self.tree
+            .iter()
+            .values()
+            .filter_map(|v| v.ok())
+            .filter_map(|v| match postcard::from_bytes(&v) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping undecodable saved check");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn apply(&self, update: &AssignmentUpdate) {
+        let result = (|| -> Result<(), sled::Error> {
+            let mut batch = sled::Batch::default();
+            match update {
+                AssignmentUpdate::Full(checks) => {
+                    for k in self.tree.iter().keys() {
+                        batch.remove(k?);
+                    }
+                    for c in checks {
+                        batch.insert(c.monitor_id.as_bytes(), postcard::to_allocvec(c).unwrap_or_default());
+                    }
+                }
+                AssignmentUpdate::Delta { upsert, remove } => {
+                    for id in remove {
+                        batch.remove(id.as_bytes());
+                    }
+                    for c in upsert {
+                        batch.insert(c.monitor_id.as_bytes(), postcard::to_allocvec(c).unwrap_or_default());
+                    }
+                }
+            }
+            self.tree.apply_batch(batch)
+        })();
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not save assignment; it still applies in memory");
+        }
+    }
+}
+
+async fn run_checks(
+    saved: AssignmentStore,
+    mut updates: mpsc::Receiver<AssignmentUpdate>,
+    results: mpsc::Sender<CheckResult>,
+    ctx: ProbeContext,
+    seed: u64,
+    max_concurrent: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut sched = Scheduler::new(seed);
+    let mut probes: HashMap<String, (u64, Arc<Probe>)> = HashMap::new();
+    let limit = Arc::new(Semaphore::new(max_concurrent));
+    sched.set_checks(saved.load(), Instant::now());
+    loop {
+        let next = sched.next_deadline().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            u = updates.recv() => {
+                let Some(u) = u else { break };
+                saved.apply(&u);
+                let now = Instant::now();
+                match u {
+                    AssignmentUpdate::Full(checks) => {
+                        probes.retain(|id, _| checks.iter().any(|c| &c.monitor_id == id));
+                        sched.set_checks(checks, now);
+                    }
+                    AssignmentUpdate::Delta { upsert, remove } => {
+                        for id in remove {
+                            sched.remove(&id);
+                            probes.remove(&id);
+                        }
+                        for c in upsert {
+                            sched.upsert(c, now);
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(next) => {
+                for check in sched.poll_due(Instant::now()) {
+                    let probe = probe_for(&mut probes, &check, &ctx);
+                    let (results, limit) = (results.clone(), limit.clone());
+                    tokio::spawn(async move {
+                        let Ok(_permit) = limit.acquire_owned().await else { return };
+                        let result = measure(&check, probe).await;
+                        let _ = results.send(result).await;
+                    });
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+fn probe_for(
+    probes: &mut HashMap<String, (u64, Arc<Probe>)>,
+    check: &CheckSpec,
+    ctx: &ProbeContext,
+) -> Result<Arc<Probe>, String> {
+    if let Some((rev, p)) = probes.get(&check.monitor_id) {
+        if *rev == check.revision {
+            return Ok(p.clone());
+        }
+    }
+    let probe = Arc::new(Probe::build(&check.probe, ctx).map_err(|e| e.to_string())?);
+    probes.insert(check.monitor_id.clone(), (check.revision, probe.clone()));
+    Ok(probe)
+}
+
+async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckResult {
+    let checked_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let outcome = match probe {
+        Ok(p) => p.run(Duration::from_millis(check.timeout_ms.max(1))).await,
+        Err(why) => ProbeOutcome::down(ErrorClass::Internal, format!("invalid check configuration: {why}"), Vec::new()),
+    };
+    CheckResult {
+        seq: 0,
+        monitor_id: check.monitor_id.clone(),
+        revision: check.revision,
+        checked_at_ms,
+        status: outcome.status,
+        duration_us: outcome.duration.as_micros().min(u128::from(u64::MAX)) as u64,
+        error: outcome.error,
+        metrics: outcome.metrics,
+    }
+}
+
+async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 1000 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        loop {
+            match outbox.push_many(batch.clone()).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, results = batch.len(), "cannot store results; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}

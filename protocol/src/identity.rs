@@ -207,6 +207,11 @@ pub fn cert_to_pem(der: &[u8]) -> String {
     pem::encode(&pem::Pem::new("CERTIFICATE", der))
 }
 
+/// Parses every certificate in a PEM string.
+pub fn certs_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
+    Ok(pem_blocks(pem, "CERTIFICATE")?.into_iter().map(CertificateDer::from).collect())
+}
+
 fn pem_to_der(pem: &str, label: &str) -> Result<CertificateDer<'static>, IdentityError> {
     pem_blocks(pem, label)?
         .into_iter()

@@ -1,1 +1,144 @@
-//! TODO
+//! The REST API under `/v1`, health endpoints, and the HTTP server.
+//!
+//! Every `/v1` route takes `Authorization: Bearer <api key>` (the web UI sends the same key in an
+//! HttpOnly cookie instead). Reads are served from this coordinator's state; writes go through
+//! Raft and answer once applied. Bodies are limited in size and unknown fields are refused.
+
+pub mod error;
+pub mod monitor_input;
+pub mod views;
+
+mod handlers;
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::auth::{verify_api_key, AuthError};
+use crate::context::Context;
+use crate::state::model::{ApiKeyRecord, Role};
+use error::ApiError;
+
+/// Name of the cookie the web UI stores the API key in.
+pub const SESSION_COOKIE: &str = "netpulse_key";
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// The whole HTTP application: health, API and web UI.
+pub fn app(ctx: Context) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(handlers::readyz))
+        .nest("/v1", v1())
+        .merge(crate::web::router())
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(ctx)
+}
+
+fn v1() -> Router<Context> {
+    Router::new()
+        .route("/monitors", get(handlers::list_monitors).post(handlers::create_monitor))
+        .route(
+            "/monitors/{id}",
+            get(handlers::get_monitor).put(handlers::update_monitor).delete(handlers::delete_monitor),
+        )
+        .route("/monitors/{id}/pause", post(handlers::pause_monitor))
+        .route("/monitors/{id}/resume", post(handlers::resume_monitor))
+        .route("/monitors/{id}/results", get(handlers::monitor_results))
+        .route("/nodes", get(handlers::list_nodes))
+        .route("/nodes/{id}", get(handlers::get_node))
+        .route("/join-tokens", get(handlers::list_tokens).post(handlers::create_token))
+        .route("/join-tokens/{id}", axum::routing::delete(handlers::revoke_token))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+        })
+}
+
+/// A fresh random id such as `mon_3f2a9c1b5d7e0a44`.
+pub fn new_id(prefix: &str) -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 8];
+    rand::rng().fill_bytes(&mut b);
+    format!("{prefix}_{}", hex::encode(b))
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub ApiKeyRecord);
+
+impl Caller {
+    /// Refuses callers whose role cannot change configuration.
+    pub fn require_write(&self) -> Result<(), ApiError> {
+        if self.0.role.can_write() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this API key is read-only"))
+        }
+    }
+
+    /// Refuses callers that are not admins.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("admin API key required"))
+        }
+    }
+}
+
+/// The API key presented by a request: bearer header first, then the UI cookie.
+pub fn presented_key(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        let (scheme, key) = v.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim().to_owned());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+impl FromRequestParts<Context> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Context) -> Result<Self, Self::Rejection> {
+        let key = presented_key(parts)
+            .ok_or_else(|| ApiError::unauthorized("missing API key (Authorization: Bearer KEY)"))?;
+        match verify_api_key(ctx.store(), &key) {
+            Ok(record) => Ok(Caller(record)),
+            Err(AuthError::State(e)) => Err(ApiError::internal(e)),
+            Err(_) => Err(ApiError::unauthorized("invalid API key")),
+        }
+    }
+}
+
+/// A JSON body whose rejections are API errors.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct JsonBody<T>(pub T);
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as J;
+        match r {
+            J::MissingJsonContentType(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected Content-Type: application/json")
+            }
+            J::BytesRejection(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("body larger than {MAX_BODY} bytes or unreadable"))
+            }
+            other => ApiError::bad_request(other.body_text()),
+        }
+    }
+}

@@ -1,1 +1,134 @@
-//! TODO
+//! The QUIC endpoint edge nodes connect to.
+//!
+//! Connections with a valid node certificate (verified by rustls against the cluster CA) get a
+//! session; connections without one may only enrol. "Connected" is never taken to mean
+//! "authenticated": the peer identity is read from the handshake before anything is served.
+
+pub mod assignments;
+pub mod enrol;
+pub mod ingest;
+pub mod registry;
+pub mod session;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netpulse_protocol::identity::{node_id_from_cert, NodeIdentity};
+use netpulse_protocol::tls::{coordinator_server_config, ALPN_EDGE};
+use quinn::crypto::rustls::QuicServerConfig;
+use rustls::pki_types::CertificateDer;
+use tokio::sync::watch;
+
+use crate::context::Context;
+use assignments::Assignments;
+use ingest::Ingest;
+
+/// Errors starting the endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum EdgeServerError {
+    /// TLS configuration failed.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// Binding the UDP socket failed.
+    #[error("bind {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// QUIC transport settings shared by both ends: keep-alive well inside the idle timeout so a
+/// quiet but healthy session never times out, and a modest initial RTT so handshakes under a
+/// reconnect storm do not wait out the 333 ms default.
+pub fn transport_config() -> quinn::TransportConfig {
+    let mut t = quinn::TransportConfig::default();
+    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(30_000))));
+    t.keep_alive_interval(Some(Duration::from_secs(5)));
+    t.initial_rtt(Duration::from_millis(100));
+    t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(4));
+    t.max_concurrent_uni_streams(quinn::VarInt::from_u32(0));
+    t
+}
+
+/// A bound edge endpoint.
+pub struct EdgeServer {
+    endpoint: quinn::Endpoint,
+}
+
+impl EdgeServer {
+    /// Binds the endpoint at `addr` with this coordinator's `identity`.
+    pub fn bind(addr: SocketAddr, identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<Self, EdgeServerError> {
+        let tls = coordinator_server_config(identity, ca, ALPN_EDGE).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
+        let crypto = QuicServerConfig::try_from(tls).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
+        let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+        cfg.transport_config(Arc::new(transport_config()));
+        let endpoint = quinn::Endpoint::server(cfg, addr).map_err(|source| EdgeServerError::Bind { addr, source })?;
+        Ok(Self { endpoint })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Accepts connections until `shutdown` flips to true.
+    pub async fn run(self, ctx: Context, mut shutdown: watch::Receiver<bool>) {
+        let ingest = Ingest::spawn(ctx.clone());
+        let assignments = assignments::spawn(ctx.store().clone(), ctx.sessions().clone());
+        loop {
+            let incoming = tokio::select! {
+                i = self.endpoint.accept() => match i { Some(i) => i, None => break },
+                _ = shutdown.changed() => break,
+            };
+            let (ctx, ingest, assignments) = (ctx.clone(), ingest.clone(), assignments.clone());
+            tokio::spawn(async move {
+                let remote = incoming.remote_address();
+                match incoming.await {
+                    Ok(conn) => serve_connection(ctx, ingest, assignments, conn).await,
+                    Err(e) => tracing::debug!(%remote, error = %e, "edge handshake failed"),
+                }
+            });
+        }
+        self.endpoint.close(quinn::VarInt::from_u32(0), b"coordinator shutting down");
+        self.endpoint.wait_idle().await;
+    }
+}
+
+fn peer_node(conn: &quinn::Connection) -> Option<Result<String, String>> {
+    let identity = conn.peer_identity()?;
+    let certs = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+    let leaf = certs.first()?;
+    Some(node_id_from_cert(leaf).map_err(|e| e.to_string()))
+}
+
+async fn serve_connection(
+    ctx: Context,
+    ingest: Ingest,
+    assignments: watch::Receiver<Assignments>,
+    conn: quinn::Connection,
+) {
+    let remote = conn.remote_address();
+    let (send, recv) = match tokio::time::timeout(Duration::from_secs(10), conn.accept_bi()).await {
+        Ok(Ok(s)) => s,
+        _ => {
+            conn.close(quinn::VarInt::from_u32(3), b"no stream opened");
+            return;
+        }
+    };
+    match peer_node(&conn) {
+        None => {
+            enrol::serve(&ctx, send, recv).await;
+            conn.close(quinn::VarInt::from_u32(0), b"enrolment done");
+        }
+        Some(Err(why)) => {
+            tracing::warn!(%remote, %why, "certificate names no node");
+            conn.close(quinn::VarInt::from_u32(4), b"certificate names no node");
+        }
+        Some(Ok(node_id)) => {
+            let result = session::run(ctx, ingest, assignments, conn.clone(), node_id.clone(), send, recv).await;
+            if let Err(e) = result {
+                tracing::info!(node = %node_id, %remote, error = %e, "edge session ended");
+            }
+            conn.close(quinn::VarInt::from_u32(0), b"session ended");
+        }
+    }
+}

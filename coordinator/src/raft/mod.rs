@@ -8,6 +8,10 @@
 //!
 //! Both stores live in the coordinator's single sled database, in separate trees.
 
+// openraft's trait signatures fix `StorageError` (224 bytes) as the error type; our helpers
+// return the same type rather than boxing and unboxing at every call.
+#![allow(clippy::result_large_err)]
+
 pub mod log_store;
 pub mod network;
 pub mod state_machine;

@@ -416,7 +416,7 @@ impl StateStore {
 
     /// Serializes the whole application state for a Raft snapshot.
     pub fn export(&self) -> Result<Vec<u8>, StateError> {
-        let mut dump: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> = Vec::new();
+        let mut dump: Vec<TreeDump> = Vec::new();
         for name in TREES {
             let tree = self.db.open_tree(name)?;
             let mut kvs = Vec::with_capacity(tree.len());
@@ -453,9 +453,12 @@ impl StateStore {
     }
 }
 
+/// One tree of a snapshot: its name and every key/value pair.
+type TreeDump = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
 #[derive(Serialize, Deserialize)]
 struct SnapshotDump {
-    trees: Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>,
+    trees: Vec<TreeDump>,
 }
 
 fn latest_key(monitor: &str, region: &str) -> Vec<u8> {

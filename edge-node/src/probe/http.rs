@@ -40,8 +40,8 @@ pub struct HttpProbe {
 impl HttpProbe {
     /// Validates the spec (URL, method, headers) and builds the client.
     pub fn build(spec: &HttpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
-        let url = Url::parse(spec.url.trim())
-            .map_err(|e| ProbeBuildError::InvalidUrl(e.to_string()))?;
+        let url =
+            Url::parse(spec.url.trim()).map_err(|e| ProbeBuildError::InvalidUrl(e.to_string()))?;
         match url.scheme() {
             "http" | "https" => {}
             other => return Err(ProbeBuildError::UnsupportedScheme(other.to_owned())),
@@ -56,16 +56,15 @@ impl HttpProbe {
         for (index, (name, value)) in spec.headers.iter().enumerate() {
             let header_name = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| ProbeBuildError::InvalidHeaderName { index })?;
-            let header_value = HeaderValue::from_str(value).map_err(|_| {
-                ProbeBuildError::InvalidHeaderValue {
+            let header_value =
+                HeaderValue::from_str(value).map_err(|_| ProbeBuildError::InvalidHeaderValue {
                     name: header_name.as_str().to_owned(),
-                }
-            })?;
+                })?;
             headers.append(header_name, header_value);
         }
 
-        let user_agent =
-            HeaderValue::from_str(&ctx.user_agent).map_err(|_| ProbeBuildError::InvalidUserAgent)?;
+        let user_agent = HeaderValue::from_str(&ctx.user_agent)
+            .map_err(|_| ProbeBuildError::InvalidUserAgent)?;
         let redirect = if spec.follow_redirects {
             reqwest::redirect::Policy::limited(MAX_REDIRECTS)
         } else {
@@ -149,13 +148,19 @@ impl HttpProbe {
             ("total_ms".to_owned(), ms(total)),
             ("status_code".to_owned(), f64::from(status)),
             ("body_bytes".to_owned(), body_bytes as f64),
-            ("body_truncated".to_owned(), if truncated { 1.0 } else { 0.0 }),
+            (
+                "body_truncated".to_owned(),
+                if truncated { 1.0 } else { 0.0 },
+            ),
         ];
 
         if !status_accepted(&self.expect_status, status) {
             return ProbeOutcome::down(
                 ErrorClass::Status,
-                format!("status {status}, expected {}", expected_text(&self.expect_status)),
+                format!(
+                    "status {status}, expected {}",
+                    expected_text(&self.expect_status)
+                ),
                 metrics,
             );
         }
@@ -169,7 +174,11 @@ impl HttpProbe {
         if let Some(needle) = self.body_contains.as_deref() {
             if keep && !contains(&kept, needle.as_bytes()) {
                 let quoted: String = needle.chars().take(NEEDLE_QUOTE_CHARS).collect();
-                let ellipsis = if quoted.len() < needle.len() { "..." } else { "" };
+                let ellipsis = if quoted.len() < needle.len() {
+                    "..."
+                } else {
+                    ""
+                };
                 let scope = if truncated {
                     format!(" (searched the first {MAX_BODY_BYTES} bytes; body truncated)")
                 } else {
@@ -215,7 +224,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Walks an error and everything under it. `io::Error::source` skips the error it wraps
 /// (it returns the wrapped error's source), so the wrapped error is visited explicitly:
 /// that is where rustls and hyper-util put the interesting part.
-fn chain<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+fn chain<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
     let mut next = Some(err);
     let mut depth = 0;
     std::iter::from_fn(move || {
@@ -223,7 +234,10 @@ fn chain<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn
         depth += 1;
         next = if depth > 32 {
             None
-        } else if let Some(inner) = current.downcast_ref::<io::Error>().and_then(|e| e.get_ref()) {
+        } else if let Some(inner) = current
+            .downcast_ref::<io::Error>()
+            .and_then(|e| e.get_ref())
+        {
             Some(inner as &(dyn StdError + 'static))
         } else {
             current.source()
@@ -236,7 +250,10 @@ fn chain<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn
 /// connect error, and a refused connection is too.
 fn classify(err: &reqwest::Error) -> ErrorClass {
     let io_kind_is = |kind: io::ErrorKind| {
-        chain(err).any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == kind))
+        chain(err).any(|e| {
+            e.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
     };
     if err.is_dns() {
         ErrorClass::Dns
@@ -378,11 +395,7 @@ mod tests {
                 Ok(n) => buf.extend_from_slice(&tmp[..n]),
             }
         }
-        let path = head
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("/")
-            .to_owned();
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
         recorded
             .lock()
             .expect("lock")
@@ -454,7 +467,11 @@ mod tests {
     }
 
     fn message(outcome: &ProbeOutcome) -> &str {
-        outcome.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
+        outcome
+            .error
+            .as_ref()
+            .map(|e| e.message.as_str())
+            .unwrap_or("")
     }
 
     /// A port nothing listens on: bound, then released.
@@ -505,8 +522,8 @@ mod tests {
         let server = TestServer::start(|_| {
             // Keep-alive allowed by the server: only the client's pool setting can close it.
             let body = b"ok";
-            let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
-                .into_bytes();
+            let mut r =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
             r.extend_from_slice(body);
             Reply::Raw(r)
         })
@@ -523,10 +540,9 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_status_is_status_error() {
-        let server = TestServer::start(|_| {
-            Reply::Raw(response("503 Service Unavailable", &[], b"down"))
-        })
-        .await;
+        let server =
+            TestServer::start(|_| Reply::Raw(response("503 Service Unavailable", &[], b"down")))
+                .await;
         let outcome = run(spec(server.url("/"))).await;
         assert_eq!(outcome.status, CheckStatus::Down);
         assert_eq!(outcome.error_class(), Some(ErrorClass::Status));
@@ -599,7 +615,11 @@ mod tests {
         let mut s = spec(server.url("/"));
         s.body_contains = Some("TAIL-MARKER".into());
         let outcome = run(s).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Assertion), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Assertion),
+            "{outcome:?}"
+        );
         assert!(message(&outcome).contains("truncated"), "{outcome:?}");
     }
 
@@ -608,7 +628,11 @@ mod tests {
         let port = closed_port().await;
         let outcome = run(spec(format!("http://127.0.0.1:{port}/"))).await;
         assert_eq!(outcome.status, CheckStatus::Down);
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Refused), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Refused),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]
@@ -616,9 +640,17 @@ mod tests {
         let server = TestServer::start(|_| Reply::Hang).await;
         let timeout = Duration::from_millis(300);
         let outcome = run_with(spec(server.url("/")), timeout).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Timeout), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Timeout),
+            "{outcome:?}"
+        );
         assert!(outcome.duration >= timeout, "{:?}", outcome.duration);
-        assert!(outcome.duration < Duration::from_secs(5), "{:?}", outcome.duration);
+        assert!(
+            outcome.duration < Duration::from_secs(5),
+            "{:?}",
+            outcome.duration
+        );
     }
 
     #[tokio::test]
@@ -629,7 +661,11 @@ mod tests {
         })
         .await;
         let outcome = run_with(spec(server.url("/")), Duration::from_millis(150)).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Timeout), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Timeout),
+            "{outcome:?}"
+        );
     }
 
     fn redirecting(path: &str) -> Reply {
@@ -656,7 +692,11 @@ mod tests {
     async fn redirect_judged_itself_when_not_followed() {
         let server = TestServer::start(redirecting).await;
         let outcome = run(spec(server.url("/old"))).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Status), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Status),
+            "{outcome:?}"
+        );
         assert_eq!(message(&outcome), "status 302, expected 2xx");
         assert_eq!(server.requests().len(), 1);
 
@@ -671,7 +711,11 @@ mod tests {
         let mut s = spec(server.url("/loop"));
         s.follow_redirects = true;
         let outcome = run(s).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Protocol), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Protocol),
+            "{outcome:?}"
+        );
         assert!(message(&outcome).contains("redirect"), "{outcome:?}");
         // The first request plus at most MAX_REDIRECTS follow-ups.
         assert_eq!(server.requests().len(), MAX_REDIRECTS + 1);
@@ -687,14 +731,22 @@ mod tests {
     async fn malformed_response_is_protocol_error() {
         let server = TestServer::start(|_| Reply::Raw(b"THIS IS NOT HTTP\r\n\r\n".to_vec())).await;
         let outcome = run(spec(server.url("/"))).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Protocol), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Protocol),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]
     async fn close_without_response_is_protocol_error() {
         let server = TestServer::start(|_| Reply::Raw(Vec::new())).await;
         let outcome = run(spec(server.url("/"))).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Protocol), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Protocol),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]
@@ -705,16 +757,19 @@ mod tests {
         })
         .await;
         let outcome = run(spec(server.url("/"))).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Protocol), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Protocol),
+            "{outcome:?}"
+        );
         assert_eq!(outcome.metric("status_code"), Some(200.0));
     }
 
     #[tokio::test]
     async fn header_values_never_appear_in_messages() {
-        let server = TestServer::start(|_| {
-            Reply::Raw(response("500 Internal Server Error", &[], b""))
-        })
-        .await;
+        let server =
+            TestServer::start(|_| Reply::Raw(response("500 Internal Server Error", &[], b"")))
+                .await;
         let port = closed_port().await;
         for url in [server.url("/"), format!("http://127.0.0.1:{port}/")] {
             let mut s = spec(url);
@@ -735,31 +790,52 @@ mod tests {
         let base = || spec("http://example.test/".into());
         let cases: Vec<(HttpSpec, fn(&ProbeBuildError) -> bool)> = vec![
             (
-                HttpSpec { url: "not a url".into(), ..base() },
+                HttpSpec {
+                    url: "not a url".into(),
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::InvalidUrl(_)),
             ),
             (
-                HttpSpec { url: "".into(), ..base() },
+                HttpSpec {
+                    url: "".into(),
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::InvalidUrl(_)),
             ),
             (
-                HttpSpec { url: "ftp://example.test/".into(), ..base() },
+                HttpSpec {
+                    url: "ftp://example.test/".into(),
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::UnsupportedScheme(s) if s == "ftp"),
             ),
             (
-                HttpSpec { method: "GE T".into(), ..base() },
+                HttpSpec {
+                    method: "GE T".into(),
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::InvalidMethod(_)),
             ),
             (
-                HttpSpec { method: "".into(), ..base() },
+                HttpSpec {
+                    method: "".into(),
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::InvalidMethod(_)),
             ),
             (
-                HttpSpec { headers: vec![("Bad Name".into(), "v".into())], ..base() },
+                HttpSpec {
+                    headers: vec![("Bad Name".into(), "v".into())],
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::InvalidHeaderName { index: 0 }),
             ),
             (
-                HttpSpec { headers: vec![("X-Ok".into(), "a\nb".into())], ..base() },
+                HttpSpec {
+                    headers: vec![("X-Ok".into(), "a\nb".into())],
+                    ..base()
+                },
                 |e| matches!(e, ProbeBuildError::InvalidHeaderValue { name } if name == "x-ok"),
             ),
         ];
@@ -769,7 +845,9 @@ mod tests {
                 Ok(_) => panic!("{s:?} should not build"),
             }
         }
-        let bad_ua = ProbeContext { user_agent: "a\r\nb".into() };
+        let bad_ua = ProbeContext {
+            user_agent: "a\r\nb".into(),
+        };
         assert!(matches!(
             HttpProbe::build(&base(), &bad_ua),
             Err(ProbeBuildError::InvalidUserAgent)
@@ -805,12 +883,13 @@ mod tests {
         let identity = ca
             .issue_coordinator(&["127.0.0.1".parse().expect("ip")])
             .expect("cert");
-        let config = rustls::ServerConfig::builder_with_provider(netpulse_protocol::tls::provider())
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(identity.cert_chain.clone(), identity.key.clone_key())
-            .expect("server config");
+        let config =
+            rustls::ServerConfig::builder_with_provider(netpulse_protocol::tls::provider())
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_no_client_auth()
+                .with_single_cert(identity.cert_chain.clone(), identity.key.clone_key())
+                .expect("server config");
         let config = Arc::new(config);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -819,7 +898,9 @@ mod tests {
                 let Ok(stream) = stream else { continue };
                 let config = config.clone();
                 std::thread::spawn(move || {
-                    let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
                     let mut tls = rustls::StreamOwned::new(conn, stream);
                     let mut buf = Vec::new();
                     let mut tmp = [0u8; 4096];

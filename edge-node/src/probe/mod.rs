@@ -79,7 +79,11 @@ impl ProbeOutcome {
     }
 
     /// A failed run; `message` is for humans and must not contain secrets.
-    pub fn down(class: ErrorClass, message: impl Into<String>, metrics: Vec<(String, f64)>) -> Self {
+    pub fn down(
+        class: ErrorClass,
+        message: impl Into<String>,
+        metrics: Vec<(String, f64)>,
+    ) -> Self {
         Self {
             status: CheckStatus::Down,
             error: Some(ProbeError {
@@ -104,7 +108,10 @@ impl ProbeOutcome {
 
     /// The value of a metric, if it was measured.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        self.metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.metrics
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 }
 

@@ -186,7 +186,11 @@ mod tests {
         let port = closed_port().await;
         let outcome = run("127.0.0.1", port).await;
         assert_eq!(outcome.status, CheckStatus::Down);
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Refused), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Refused),
+            "{outcome:?}"
+        );
         assert!(outcome.metric("connect_ms").is_none());
     }
 
@@ -206,7 +210,11 @@ mod tests {
         }
         // A released IPv6 port is refused like an IPv4 one.
         let outcome = run("::1", closed_v6_port().await).await;
-        assert_eq!(outcome.error_class(), Some(ErrorClass::Refused), "{outcome:?}");
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Refused),
+            "{outcome:?}"
+        );
     }
 
     async fn closed_v6_port() -> u16 {
@@ -220,7 +228,10 @@ mod tests {
     async fn unresolvable_name_is_dns_error() {
         let outcome = run("no-such-host.netpulse.invalid", 80).await;
         assert_eq!(outcome.error_class(), Some(ErrorClass::Dns), "{outcome:?}");
-        assert!(outcome.error.as_ref().is_some_and(|e| e.message.contains("netpulse.invalid")));
+        assert!(outcome
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("netpulse.invalid")));
     }
 
     #[tokio::test]
@@ -229,12 +240,18 @@ mod tests {
         let (port, _accepted) = counting_listener(listener).await;
         let good: SocketAddr = ([127, 0, 0, 1], port).into();
         let bad: SocketAddr = ([127, 0, 0, 1], closed_port().await).into();
-        let (addr, _) = connect_any(&[bad, good]).await.expect("second address accepts");
+        let (addr, _) = connect_any(&[bad, good])
+            .await
+            .expect("second address accepts");
         assert_eq!(addr, good);
 
         let err = connect_any(&[bad, bad]).await.expect_err("nothing accepts");
         assert_eq!(err.class, ErrorClass::Refused);
-        assert!(err.message.contains("all 2 addresses failed"), "{}", err.message);
+        assert!(
+            err.message.contains("all 2 addresses failed"),
+            "{}",
+            err.message
+        );
     }
 
     #[tokio::test]
@@ -253,7 +270,10 @@ mod tests {
                 port: 80,
             };
             assert!(
-                matches!(TcpProbe::build(&spec, &ctx()), Err(ProbeBuildError::InvalidHost(_))),
+                matches!(
+                    TcpProbe::build(&spec, &ctx()),
+                    Err(ProbeBuildError::InvalidHost(_))
+                ),
                 "{host:?}"
             );
         }

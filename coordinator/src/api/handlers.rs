@@ -1,0 +1,241 @@
+//! Route handlers. Each one authenticates through [`Caller`], validates, then reads the state or
+//! writes through Raft.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::monitor_input::MonitorInput;
+use super::views::{parse_time, rfc3339, MonitorView, NodeView, ResultView};
+use super::{new_id, Caller, JsonBody};
+use crate::auth::new_join_token;
+use crate::context::Context;
+use crate::now_ms;
+use crate::state::command::{Command, CommandResponse};
+use crate::state::model::Monitor;
+
+type ApiResult = Result<axum::response::Response, ApiError>;
+
+fn data(v: impl serde::Serialize) -> Json<serde_json::Value> {
+    Json(json!({ "data": v }))
+}
+
+fn monitor_view(ctx: &Context, m: &Monitor) -> Result<MonitorView, ApiError> {
+    Ok(MonitorView::build(m, &ctx.store().latest(&m.id)?, now_ms()))
+}
+
+
+pub(super) async fn readyz(State(ctx): State<Context>) -> impl IntoResponse {
+    let leader = ctx.raft().current_leader().await;
+    let status = if leader.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({"ready": leader.is_some(), "leader": leader})))
+}
+
+pub(super) async fn list_monitors(State(ctx): State<Context>, _c: Caller) -> ApiResult {
+    let views = ctx
+        .store()
+        .monitors()?
+        .iter()
+        .map(|m| monitor_view(&ctx, m))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(data(views).into_response())
+}
+
+pub(super) async fn get_monitor(State(ctx): State<Context>, _c: Caller, Path(id): Path<String>) -> ApiResult {
+    let m = ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
+    Ok(data(monitor_view(&ctx, &m)?).into_response())
+}
+
+async fn put_monitor(ctx: &Context, monitor: Monitor, expect_existing: bool) -> Result<Monitor, ApiError> {
+    let id = monitor.id.clone();
+    match ctx.write(Command::PutMonitor { monitor, expect_existing }).await? {
+        CommandResponse::MonitorWritten { .. } => {}
+        CommandResponse::NotFound(what) => return Err(ApiError::not_found(what)),
+        CommandResponse::Conflict(why) => return Err(ApiError::conflict(why)),
+        other => return Err(ApiError::internal(format!("unexpected response {other:?}"))),
+    }
+    ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))
+}
+
+pub(super) async fn create_monitor(
+    State(ctx): State<Context>,
+    caller: Caller,
+    JsonBody(input): JsonBody<MonitorInput>,
+) -> ApiResult {
+    caller.require_write()?;
+    let v = input.validate()?;
+    let now = now_ms();
+    let monitor = Monitor {
+        id: new_id("mon"),
+        name: v.name,
+        target: v.target,
+        interval_s: v.interval_s,
+        timeout_s: v.timeout_s,
+        regions: v.regions,
+        paused: v.paused,
+        probe: v.probe,
+        revision: 0,
+        created_at_ms: now,
+        updated_at_ms: now,
+    };
+    let m = put_monitor(&ctx, monitor, false).await?;
+    Ok((StatusCode::CREATED, data(monitor_view(&ctx, &m)?)).into_response())
+}
+
+pub(super) async fn update_monitor(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<MonitorInput>,
+) -> ApiResult {
+    caller.require_write()?;
+    let v = input.validate()?;
+    let old = ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
+    let monitor = Monitor {
+        id,
+        name: v.name,
+        target: v.target,
+        interval_s: v.interval_s,
+        timeout_s: v.timeout_s,
+        regions: v.regions,
+        paused: v.paused,
+        probe: v.probe,
+        revision: old.revision,
+        created_at_ms: old.created_at_ms,
+        updated_at_ms: now_ms(),
+    };
+    let m = put_monitor(&ctx, monitor, true).await?;
+    Ok(data(monitor_view(&ctx, &m)?).into_response())
+}
+
+async fn set_paused(ctx: Context, caller: Caller, id: String, paused: bool) -> ApiResult {
+    caller.require_write()?;
+    let mut m = ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
+    m.paused = paused;
+    m.updated_at_ms = now_ms();
+    let m = put_monitor(&ctx, m, true).await?;
+    Ok(data(monitor_view(&ctx, &m)?).into_response())
+}
+
+pub(super) async fn pause_monitor(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    set_paused(ctx, caller, id, true).await
+}
+
+pub(super) async fn resume_monitor(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    set_paused(ctx, caller, id, false).await
+}
+
+pub(super) async fn delete_monitor(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    caller.require_write()?;
+    match ctx.write(Command::DeleteMonitor { id }).await? {
+        CommandResponse::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
+        CommandResponse::NotFound(what) => Err(ApiError::not_found(what)),
+        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
+    }
+}
+
+/// Upper bound of `limit` for result listings.
+pub const MAX_RESULTS: usize = 1000;
+
+pub(super) async fn monitor_results(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult {
+    if ctx.store().monitor(&id)?.is_none() {
+        return Err(ApiError::not_found(format!("monitor {id}")));
+    }
+    let since = match q.get("since").filter(|s| !s.is_empty()) {
+        Some(s) => Some(parse_time(s).ok_or_else(|| {
+            ApiError::invalid_field("since", "must be an RFC 3339 time or Unix milliseconds")
+        })?),
+        None => None,
+    };
+    let limit = match q.get("limit").filter(|s| !s.is_empty()) {
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_RESULTS).contains(l))
+            .ok_or_else(|| ApiError::invalid_field("limit", format!("must be 1 to {MAX_RESULTS}")))?,
+        None => 100,
+    };
+    let results = ctx.store().results(&id, since, limit)?;
+    let views: Vec<ResultView> = results.iter().map(ResultView::from).collect();
+    Ok(data(views).into_response())
+}
+
+pub(super) async fn list_nodes(State(ctx): State<Context>, _c: Caller) -> ApiResult {
+    let nodes = ctx.store().nodes()?;
+    Ok(data(nodes.iter().map(NodeView::from).collect::<Vec<_>>()).into_response())
+}
+
+pub(super) async fn get_node(State(ctx): State<Context>, _c: Caller, Path(id): Path<String>) -> ApiResult {
+    let n = ctx.store().node(&id)?.ok_or_else(|| ApiError::not_found(format!("node {id}")))?;
+    Ok(data(NodeView::from(&n)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TokenInput {
+    description: Option<String>,
+    ttl_s: Option<i64>,
+}
+
+/// Default lifetime of a join token.
+pub const DEFAULT_TOKEN_TTL_S: i64 = 24 * 3600;
+
+pub(super) async fn create_token(
+    State(ctx): State<Context>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    caller.require_admin()?;
+    let input: TokenInput = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenInput::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    let ttl_s = input.ttl_s.unwrap_or(DEFAULT_TOKEN_TTL_S);
+    if !(60..=366 * 24 * 3600).contains(&ttl_s) {
+        return Err(ApiError::invalid_field("ttl_s", "must be between 60 and 31622400"));
+    }
+    let description = input.description.unwrap_or_default();
+    if description.chars().count() > 200 {
+        return Err(ApiError::invalid_field("description", "at most 200 characters"));
+    }
+    let (token, record) = new_join_token(&ctx.ca().fingerprint(), &description, now_ms(), ttl_s * 1000);
+    let expires = record.expires_at_ms;
+    ctx.write(Command::CreateJoinToken(record)).await?;
+    let body = json!({"token": token.to_string(), "id": token.id, "expires_at": rfc3339(expires)});
+    Ok((StatusCode::CREATED, data(body)).into_response())
+}
+
+pub(super) async fn list_tokens(State(ctx): State<Context>, caller: Caller) -> ApiResult {
+    caller.require_admin()?;
+    let tokens: Vec<serde_json::Value> = ctx
+        .store()
+        .tokens()?
+        .iter()
+        .map(|t| {
+            json!({"id": t.id, "description": t.description, "created_at": rfc3339(t.created_at_ms),
+                   "expires_at": rfc3339(t.expires_at_ms), "revoked": t.revoked})
+        })
+        .collect();
+    Ok(data(tokens).into_response())
+}
+
+pub(super) async fn revoke_token(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+    caller.require_admin()?;
+    match ctx.write(Command::RevokeJoinToken { id }).await? {
+        CommandResponse::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
+        CommandResponse::NotFound(what) => Err(ApiError::not_found(what)),
+        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
+    }
+}

@@ -1,0 +1,259 @@
+//! JSON shapes of API responses, built from state records. The web UI renders the same views.
+
+use std::collections::BTreeMap;
+
+use netpulse_protocol::check::ProbeSpec;
+use serde::Serialize;
+
+use crate::state::model::{
+    EdgeNode, Monitor, MonitorStatus, RegionLatest, StoredResult, ALL_REGIONS,
+};
+
+/// Unix ms as RFC 3339 (UTC, millisecond precision).
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Parses RFC 3339 or integer Unix milliseconds.
+pub fn parse_time(s: &str) -> Option<i64> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Some(ms);
+    }
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// A probe error as shown to operators.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorView {
+    /// Machine-readable class (`dns`, `refused`, `timeout`, ...).
+    pub class: &'static str,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// Status of a monitor in one region.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionView {
+    /// Region name.
+    pub region: String,
+    /// `up`, `degraded`, `down` or `unknown` (no result yet).
+    pub status: &'static str,
+    /// Time of the latest result.
+    pub last_checked_at: Option<String>,
+    /// Duration of the latest run.
+    pub latency_ms: Option<f64>,
+    /// Node that measured it.
+    pub node: Option<String>,
+    /// Why it was not up.
+    pub error: Option<ErrorView>,
+    /// No result for longer than 2 x interval + timeout.
+    pub stale: bool,
+}
+
+/// A monitor with its current status.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitorView {
+    /// Monitor id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Probe kind.
+    pub kind: &'static str,
+    /// Target as configured.
+    pub target: String,
+    /// Seconds between runs.
+    pub interval_s: u32,
+    /// Seconds before a run times out.
+    pub timeout_s: u32,
+    /// Whether it is paused.
+    pub paused: bool,
+    /// Aggregate status.
+    pub status: &'static str,
+    /// Configured region names.
+    pub region_names: Vec<String>,
+    /// Status per region.
+    pub regions: Vec<RegionView>,
+    /// Kind-specific settings (secrets redacted).
+    #[serde(flatten)]
+    pub settings: BTreeMap<String, serde_json::Value>,
+    /// Revision (log index of the last change).
+    pub revision: u64,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+impl MonitorView {
+    /// Builds the view of `m` from its latest results, judging staleness at `now_ms`.
+    pub fn build(m: &Monitor, latest: &[RegionLatest], now_ms: i64) -> Self {
+        let stale_after = 2 * i64::from(m.interval_s) * 1000 + i64::from(m.timeout_s) * 1000;
+        let mut names: Vec<String> =
+            m.regions.iter().filter(|r| *r != ALL_REGIONS).cloned().collect();
+        if m.regions.iter().any(|r| r == ALL_REGIONS) {
+            names.extend(latest.iter().map(|l| l.region.clone()));
+            names.sort();
+            names.dedup();
+        }
+        let regions = names
+            .iter()
+            .map(|name| match latest.iter().find(|l| &l.region == name) {
+                Some(l) => RegionView {
+                    region: name.clone(),
+                    status: l.status.as_str(),
+                    last_checked_at: Some(rfc3339(l.checked_at_ms)),
+                    latency_ms: Some(l.duration_us as f64 / 1000.0),
+                    node: Some(l.node.clone()),
+                    error: l.error.as_ref().map(|e| ErrorView {
+                        class: e.class.as_str(),
+                        message: e.message.clone(),
+                    }),
+                    stale: now_ms - l.checked_at_ms > stale_after,
+                },
+                None => RegionView {
+                    region: name.clone(),
+                    status: "unknown",
+                    last_checked_at: None,
+                    latency_ms: None,
+                    node: None,
+                    error: None,
+                    stale: false,
+                },
+            })
+            .collect();
+        let counted: Vec<&RegionLatest> =
+            latest.iter().filter(|l| names.contains(&l.region)).collect();
+        Self {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            kind: m.probe.kind(),
+            target: m.target.clone(),
+            interval_s: m.interval_s,
+            timeout_s: m.timeout_s,
+            paused: m.paused,
+            status: MonitorStatus::aggregate(m.paused, counted).as_str(),
+            region_names: m.regions.clone(),
+            regions,
+            settings: settings(&m.probe),
+            revision: m.revision,
+            created_at: rfc3339(m.created_at_ms),
+            updated_at: rfc3339(m.updated_at_ms),
+        }
+    }
+}
+
+/// Value shown in place of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+fn settings(p: &ProbeSpec) -> BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let mut s = BTreeMap::new();
+    match p {
+        ProbeSpec::Http(h) => {
+            s.insert("method".into(), json!(h.method));
+            // Header values often carry credentials: names only.
+            let headers: BTreeMap<&str, &str> =
+                h.headers.iter().map(|(k, _)| (k.as_str(), REDACTED)).collect();
+            s.insert("headers".into(), json!(headers));
+            s.insert("body".into(), json!(h.body.as_ref().map(|_| REDACTED)));
+            let expect: Vec<String> = h.expect_status.iter().map(|m| m.to_string()).collect();
+            s.insert("expect_status".into(), json!(expect));
+            s.insert("body_contains".into(), json!(h.body_contains));
+            s.insert("follow_redirects".into(), json!(h.follow_redirects));
+            s.insert("insecure_skip_verify".into(), json!(h.insecure_skip_verify));
+        }
+        ProbeSpec::Tcp(_) => {}
+    }
+    s
+}
+
+/// One stored result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultView {
+    /// Region of the node.
+    pub region: String,
+    /// Node id.
+    pub node: String,
+    /// `up`, `degraded` or `down`.
+    pub status: &'static str,
+    /// Start of the run.
+    pub checked_at: String,
+    /// Duration of the run.
+    pub latency_ms: f64,
+    /// Why it was not up.
+    pub error: Option<ErrorView>,
+    /// Named measurements.
+    pub metrics: BTreeMap<String, f64>,
+    /// The node's sequence number (unique per node).
+    pub seq: u64,
+}
+
+impl From<&StoredResult> for ResultView {
+    fn from(r: &StoredResult) -> Self {
+        Self {
+            region: r.region.clone(),
+            node: r.node.clone(),
+            status: r.status.as_str(),
+            checked_at: rfc3339(r.checked_at_ms),
+            latency_ms: r.duration_us as f64 / 1000.0,
+            error: r.error.as_ref().map(|e| ErrorView { class: e.class.as_str(), message: e.message.clone() }),
+            metrics: r.metrics.iter().cloned().collect(),
+            seq: r.seq,
+        }
+    }
+}
+
+/// An edge node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeView {
+    /// Node id.
+    pub id: String,
+    /// Region tag.
+    pub region: String,
+    /// Whether a coordinator holds a session with it.
+    pub connected: bool,
+    /// Last time it was heard from.
+    pub last_seen: Option<String>,
+    /// Software version.
+    pub version: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Enrolment time.
+    pub enrolled_at: String,
+    /// Revoked nodes are refused.
+    pub revoked: bool,
+}
+
+impl From<&EdgeNode> for NodeView {
+    fn from(n: &EdgeNode) -> Self {
+        Self {
+            id: n.id.clone(),
+            region: n.region.clone(),
+            connected: n.session.is_some(),
+            last_seen: (n.last_seen_ms > 0).then(|| rfc3339(n.last_seen_ms)),
+            version: n.version.clone(),
+            labels: n.labels.clone(),
+            enrolled_at: rfc3339(n.enrolled_at_ms),
+            revoked: n.revoked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_round_trip() {
+        let ms = 1_700_000_000_123;
+        let s = rfc3339(ms);
+        assert_eq!(s, "2023-11-14T22:13:20.123Z");
+        assert_eq!(parse_time(&s), Some(ms));
+        assert_eq!(parse_time("12345"), Some(12345));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}

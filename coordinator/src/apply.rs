@@ -1,0 +1,82 @@
+//! Config-as-code: bring monitors to a declared state, matched by name.
+//!
+//! `netpulse up` uses it for its demo monitors; `netpulse apply -f` will use it for operators'
+//! files. A declared monitor whose name exists replaces that monitor (keeping its id and
+//! history); an unknown name creates one.
+
+use crate::api::error::ApiError;
+use crate::api::monitor_input::MonitorInput;
+use crate::context::Context;
+use crate::now_ms;
+use crate::state::command::{Command, CommandResponse};
+use crate::state::model::Monitor;
+
+/// What applying one declared monitor did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// A new monitor with this id.
+    Created(String),
+    /// The existing monitor with this id was replaced.
+    Updated(String),
+    /// The existing monitor already matched.
+    Unchanged(String),
+}
+
+/// Applies one declared monitor.
+pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied, ApiError> {
+    let v = input.validate()?;
+    let existing = ctx.store().monitors()?.into_iter().find(|m| m.name == v.name);
+    let now = now_ms();
+    let (monitor, expect_existing) = match &existing {
+        Some(old) => (
+            Monitor {
+                name: v.name,
+                target: v.target,
+                interval_s: v.interval_s,
+                timeout_s: v.timeout_s,
+                regions: v.regions,
+                paused: v.paused,
+                probe: v.probe,
+                updated_at_ms: now,
+                ..old.clone()
+            },
+            true,
+        ),
+        None => (
+            Monitor {
+                id: crate::api::new_id("mon"),
+                name: v.name,
+                target: v.target,
+                interval_s: v.interval_s,
+                timeout_s: v.timeout_s,
+                regions: v.regions,
+                paused: v.paused,
+                probe: v.probe,
+                revision: 0,
+                created_at_ms: now,
+                updated_at_ms: now,
+            },
+            false,
+        ),
+    };
+    if let Some(old) = &existing {
+        let same = Monitor { updated_at_ms: old.updated_at_ms, ..monitor.clone() };
+        if &same == old {
+            return Ok(Applied::Unchanged(old.id.clone()));
+        }
+    }
+    let id = monitor.id.clone();
+    match ctx.write(Command::PutMonitor { monitor, expect_existing }).await? {
+        CommandResponse::MonitorWritten { .. } if expect_existing => Ok(Applied::Updated(id)),
+        CommandResponse::MonitorWritten { .. } => Ok(Applied::Created(id)),
+        CommandResponse::NotFound(w) => Err(ApiError::not_found(w)),
+        CommandResponse::Conflict(w) => Err(ApiError::conflict(w)),
+        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message(), self.status())
+    }
+}

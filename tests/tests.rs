@@ -1,1 +1,12 @@
+//! End-to-end tests: the real `netpulse` binary, real QUIC with mutual TLS, real Raft storage,
+//! real probes against local servers.
+//!
+//! Layout (after openraft's test naming): `t10` checks flowing end to end, `t20` durability under
+//! kill -9, `t30` authentication and refusal, `t40` API input handling.
 
+mod support;
+
+mod t10_checks;
+mod t20_durability;
+mod t30_security;
+mod t40_api;

@@ -33,7 +33,7 @@ use crate::wire::{self, WireError};
 pub const BATCH_MAX_RESULTS: usize = 1000;
 /// Most encoded bytes per batch frame (well under the protocol's frame limit).
 pub const BATCH_MAX_BYTES: usize = 1024 * 1024;
-/// A batch not acknowledged within this time is sent again.
+/// A batch not acknowledged within this time ends the session; the next one resends it.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why talking to the coordinators failed.
@@ -45,6 +45,10 @@ pub enum SessionError {
     /// Transport failure; worth retrying.
     #[error("connection: {0}")]
     Connection(String),
+    /// The TLS handshake failed: the peer is not a coordinator of our cluster (or we are not
+    /// a node of it). Final at enrolment; retried in a running session (certificates rotate).
+    #[error("TLS handshake: {0}")]
+    Tls(String),
     /// Local storage failed.
     #[error("outbox: {0}")]
     Outbox(#[from] crate::outbox::OutboxError),
@@ -68,11 +72,12 @@ pub enum AssignmentUpdate {
     Delta { upsert: Vec<CheckSpec>, remove: Vec<String> },
 }
 
-/// QUIC transport settings: keep-alive inside the idle timeout, modest initial RTT.
+/// QUIC transport settings: keep-alive every 2 s inside a 10 s idle timeout (a dead coordinator
+/// is noticed within 10 s even with nothing to send), modest initial RTT.
 fn transport() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
-    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(30_000))));
-    t.keep_alive_interval(Some(Duration::from_secs(5)));
+    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(10_000))));
+    t.keep_alive_interval(Some(Duration::from_secs(2)));
     t.initial_rtt(Duration::from_millis(100));
     Arc::new(t)
 }
@@ -108,10 +113,15 @@ async fn connect(
     let connecting = endpoint
         .connect_with(cfg, sa, COORDINATOR_SERVER_NAME)
         .map_err(|e| SessionError::Connection(format!("{addr}: {e}")))?;
-    tokio::time::timeout(Duration::from_secs(10), connecting)
-        .await
-        .map_err(|_| SessionError::Connection(format!("{addr}: handshake timed out")))?
-        .map_err(|e| SessionError::Connection(format!("{addr}: {e}")))
+    match tokio::time::timeout(Duration::from_secs(10), connecting).await {
+        Err(_) => Err(SessionError::Connection(format!("{addr}: handshake timed out"))),
+        Ok(Ok(conn)) => Ok(conn),
+        // QUIC carries TLS alerts as transport error codes 0x100..0x200.
+        Ok(Err(quinn::ConnectionError::TransportError(e))) if (0x100..0x200).contains(&u64::from(e.code)) => {
+            Err(SessionError::Tls(format!("{addr}: {e}")))
+        }
+        Ok(Err(e)) => Err(SessionError::Connection(format!("{addr}: {e}"))),
+    }
 }
 
 /// The key and certificate material obtained by enrolling.
@@ -146,6 +156,9 @@ pub async fn enrol(
             Ok(enrolled) => {
                 endpoint.close(quinn::VarInt::from_u32(0), b"enrolled");
                 return Ok(Enrolment { key_pem: pending.key_pem, enrolled });
+            }
+            Err(SessionError::Tls(e)) => {
+                return Err(SessionError::Tls(format!("{e} (does the join token belong to this cluster?)")))
             }
             Err(SessionError::Connection(e)) if started.elapsed() < deadline => {
                 tracing::warn!(coordinator = %addr, error = %e, "enrolment attempt failed; retrying");
@@ -373,9 +386,10 @@ async fn send_loop(
                 _ = ticker.tick() => {
                     wire::write(&mut send, &EdgeMessage::Heartbeat { now_ms: now_ms() }).await?;
                 }
+                // A healthy coordinator acknowledges within milliseconds; silence means it lost
+                // the connection or its leadership. Reconnect and resend from the oldest result.
                 _ = tokio::time::sleep_until(deadline) => {
-                    tracing::warn!(last_seq = last, "batch not acknowledged in time; resending");
-                    break;
+                    return Err(SessionError::Connection(format!("batch up to seq {last} not acknowledged within {ACK_TIMEOUT:?}")));
                 }
             }
         }

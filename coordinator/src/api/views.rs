@@ -226,6 +226,10 @@ pub struct NodeView {
     pub enrolled_at: String,
     /// Revoked nodes are refused.
     pub revoked: bool,
+    /// Results stored from this node.
+    pub results_stored: u64,
+    /// Redelivered results dropped as duplicates.
+    pub results_duplicate: u64,
 }
 
 impl From<&EdgeNode> for NodeView {
@@ -239,6 +243,8 @@ impl From<&EdgeNode> for NodeView {
             labels: n.labels.clone(),
             enrolled_at: rfc3339(n.enrolled_at_ms),
             revoked: n.revoked,
+            results_stored: n.results_stored,
+            results_duplicate: n.results_duplicate,
         }
     }
 }

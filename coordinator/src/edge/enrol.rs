@@ -76,6 +76,8 @@ async fn enrol(ctx: &Context, req: netpulse_protocol::message::Enrol) -> Coordin
         session: None,
         last_seen_ms: now,
         revoked: false,
+        results_stored: 0,
+        results_duplicate: 0,
     };
     if let Err(e) = ctx.write(Command::RegisterNode(node)).await {
         return refuse(WireErrorCode::Unavailable, e.to_string());

@@ -41,8 +41,8 @@ pub enum EdgeServerError {
 /// reconnect storm do not wait out the 333 ms default.
 pub fn transport_config() -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
-    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(30_000))));
-    t.keep_alive_interval(Some(Duration::from_secs(5)));
+    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(10_000))));
+    t.keep_alive_interval(Some(Duration::from_secs(2)));
     t.initial_rtt(Duration::from_millis(100));
     t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(4));
     t.max_concurrent_uni_streams(quinn::VarInt::from_u32(0));

@@ -237,6 +237,7 @@ impl StateStore {
                 continue;
             };
             let mut high = self.committed_seq(&nr.node)?;
+            let (stored_before, duplicates_before) = (stored, duplicates);
             let mut results = sled::Batch::default();
             let mut latest: BTreeMap<String, RegionLatest> = BTreeMap::new();
             for r in &nr.results {
@@ -296,6 +297,8 @@ impl StateStore {
             }
             self.node_seq.insert(nr.node.as_bytes(), &high.to_be_bytes())?;
             node.last_seen_ms = node.last_seen_ms.max(batch.received_at_ms);
+            node.results_stored += stored - stored_before;
+            node.results_duplicate += duplicates - duplicates_before;
             self.nodes.insert(node.id.as_bytes(), json(&node))?;
             committed.push((nr.node.clone(), high));
         }

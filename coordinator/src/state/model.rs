@@ -72,6 +72,12 @@ pub struct EdgeNode {
     /// A revoked node's certificate is refused.
     #[serde(default)]
     pub revoked: bool,
+    /// Results from this node stored so far.
+    #[serde(default)]
+    pub results_stored: u64,
+    /// Redelivered results dropped by the sequence check (evidence that dedup works).
+    #[serde(default)]
+    pub results_duplicate: u64,
 }
 
 /// A join token; only the hash of its secret is kept.

@@ -1,0 +1,201 @@
+//! Test support: real `netpulse` processes on loopback, local targets, and an API client.
+//!
+//! Every test gets its own temporary directory. Processes are killed when their handle drops, so
+//! a failing test leaves nothing running.
+
+#![allow(dead_code)]
+
+pub mod api;
+pub mod target;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_netpulse")
+}
+
+/// A running child process whose stdout lines are collected.
+pub struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    name: String,
+}
+
+impl Proc {
+    fn spawn(name: &str, cmd: &mut Command) -> Proc {
+        let log = std::env::var("NETPULSE_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let mut child = cmd
+            .env("RUST_LOG", log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, lines, seen: Vec::new(), name: name.to_owned() }
+    }
+
+    /// Waits for a stdout line starting with `prefix` and returns the rest of it.
+    pub fn wait_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+            return l[prefix.len()..].trim().to_owned();
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let hit = l.starts_with(prefix).then(|| l[prefix.len()..].trim().to_owned());
+                    self.seen.push(l);
+                    if let Some(rest) = hit {
+                        return rest;
+                    }
+                }
+                Err(_) => panic!("{}: no line starting with {prefix:?} within {timeout:?}; saw {:?}", self.name, self.seen),
+            }
+        }
+    }
+
+    /// SIGKILL, and reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.wait_exit(Duration::from_secs(20)).unwrap_or_else(|| panic!("{} did not exit after SIGTERM", self.name))
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A coordinator process and where it listens.
+pub struct Coordinator {
+    pub proc: Proc,
+    pub dir: PathBuf,
+    pub http: SocketAddr,
+    pub quic: SocketAddr,
+    /// Present after the first start only.
+    pub admin_key: Option<String>,
+}
+
+impl Coordinator {
+    /// Starts a coordinator on fresh ports (or the given ones, to restart in place).
+    pub fn start(dir: &Path, ports: Option<(SocketAddr, SocketAddr)>) -> Coordinator {
+        let (http, quic) = ports.unwrap_or_else(|| ("127.0.0.1:0".parse().expect("addr"), "127.0.0.1:0".parse().expect("addr")));
+        let mut proc = Proc::spawn(
+            "coordinator",
+            Command::new(bin()).arg("coordinator").arg("--data-dir").arg(dir).arg("--listen").arg(http.to_string()).arg("--quic").arg(quic.to_string()),
+        );
+        let ui = proc.wait_line("UI: ", Duration::from_secs(60));
+        let http: SocketAddr = ui.trim_start_matches("http://").trim_end_matches('/').parse().expect("UI address");
+        let quic: SocketAddr = proc.wait_line("QUIC: ", Duration::from_secs(5)).parse().expect("QUIC address");
+        let key = proc.wait_line("Admin API key: ", Duration::from_secs(5));
+        let admin_key = key.starts_with("npk_").then_some(key);
+        Coordinator { proc, dir: dir.to_owned(), http, quic, admin_key }
+    }
+
+    /// Restarts on the same data directory and ports (after the process was stopped).
+    pub fn restart(self) -> Coordinator {
+        let (dir, http, quic, key) = (self.dir.clone(), self.http, self.quic, self.admin_key.clone());
+        drop(self);
+        let mut c = Coordinator::start(&dir, Some((http, quic)));
+        c.admin_key = key;
+        c
+    }
+
+    /// API client with the admin key.
+    pub fn api(&self) -> api::Api {
+        api::Api::new(self.http, self.admin_key.clone().expect("admin key from first start"))
+    }
+}
+
+/// An edge node process.
+pub struct Edge {
+    pub proc: Proc,
+    pub dir: PathBuf,
+    pub region: String,
+    pub coordinator: SocketAddr,
+}
+
+impl Edge {
+    /// Starts an edge node; `token` is needed on first start.
+    pub fn start(dir: &Path, region: &str, coordinator: SocketAddr, token: Option<&str>) -> Edge {
+        let mut cmd = Command::new(bin());
+        cmd.arg("edge").arg("--data-dir").arg(dir).arg("--region").arg(region).arg("--coordinator").arg(coordinator.to_string());
+        if let Some(t) = token {
+            cmd.arg("--join-token").arg(t);
+        }
+        let proc = Proc::spawn(&format!("edge-{region}"), &mut cmd);
+        Edge { proc, dir: dir.to_owned(), region: region.to_owned(), coordinator }
+    }
+
+    /// Waits until the node has enrolled and runs; returns its id.
+    pub fn wait_running(&mut self) -> String {
+        let line = self.proc.wait_line("Edge node ", Duration::from_secs(60));
+        line.split_whitespace().next().expect("node id").to_owned()
+    }
+
+    /// Restarts on the same data directory (no token needed).
+    pub fn restart(self) -> Edge {
+        let (dir, region, coordinator) = (self.dir.clone(), self.region.clone(), self.coordinator);
+        drop(self);
+        Edge::start(&dir, &region, coordinator, None)
+    }
+}
+
+/// Polls `f` until it returns Some, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("netpulse-test-").tempdir().expect("tempdir")
+}

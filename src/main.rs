@@ -43,9 +43,35 @@ enum Command {
         /// HTTP address of the UI and API.
         #[arg(long)]
         listen: SocketAddr,
-        /// QUIC address edge nodes connect to.
+        /// QUIC address edge nodes and other coordinators connect to.
         #[arg(long)]
         quic: SocketAddr,
+        /// Start a new cluster (the default when neither --bootstrap nor --join is given).
+        #[arg(long, conflicts_with = "join")]
+        bootstrap: bool,
+        /// Join the cluster of the coordinator at this QUIC address (first start only).
+        #[arg(long, value_name = "HOST:PORT")]
+        join: Option<String>,
+        /// Secret shared by the members; needed to join, and to let others join.
+        #[arg(long, env = "NETPULSE_JOIN_SECRET", hide_env_values = true)]
+        join_secret: Option<String>,
+        /// QUIC address the other coordinators dial (default: the --quic address).
+        #[arg(long, value_name = "HOST:PORT")]
+        advertise: Option<String>,
+        /// Seconds without news from an edge node before its checks move to another node.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+        node_timeout: u64,
+    },
+    /// Inspect or change the coordinator cluster through the API.
+    Cluster {
+        /// Coordinator API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+        /// API key.
+        #[arg(long, env = "NETPULSE_API_KEY", hide_env_values = true)]
+        key: String,
+        #[command(subcommand)]
+        action: ClusterAction,
     },
     /// Run one edge node.
     Edge {
@@ -67,6 +93,17 @@ enum Command {
         /// Most probes running at once.
         #[arg(long, default_value_t = 512)]
         max_concurrent_checks: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterAction {
+    /// Leader, term, members and replication lag.
+    Status,
+    /// Remove a coordinator from the cluster.
+    Remove {
+        /// Raft id of the coordinator.
+        id: u64,
     },
 }
 
@@ -113,7 +150,23 @@ fn init_logging(format: &str) {
 async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Up { data_dir, listen } => up(data_dir, listen).await,
-        Command::Coordinator { data_dir, listen, quic } => coordinator(data_dir, listen, quic).await,
+        Command::Coordinator { data_dir, listen, quic, bootstrap: _, join, join_secret, advertise, node_timeout } => {
+            let mode = match join {
+                Some(member) => netpulse_coordinator::node::ClusterMode::Join { member },
+                None => netpulse_coordinator::node::ClusterMode::Bootstrap,
+            };
+            let cfg = netpulse_coordinator::node::Config {
+                data_dir,
+                http_listen: listen,
+                quic_listen: quic,
+                advertise,
+                mode,
+                join_secret,
+                node_timeout: Duration::from_secs(node_timeout),
+            };
+            coordinator(cfg).await
+        }
+        Command::Cluster { api, key, action } => cluster(&api, &key, action).await,
         Command::Edge { data_dir, region, coordinators, join_token, labels, max_concurrent_checks } => {
             let cfg = netpulse_edge::node::Config {
                 data_dir,
@@ -150,11 +203,11 @@ async fn shutdown_signal() {
     }
 }
 
-async fn coordinator(data_dir: PathBuf, listen: SocketAddr, quic: SocketAddr) -> anyhow::Result<()> {
-    let cfg = netpulse_coordinator::node::Config { data_dir, http_listen: listen, quic_listen: quic, node_id: 1 };
+async fn coordinator(cfg: netpulse_coordinator::node::Config) -> anyhow::Result<()> {
     let running = netpulse_coordinator::node::start(cfg).await.context("starting coordinator")?;
     println!("UI: http://{}/", running.http_addr);
     println!("QUIC: {}", running.quic_addr);
+    println!("Coordinator id: {}", running.node_id);
     match &running.admin_key {
         Some(key) => println!("Admin API key: {key}"),
         None => println!("Admin API key: (created on first start and shown only then)"),
@@ -164,12 +217,44 @@ async fn coordinator(data_dir: PathBuf, listen: SocketAddr, quic: SocketAddr) ->
     Ok(())
 }
 
+async fn cluster(api: &str, key: &str, action: ClusterAction) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let base = api.trim_end_matches('/');
+    match action {
+        ClusterAction::Status => {
+            let resp = client.get(format!("{base}/v1/cluster")).bearer_auth(key).send().await.context("contacting the API")?;
+            let status = resp.status();
+            let body: serde_json::Value = resp.json().await.context("reading the answer")?;
+            if !status.is_success() {
+                bail!("{status}: {}", body["error"]["message"]);
+            }
+            let d = &body["data"];
+            println!("leader: {}  term: {}", d["leader"], d["term"]);
+            println!("{:>4}  {:<9} {:<24} {:>6}", "id", "role", "address", "lag");
+            for m in d["members"].as_array().into_iter().flatten() {
+                let lag = m["lag"].as_u64().map(|l| l.to_string()).unwrap_or_else(|| "?".into());
+                println!("{:>4}  {:<9} {:<24} {:>6}", m["id"], m["role"].as_str().unwrap_or(""), m["addr"].as_str().unwrap_or(""), lag);
+            }
+        }
+        ClusterAction::Remove { id } => {
+            let resp = client.delete(format!("{base}/v1/cluster/members/{id}")).bearer_auth(key).send().await.context("contacting the API")?;
+            if !resp.status().is_success() {
+                let status = resp.status();
+                let body: serde_json::Value = resp.json().await.unwrap_or_default();
+                bail!("{status}: {}", body["error"]["message"]);
+            }
+            println!("coordinator {id} removed");
+        }
+    }
+    Ok(())
+}
+
 const DEMO_REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 
 async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
     let coord_dir = data_dir.join("coordinator");
     let quic = SocketAddr::new(listen.ip(), 0);
-    let cfg = netpulse_coordinator::node::Config { data_dir: coord_dir, http_listen: listen, quic_listen: quic, node_id: 1 };
+    let cfg = netpulse_coordinator::node::Config::standalone(coord_dir, listen, quic);
     let running = netpulse_coordinator::node::start(cfg).await.context("starting coordinator")?;
     let key = demo_admin_key(&data_dir, running.admin_key.as_deref())?;
     println!("UI: http://{}/", running.http_addr);

@@ -31,9 +31,20 @@ pub fn load_or_create(dir: &Path) -> Result<ClusterCa, CaError> {
         return Ok(ClusterCa::from_pem(&cert_pem, &key_pem)?);
     }
     let ca = ClusterCa::generate()?;
-    write_private(&key, ca.key_pem().as_bytes()).map_err(io)?;
-    std::fs::write(&crt, ca.cert_pem()).map_err(io)?;
+    save(dir, &ca)?;
     Ok(ca)
+}
+
+/// Whether `dir` holds a CA.
+pub fn exists(dir: &Path) -> bool {
+    dir.join("ca.crt").exists() && dir.join("ca.key").exists()
+}
+
+/// Writes `ca` to `dir` (a joining coordinator receives the cluster's CA).
+pub fn save(dir: &Path, ca: &ClusterCa) -> Result<(), CaError> {
+    let io = |source| CaError::Io { dir: dir.display().to_string(), source };
+    write_private(&dir.join("ca.key"), ca.key_pem().as_bytes()).map_err(io)?;
+    std::fs::write(dir.join("ca.crt"), ca.cert_pem()).map_err(io)
 }
 
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {

@@ -1,21 +1,31 @@
-//! What every part of a running coordinator shares: its id, the state, Raft, the CA and the
-//! live edge sessions.
+//! What every part of a running coordinator shares: its id, the state, Raft, the CA, the live
+//! edge sessions and the peer transport, plus the write path.
+//!
+//! Writes go through [`Context::write`] from anywhere (API, edge sessions, ingest): on the
+//! leader they are committed directly; on a follower they are forwarded to the leader over the
+//! peer transport, retrying while an election is under way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use netpulse_protocol::identity::ClusterCa;
 use openraft::error::{ClientWriteError, RaftError};
 
+use crate::cluster::messages::{Committed, ForwardError, PeerRequest, PeerResponse};
+use crate::cluster::transport::{CallError, Peers};
 use crate::edge::registry::Sessions;
 use crate::raft::Raft;
 use crate::state::command::{Command, CommandResponse};
 use crate::state::StateStore;
 
+/// How long a write may wait for a leader before it fails.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why a write did not commit.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    /// This coordinator is not the leader (and forwarding is not available).
-    #[error("not the leader{}", leader.map(|l| format!(" (leader is {l})")).unwrap_or_default())]
+    /// No leader could take the write in time.
+    #[error("no leader available{}", leader.map(|l| format!(" (last known leader {l})")).unwrap_or_default())]
     NotLeader { leader: Option<u64> },
     /// Raft is shutting down or failed.
     #[error("consensus unavailable: {0}")]
@@ -34,12 +44,13 @@ struct Inner {
     raft: Raft,
     ca: ClusterCa,
     sessions: Sessions,
+    peers: Peers,
 }
 
 impl Context {
     /// Bundles the parts of a coordinator.
-    pub fn new(id: u64, store: StateStore, raft: Raft, ca: ClusterCa, sessions: Sessions) -> Self {
-        Self { inner: Arc::new(Inner { id, store, raft, ca, sessions }) }
+    pub fn new(id: u64, store: StateStore, raft: Raft, ca: ClusterCa, sessions: Sessions, peers: Peers) -> Self {
+        Self { inner: Arc::new(Inner { id, store, raft, ca, sessions, peers }) }
     }
 
     /// This coordinator's Raft node id.
@@ -67,14 +78,88 @@ impl Context {
         &self.inner.sessions
     }
 
-    /// Commits `cmd` and returns the state machine's response once applied here.
-    pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+    /// Connections to the other coordinators.
+    pub fn peers(&self) -> &Peers {
+        &self.inner.peers
+    }
+
+    /// The current leader and its address, as far as this coordinator knows.
+    pub fn leader(&self) -> Option<(u64, String)> {
+        let m = self.inner.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let addr = m.membership_config.membership().get_node(&id).map(|n| n.addr.clone())?;
+        Some((id, addr))
+    }
+
+    /// Whether this coordinator is the leader right now.
+    pub fn is_leader(&self) -> bool {
+        self.leader().is_some_and(|(id, _)| id == self.inner.id)
+    }
+
+    /// Commits `cmd` here, if this coordinator leads. Used for writes forwarded by peers.
+    pub async fn write_local(&self, cmd: Command) -> Result<Committed, ForwardError> {
         match self.inner.raft.client_write(cmd).await {
-            Ok(resp) => Ok(resp.data),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-                Err(WriteError::NotLeader { leader: f.leader_id })
+            Ok(resp) => Ok(Committed { response: resp.data, log_index: resp.log_id.index }),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(ForwardError::NotLeader {
+                leader: f.leader_id,
+                leader_addr: f.leader_node.map(|n| n.addr),
+            }),
+            Err(e) => Err(ForwardError::Failed(e.to_string())),
+        }
+    }
+
+    /// Waits (bounded) until this coordinator has applied `index`, so a caller that wrote
+    /// through the leader reads its own write here.
+    async fn await_applied(&self, index: u64, deadline: tokio::time::Instant) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+        if let Err(e) = self.inner.raft.wait(Some(left)).applied_index_at_least(Some(index), "read your write").await {
+            tracing::warn!(index, error = %e, "write committed but not yet applied here");
+        }
+    }
+
+    /// Commits `cmd` through the leader and returns the state machine's response once applied.
+    pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
+        let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
+        let req = PeerRequest::ClientWrite(cmd);
+        let mut last_leader = None;
+        loop {
+            match self.leader() {
+                Some((id, _)) if id == self.inner.id => {
+                    let PeerRequest::ClientWrite(cmd) = req else {
+                        return Err(WriteError::Unavailable("internal: request changed".into()));
+                    };
+                    return match self.write_local(cmd).await {
+                        Ok(c) => Ok(c.response),
+                        Err(ForwardError::NotLeader { leader, .. }) => Err(WriteError::NotLeader { leader }),
+                        Err(ForwardError::Failed(e)) => Err(WriteError::Unavailable(e)),
+                    };
+                }
+                Some((id, addr)) => {
+                    last_leader = Some(id);
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match self.inner.peers.call(&addr, &req, left.max(Duration::from_millis(100))).await {
+                        Ok(PeerResponse::ClientWrite(Ok(c))) => {
+                            self.await_applied(c.log_index, deadline).await;
+                            return Ok(c.response);
+                        }
+                        Ok(PeerResponse::ClientWrite(Err(ForwardError::Failed(e)))) => {
+                            return Err(WriteError::Unavailable(e))
+                        }
+                        Ok(other) => tracing::debug!(leader = id, answer = ?other, "forwarded write not taken; retrying"),
+                        // Never delivered: safe to try again.
+                        Err(e @ CallError::Unreachable { .. }) => {
+                            tracing::debug!(leader = id, error = %e, "leader unreachable; retrying")
+                        }
+                        // Delivered or not, we cannot tell: retrying could apply it twice.
+                        Err(e) => return Err(WriteError::Unavailable(format!("outcome unknown: {e}"))),
+                    }
+                }
+                None => {}
             }
-            Err(e) => Err(WriteError::Unavailable(e.to_string())),
+            if tokio::time::Instant::now() >= deadline {
+                return Err(WriteError::NotLeader { leader: last_leader });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }

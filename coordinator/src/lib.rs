@@ -8,6 +8,7 @@
 //! - [`ca`]: the cluster CA and this coordinator's TLS identity in the data directory.
 //! - [`auth`]: API keys and join tokens (generation, hashing, verification).
 //! - [`assign`]: pure placement of monitors on edge nodes (rendezvous hashing).
+//! - [`placement`]: node liveness and the leader's committed placement.
 //! - [`edge`]: the QUIC endpoint edge nodes connect to: enrolment, sessions, result ingest.
 //! - [`apply`]: config-as-code, monitors matched by name.
 //! - [`api`]: the REST API under `/v1` and its authentication.
@@ -20,9 +21,11 @@ pub mod apply;
 pub mod assign;
 pub mod auth;
 pub mod ca;
+pub mod cluster;
 pub mod context;
 pub mod edge;
 pub mod node;
+pub mod placement;
 pub mod raft;
 pub mod state;
 pub mod web;

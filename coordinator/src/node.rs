@@ -1,32 +1,54 @@
 //! Starting and stopping a coordinator.
 //!
-//! [`start`] opens the data directory (one sled database for the Raft log and the state), loads
-//! or creates the cluster CA, brings up Raft, creates the admin API key on first start, and binds
-//! the QUIC endpoint for edge nodes and the HTTP server for the API and UI. The CLI and the tests
-//! both go through it.
+//! [`start`] opens the data directory (one sled database for the Raft log and the state), then
+//! takes one of three paths:
+//! - **restart**: `cluster.json` names our id; Raft resumes from disk.
+//! - **bootstrap**: a new cluster with us as member 1; the CA and the admin API key are created.
+//! - **join**: we prove the join secret to a member, receive our id and the CA, start Raft
+//!   empty and ask the leader to add us (learner first, then voter).
+//!
+//! It then serves edge nodes, peers and joiners on one QUIC endpoint and the API and UI over
+//! HTTP. The CLI and the tests both go through it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use netpulse_protocol::identity::ClusterCa;
 use openraft::BasicNode;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::auth::{new_api_key, new_join_token};
+use crate::cluster::join;
+use crate::cluster::membership;
+use crate::cluster::transport::Peers;
 use crate::context::{Context, WriteError};
 use crate::edge::registry::Sessions;
 use crate::edge::{EdgeServer, EdgeServerError};
 use crate::raft::log_store::LogStore;
-use crate::raft::network::SingleNodeNetwork;
+use crate::raft::network::QuicNetwork;
 use crate::raft::state_machine::StateMachine;
 use crate::raft::Raft;
 use crate::state::command::Command;
 use crate::state::model::Role;
 use crate::state::StateStore;
 use crate::{ca, now_ms};
+
+/// How this coordinator becomes part of a cluster on its first start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterMode {
+    /// Start a new cluster (member 1).
+    Bootstrap,
+    /// Join the cluster of the member at this QUIC address.
+    Join {
+        /// `host:port` of any member's QUIC endpoint.
+        member: String,
+    },
+}
 
 /// How to run a coordinator.
 #[derive(Debug, Clone)]
@@ -35,10 +57,34 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// HTTP listen address (API, UI, health).
     pub http_listen: SocketAddr,
-    /// QUIC listen address for edge nodes.
+    /// QUIC listen address for edge nodes and peers.
     pub quic_listen: SocketAddr,
-    /// Raft node id of this coordinator.
-    pub node_id: u64,
+    /// Address other coordinators dial (default: the bound QUIC address).
+    pub advertise: Option<String>,
+    /// First-start behaviour; ignored on restarts.
+    pub mode: ClusterMode,
+    /// Shared secret that lets coordinators join (none: joins are refused).
+    pub join_secret: Option<String>,
+    /// An edge node not heard from for this long loses its checks to another node.
+    pub node_timeout: Duration,
+}
+
+/// Default for [`Config::node_timeout`].
+pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Config {
+    /// A single coordinator bootstrapping its own cluster (tests, `netpulse up`).
+    pub fn standalone(data_dir: PathBuf, http_listen: SocketAddr, quic_listen: SocketAddr) -> Self {
+        Self {
+            data_dir,
+            http_listen,
+            quic_listen,
+            advertise: None,
+            mode: ClusterMode::Bootstrap,
+            join_secret: None,
+            node_timeout: DEFAULT_NODE_TIMEOUT,
+        }
+    }
 }
 
 /// Why a coordinator could not start.
@@ -47,9 +93,15 @@ pub enum StartError {
     /// The data directory could not be created or opened.
     #[error("data directory {path}: {detail}")]
     DataDir { path: String, detail: String },
+    /// The configuration cannot work.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The CA could not be loaded or created.
     #[error(transparent)]
     Ca(#[from] ca::CaError),
+    /// Joining failed.
+    #[error(transparent)]
+    Join(#[from] join::JoinError),
     /// Raft failed to start or to elect a leader.
     #[error("raft: {0}")]
     Raft(String),
@@ -69,11 +121,13 @@ pub enum StartError {
 
 /// A running coordinator.
 pub struct Running {
+    /// Raft node id.
+    pub node_id: u64,
     /// Where the HTTP server listens.
     pub http_addr: SocketAddr,
     /// Where the QUIC endpoint listens.
     pub quic_addr: SocketAddr,
-    /// The admin API key, only on the first start of a data directory.
+    /// The admin API key, only on the first start of a bootstrapped cluster.
     pub admin_key: Option<String>,
     /// Shared handle.
     pub ctx: Context,
@@ -82,12 +136,20 @@ pub struct Running {
     db: sled::Db,
 }
 
+/// What the data directory remembers about cluster membership.
+#[derive(Debug, Serialize, Deserialize)]
+struct ClusterFile {
+    node_id: u64,
+}
+
 fn raft_config() -> Result<Arc<openraft::Config>, StartError> {
     let cfg = openraft::Config {
         cluster_name: "netpulse".into(),
         heartbeat_interval: 250,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
+        max_payload_entries: 64,
+        snapshot_max_chunk_size: 1024 * 1024,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(20_000),
         max_in_snapshot_log_to_keep: 1000,
         ..Default::default()
@@ -95,7 +157,27 @@ fn raft_config() -> Result<Arc<openraft::Config>, StartError> {
     Ok(Arc::new(cfg.validate().map_err(|e| StartError::Raft(e.to_string()))?))
 }
 
-/// Starts a coordinator as a single-member cluster.
+fn read_cluster_file(dir: &Path) -> Result<Option<ClusterFile>, StartError> {
+    let p = dir.join("cluster.json");
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| StartError::DataDir { path: p.display().to_string(), detail: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StartError::DataDir { path: p.display().to_string(), detail: e.to_string() }),
+    }
+}
+
+fn write_cluster_file(dir: &Path, f: &ClusterFile) -> Result<(), StartError> {
+    let p = dir.join("cluster.json");
+    let tmp = dir.join("cluster.json.tmp");
+    let err = |e: std::io::Error| StartError::DataDir { path: p.display().to_string(), detail: e.to_string() };
+    std::fs::write(&tmp, serde_json::to_vec(f).unwrap_or_default()).map_err(err)?;
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(err)?;
+    std::fs::rename(&tmp, &p).map_err(err)
+}
+
+/// Starts a coordinator.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let dir_err = |detail: String| StartError::DataDir { path: cfg.data_dir.display().to_string(), detail };
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| dir_err(e.to_string()))?;
@@ -104,39 +186,85 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .path(cfg.data_dir.join("db"))
         .open()
         .map_err(|e| dir_err(format!("cannot open database (is another coordinator using it?): {e}")))?;
-    let ca = ca::load_or_create(&cfg.data_dir)?;
 
+    // Bind UDP first: a joiner must tell the cluster its address before it has certificates.
+    let socket = std::net::UdpSocket::bind(cfg.quic_listen)
+        .map_err(|source| StartError::Edge(EdgeServerError::Bind { addr: cfg.quic_listen, source }))?;
+    let quic_addr = socket
+        .local_addr()
+        .map_err(|source| StartError::Edge(EdgeServerError::Bind { addr: cfg.quic_listen, source }))?;
+    let advertise = match &cfg.advertise {
+        Some(a) => a.clone(),
+        None if quic_addr.ip().is_unspecified() => {
+            return Err(StartError::Config(format!(
+                "--quic {quic_addr} is a wildcard address; give --advertise HOST:PORT so peers can reach this coordinator"
+            )))
+        }
+        None => quic_addr.to_string(),
+    };
+
+    let existing = read_cluster_file(&cfg.data_dir)?;
+    let first_start = existing.is_none();
+    let (node_id, ca) = match (existing, &cfg.mode) {
+        (Some(f), _) => {
+            if !ca::exists(&cfg.data_dir) {
+                return Err(dir_err("cluster.json present but the CA files are missing".into()));
+            }
+            (f.node_id, ca::load_or_create(&cfg.data_dir)?)
+        }
+        (None, ClusterMode::Bootstrap) => (1, ca::load_or_create(&cfg.data_dir)?),
+        (None, ClusterMode::Join { member }) => {
+            let secret = cfg.join_secret.as_deref().ok_or_else(|| StartError::Config("--join needs --join-secret".into()))?;
+            let grant = join::join(member, secret, &advertise).await?;
+            let ca = ClusterCa::from_pem(&grant.ca_cert_pem, &grant.ca_key_pem).map_err(ca::CaError::from)?;
+            ca::save(&cfg.data_dir, &ca)?;
+            (grant.node_id, ca)
+        }
+    };
+    if first_start {
+        write_cluster_file(&cfg.data_dir, &ClusterFile { node_id })?;
+    }
+
+    let identity = ca::coordinator_identity(&ca, &[quic_addr.ip()])?;
+    let peers = Peers::new(&identity, ca.cert_der(), quic_addr.ip()).map_err(|e| StartError::Config(e.to_string()))?;
     let store = StateStore::open(&db)?;
     let log = LogStore::open(&db).map_err(|e| dir_err(e.to_string()))?;
     let sm = StateMachine::open(&db, store.clone()).map_err(|e| StartError::Raft(e.to_string()))?;
-    let raft = Raft::new(cfg.node_id, raft_config()?, SingleNodeNetwork, log, sm)
+    let raft = Raft::new(node_id, raft_config()?, QuicNetwork::new(peers.clone()), log, sm)
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
-    if !raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))? {
-        let members =
-            BTreeMap::from([(cfg.node_id, BasicNode { addr: cfg.quic_listen.to_string() })]);
-        raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
-    }
-    raft.wait(Some(Duration::from_secs(30)))
-        .metrics(|m| m.current_leader == Some(cfg.node_id), "this coordinator leads")
-        .await
-        .map_err(|e| StartError::Raft(e.to_string()))?;
-
-    let ctx = Context::new(cfg.node_id, store.clone(), raft, ca, Sessions::default());
-    ctx.write(Command::CoordinatorStarted { coordinator: cfg.node_id, at_ms: now_ms() }).await?;
-    let admin_key = if store.has_api_keys() {
-        None
-    } else {
-        let (key, record) = new_api_key("admin", Role::Admin, now_ms());
-        ctx.write(Command::CreateApiKey(record)).await?;
-        Some(key)
-    };
+    let edge = EdgeServer::on_socket(socket, &identity, ca.cert_der())?;
+    let ctx = Context::new(node_id, store.clone(), raft.clone(), ca, Sessions::default(), peers);
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let identity = ca::coordinator_identity(ctx.ca(), &[cfg.quic_listen.ip()])?;
-    let edge = EdgeServer::bind(cfg.quic_listen, &identity, ctx.ca().cert_der())?;
-    let quic_addr = edge.local_addr().map_err(|e| StartError::Edge(EdgeServerError::Bind { addr: cfg.quic_listen, source: e }))?;
-    let mut tasks = vec![tokio::spawn(edge.run(ctx.clone(), shutdown_rx.clone()))];
+    let secret: Option<Arc<str>> = cfg.join_secret.as_deref().map(Arc::from);
+    let mut tasks = vec![tokio::spawn(edge.run(ctx.clone(), secret, shutdown_rx.clone()))];
+
+    let mut admin_key = None;
+    match (&cfg.mode, first_start) {
+        (ClusterMode::Bootstrap, true) => {
+            if !raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))? {
+                let members = BTreeMap::from([(node_id, BasicNode { addr: advertise.clone() })]);
+                raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
+            }
+            raft.wait(Some(Duration::from_secs(30)))
+                .metrics(|m| m.current_leader == Some(node_id), "this coordinator leads")
+                .await
+                .map_err(|e| StartError::Raft(e.to_string()))?;
+            if !store.has_api_keys() {
+                let (key, record) = new_api_key("admin", Role::Admin, now_ms());
+                ctx.write(Command::CreateApiKey(record)).await?;
+                admin_key = Some(key);
+            }
+        }
+        (ClusterMode::Join { member }, true) => {
+            ask_to_be_added(&ctx, member, node_id, &advertise).await?;
+        }
+        _ => {}
+    }
+    tasks.push(tokio::spawn(announce_start(ctx.clone())));
+    tasks.push(tokio::spawn(crate::placement::heartbeat(ctx.clone(), shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::placement::placer(ctx.clone(), cfg.node_timeout, shutdown_rx.clone())));
 
     let listener = tokio::net::TcpListener::bind(cfg.http_listen)
         .await
@@ -154,7 +282,47 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));
-    Ok(Running { http_addr, quic_addr, admin_key, ctx, shutdown, tasks, db })
+    Ok(Running { node_id, http_addr, quic_addr, admin_key, ctx, shutdown, tasks, db })
+}
+
+/// Asks the cluster (through `member`, forwarded to the leader) to add us, retrying while the
+/// cluster elects or catches us up.
+async fn ask_to_be_added(ctx: &Context, member: &str, id: u64, addr: &str) -> Result<(), StartError> {
+    use crate::cluster::messages::{ForwardError, PeerRequest, PeerResponse};
+    let deadline = tokio::time::Instant::now() + membership::MEMBERSHIP_TIMEOUT;
+    let req = PeerRequest::AddMember { id, addr: addr.to_owned() };
+    let mut target = member.to_owned();
+    loop {
+        match ctx.peers().call(&target, &req, membership::MEMBERSHIP_TIMEOUT).await {
+            Ok(PeerResponse::Write(Ok(_))) => return Ok(()),
+            // Follow the leader hint; fall back to the member we were given.
+            Ok(PeerResponse::Write(Err(ForwardError::NotLeader { leader_addr, .. }))) => {
+                target = leader_addr.unwrap_or_else(|| member.to_owned());
+            }
+            Ok(other) => tracing::warn!(answer = ?other, "not added yet; retrying"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reach {target} to be added; retrying");
+                target = member.to_owned();
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(StartError::Raft(format!("not added to the cluster within {:?}", membership::MEMBERSHIP_TIMEOUT)));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Records that this coordinator (re)started, so sessions it held before are closed in the
+/// state. Retries until a leader takes it; it needs a quorum, which a restarting minority lacks.
+async fn announce_start(ctx: Context) {
+    let at_ms = now_ms();
+    for _ in 0..120 {
+        match ctx.write(Command::CoordinatorStarted { coordinator: ctx.id(), at_ms }).await {
+            Ok(_) => return,
+            Err(e) => tracing::debug!(error = %e, "start not recorded yet"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 fn restrict_permissions(dir: &std::path::Path) {
@@ -182,6 +350,7 @@ impl Running {
         if let Err(e) = self.ctx.raft().shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
+        self.ctx.peers().close();
         if let Err(e) = self.db.flush_async().await {
             tracing::error!(error = %e, "final flush failed");
         }

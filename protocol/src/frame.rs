@@ -35,17 +35,24 @@ pub enum FrameError {
     Truncated(usize),
 }
 
-/// Encodes `msg` as one complete frame.
+/// Encodes `msg` as one complete frame of at most [`MAX_FRAME_LEN`] bytes.
 pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
+    encode_limited(msg, MAX_FRAME_LEN)
+}
+
+/// Encodes `msg` as one frame of at most `max` bytes (at most `u32::MAX`). Streams that carry
+/// bulk data (Raft replication between coordinators) use a larger limit than edge sessions.
+pub fn encode_limited<T: Serialize>(msg: &T, max: usize) -> Result<Vec<u8>, FrameError> {
+    let max = max.min(u32::MAX as usize);
     let mut out = vec![0u8; LEN_PREFIX];
     out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     let mut out =
         postcard::to_extend(msg, out).map_err(|e| FrameError::Malformed(e.to_string()))?;
     let len = out.len() - LEN_PREFIX;
-    if len > MAX_FRAME_LEN {
-        return Err(FrameError::TooLarge { len, max: MAX_FRAME_LEN });
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
     }
-    // `len` fits in u32 because MAX_FRAME_LEN does.
+    // `len` fits in u32 because `max` does.
     out[..LEN_PREFIX].copy_from_slice(&(len as u32).to_be_bytes());
     Ok(out)
 }
@@ -77,16 +84,28 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
 /// Sans-I/O: the owner reads from its socket, calls [`FrameDecoder::push`], then drains
 /// [`FrameDecoder::next_frame`] until it returns `Ok(None)` ("need more bytes"). After an error
 /// the stream is unusable and must be closed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FrameDecoder {
     buf: Vec<u8>,
     start: usize,
+    max: usize,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::with_max(MAX_FRAME_LEN)
+    }
 }
 
 impl FrameDecoder {
     /// A decoder with an empty buffer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder accepting frames of up to `max` bytes.
+    pub fn with_max(max: usize) -> Self {
+        Self { buf: Vec::new(), start: 0, max }
     }
 
     /// Appends bytes read from the stream.
@@ -110,8 +129,8 @@ impl FrameDecoder {
             return Ok(None);
         }
         let len = u32::from_be_bytes([avail[0], avail[1], avail[2], avail[3]]) as usize;
-        if len > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge { len, max: MAX_FRAME_LEN });
+        if len > self.max {
+            return Err(FrameError::TooLarge { len, max: self.max });
         }
         if avail.len() < LEN_PREFIX + len {
             return Ok(None);

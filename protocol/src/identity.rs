@@ -163,6 +163,15 @@ pub fn node_id_from_cert(der: &[u8]) -> Result<String, IdentityError> {
     Err(IdentityError::Invalid("certificate names no edge node".into()))
 }
 
+/// Whether a (CA-verified) certificate belongs to a coordinator rather than an edge node.
+pub fn is_coordinator_cert(der: &[u8]) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else { return false };
+    let Ok(Some(san)) = cert.subject_alternative_name() else { return false };
+    san.value.general_names.iter().any(|n| {
+        matches!(n, x509_parser::extensions::GeneralName::DNSName(d) if *d == COORDINATOR_SERVER_NAME)
+    })
+}
+
 /// A certificate chain and its private key: what a TLS endpoint presents.
 pub struct NodeIdentity {
     /// Leaf first.

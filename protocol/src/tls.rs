@@ -22,6 +22,10 @@ use crate::identity::{fingerprint, NodeIdentity};
 
 /// ALPN protocol id of the edge/coordinator session protocol.
 pub const ALPN_EDGE: &[u8] = b"netpulse-edge/1";
+/// ALPN protocol id of coordinator-to-coordinator RPCs (Raft, forwarded writes).
+pub const ALPN_PEER: &[u8] = b"netpulse-peer/1";
+/// ALPN protocol id of a coordinator joining a cluster.
+pub const ALPN_JOIN: &[u8] = b"netpulse-join/1";
 
 /// Errors building a TLS configuration.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +54,7 @@ fn roots(ca: &CertificateDer<'static>) -> Result<Arc<RootCertStore>, TlsError> {
 pub fn coordinator_server_config(
     identity: &NodeIdentity,
     ca: &CertificateDer<'static>,
-    alpn: &[u8],
+    alpn: &[&[u8]],
 ) -> Result<ServerConfig, TlsError> {
     let verifier = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider())
         .allow_unauthenticated()
@@ -59,7 +63,7 @@ pub fn coordinator_server_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
         .with_single_cert(identity.cert_chain.clone(), identity.key.clone_key())?;
-    cfg.alpn_protocols = vec![alpn.to_vec()];
+    cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
     Ok(cfg)
 }
 
@@ -99,6 +103,60 @@ pub fn anonymous_client_config(ca: &CertificateDer<'static>, alpn: &[u8]) -> Res
         .with_no_client_auth();
     cfg.alpn_protocols = vec![alpn.to_vec()];
     Ok(cfg)
+}
+
+/// Client config for a coordinator joining a cluster: it has no CA yet, so it accepts any server
+/// certificate. The caller MUST authenticate the peer by other means: NetPulse binds an HMAC of
+/// the join secret to the TLS exporter of this very connection, in both directions.
+pub fn join_client_config(alpn: &[u8]) -> Result<ClientConfig, TlsError> {
+    let verifier = AnyServerCert { provider: provider() };
+    let mut cfg = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![alpn.to_vec()];
+    Ok(cfg)
+}
+
+#[derive(Debug)]
+struct AnyServerCert {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 #[derive(Debug)]

@@ -54,6 +54,8 @@ fn v1() -> Router<Context> {
         .route("/nodes/{id}", get(handlers::get_node))
         .route("/join-tokens", get(handlers::list_tokens).post(handlers::create_token))
         .route("/join-tokens/{id}", axum::routing::delete(handlers::revoke_token))
+        .route("/cluster", get(handlers::cluster_status))
+        .route("/cluster/members/{id}", axum::routing::delete(handlers::remove_member))
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })

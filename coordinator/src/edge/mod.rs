@@ -1,4 +1,5 @@
-//! The QUIC endpoint edge nodes connect to.
+//! The coordinator's QUIC endpoint: edge nodes, peer coordinators and joining coordinators,
+//! told apart by ALPN.
 //!
 //! Connections with a valid node certificate (verified by rustls against the cluster CA) get a
 //! session; connections without one may only enrol. "Connected" is never taken to mean
@@ -15,8 +16,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use netpulse_protocol::identity::{node_id_from_cert, NodeIdentity};
-use netpulse_protocol::tls::{coordinator_server_config, ALPN_EDGE};
+use netpulse_protocol::identity::{is_coordinator_cert, node_id_from_cert, NodeIdentity};
+use netpulse_protocol::tls::{coordinator_server_config, ALPN_EDGE, ALPN_JOIN, ALPN_PEER};
 use quinn::crypto::rustls::QuicServerConfig;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::watch;
@@ -55,12 +56,21 @@ pub struct EdgeServer {
 }
 
 impl EdgeServer {
+    /// Serves on an already bound UDP socket (bound early so a joining coordinator knows its
+    /// address before it has certificates).
+    pub fn on_socket(socket: std::net::UdpSocket, identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<Self, EdgeServerError> {
+        let addr = socket.local_addr().map_err(|source| EdgeServerError::Bind { addr: SocketAddr::from(([0, 0, 0, 0], 0)), source })?;
+        let cfg = server_config(identity, ca)?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| EdgeServerError::Tls("no async runtime for QUIC".into()))?;
+        let endpoint = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(cfg), socket, runtime)
+            .map_err(|source| EdgeServerError::Bind { addr, source })?;
+        Ok(Self { endpoint })
+    }
+
     /// Binds the endpoint at `addr` with this coordinator's `identity`.
     pub fn bind(addr: SocketAddr, identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<Self, EdgeServerError> {
-        let tls = coordinator_server_config(identity, ca, ALPN_EDGE).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
-        let crypto = QuicServerConfig::try_from(tls).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
-        let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-        cfg.transport_config(Arc::new(transport_config()));
+        let cfg = server_config(identity, ca)?;
         let endpoint = quinn::Endpoint::server(cfg, addr).map_err(|source| EdgeServerError::Bind { addr, source })?;
         Ok(Self { endpoint })
     }
@@ -70,21 +80,34 @@ impl EdgeServer {
         self.endpoint.local_addr()
     }
 
-    /// Accepts connections until `shutdown` flips to true.
-    pub async fn run(self, ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    /// Accepts connections until `shutdown` flips to true. `join_secret` enables coordinator
+    /// joins through this endpoint.
+    pub async fn run(self, ctx: Context, join_secret: Option<Arc<str>>, mut shutdown: watch::Receiver<bool>) {
         let ingest = Ingest::spawn(ctx.clone());
-        let assignments = assignments::spawn(ctx.store().clone(), ctx.sessions().clone());
+        let assignments = assignments::spawn(ctx.store().clone());
         loop {
             let incoming = tokio::select! {
                 i = self.endpoint.accept() => match i { Some(i) => i, None => break },
                 _ = shutdown.changed() => break,
             };
-            let (ctx, ingest, assignments) = (ctx.clone(), ingest.clone(), assignments.clone());
+            let (ctx, ingest, assignments, secret) = (ctx.clone(), ingest.clone(), assignments.clone(), join_secret.clone());
             tokio::spawn(async move {
                 let remote = incoming.remote_address();
-                match incoming.await {
-                    Ok(conn) => serve_connection(ctx, ingest, assignments, conn).await,
-                    Err(e) => tracing::debug!(%remote, error = %e, "edge handshake failed"),
+                let conn = match incoming.await {
+                    Ok(conn) => conn,
+                    Err(e) => return tracing::debug!(%remote, error = %e, "QUIC handshake failed"),
+                };
+                match alpn(&conn).as_deref() {
+                    Some(ALPN_EDGE) => serve_connection(ctx, ingest, assignments, conn).await,
+                    Some(ALPN_PEER) => match peer_certificate(&conn) {
+                        Some(der) if is_coordinator_cert(&der) => crate::cluster::server::serve(ctx, conn).await,
+                        _ => conn.close(quinn::VarInt::from_u32(4), b"coordinator certificate required"),
+                    },
+                    Some(ALPN_JOIN) => {
+                        crate::cluster::join::serve(&ctx, &conn, secret.as_deref()).await;
+                        conn.close(quinn::VarInt::from_u32(0), b"join done");
+                    }
+                    _ => conn.close(quinn::VarInt::from_u32(5), b"unknown protocol"),
                 }
             });
         }
@@ -93,11 +116,29 @@ impl EdgeServer {
     }
 }
 
-fn peer_node(conn: &quinn::Connection) -> Option<Result<String, String>> {
+fn server_config(identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<quinn::ServerConfig, EdgeServerError> {
+    let tls = coordinator_server_config(identity, ca, &[ALPN_EDGE, ALPN_PEER, ALPN_JOIN])
+        .map_err(|e| EdgeServerError::Tls(e.to_string()))?;
+    let crypto = QuicServerConfig::try_from(tls).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
+    let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    cfg.transport_config(Arc::new(transport_config()));
+    Ok(cfg)
+}
+
+fn alpn(conn: &quinn::Connection) -> Option<Vec<u8>> {
+    conn.handshake_data()?.downcast::<quinn::crypto::rustls::HandshakeData>().ok()?.protocol
+}
+
+/// The verified leaf certificate the peer presented, if any.
+fn peer_certificate(conn: &quinn::Connection) -> Option<CertificateDer<'static>> {
     let identity = conn.peer_identity()?;
     let certs = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
-    let leaf = certs.first()?;
-    Some(node_id_from_cert(leaf).map_err(|e| e.to_string()))
+    certs.first().cloned()
+}
+
+fn peer_node(conn: &quinn::Connection) -> Option<Result<String, String>> {
+    let leaf = peer_certificate(conn)?;
+    Some(node_id_from_cert(&leaf).map_err(|e| e.to_string()))
 }
 
 async fn serve_connection(

@@ -1,12 +1,12 @@
-//! How Raft RPCs reach other coordinators.
+//! openraft's network over the coordinator peer transport.
 //!
-//! A coordinator currently runs as a cluster of one, in which openraft never sends an RPC. The
-//! factory below exists because openraft needs one; any RPC it is asked to send fails as
-//! `Unreachable`, which is the truth: there is no peer transport yet. The QUIC transport between
-//! coordinators (one bi-stream per RPC, mutual TLS from the cluster CA) replaces it with the
-//! cluster work.
+//! Each RPC is one request/response exchange on its own QUIC stream ([`Peers::call`]). A peer that
+//! cannot be dialled is reported `Unreachable` (openraft backs off); a broken exchange is a
+//! `NetworkError`; the RPC's deadline (`RPCOption::hard_ttl`) is honoured.
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
+use std::time::Duration;
+
+use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -15,59 +15,86 @@ use openraft::raft::{
 use openraft::BasicNode;
 
 use super::TypeConfig;
+use crate::cluster::messages::{PeerRequest, PeerResponse};
+use crate::cluster::transport::{CallError, Peers};
 
-/// Network factory of a single-coordinator cluster.
-#[derive(Debug, Clone, Default)]
-pub struct SingleNodeNetwork;
+/// Creates RPC clients for openraft.
+#[derive(Clone)]
+pub struct QuicNetwork {
+    peers: Peers,
+}
 
-/// A client for a peer that cannot be reached.
-#[derive(Debug)]
-pub struct NoPeer {
+impl QuicNetwork {
+    /// A network over `peers`.
+    pub fn new(peers: Peers) -> Self {
+        Self { peers }
+    }
+}
+
+/// RPC client for one peer.
+pub struct PeerClient {
+    peers: Peers,
     target: u64,
+    addr: String,
 }
 
-impl NoPeer {
-    fn unreachable<E: std::error::Error>(&self) -> RPCError<u64, BasicNode, E> {
-        RPCError::Unreachable(Unreachable::new(&std::io::Error::other(format!(
-            "coordinator {} is not reachable: no peer transport in single-coordinator mode",
-            self.target
-        ))))
+impl RaftNetworkFactory<TypeConfig> for QuicNetwork {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: u64, node: &BasicNode) -> Self::Network {
+        PeerClient { peers: self.peers.clone(), target, addr: node.addr.clone() }
     }
 }
 
-impl RaftNetworkFactory<TypeConfig> for SingleNodeNetwork {
-    type Network = NoPeer;
-
-    async fn new_client(&mut self, target: u64, _node: &BasicNode) -> Self::Network {
-        NoPeer { target }
+fn transport_error<E: std::error::Error>(e: CallError) -> RPCError<u64, BasicNode, E> {
+    match e {
+        CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&e)),
+        _ => RPCError::Network(NetworkError::new(&e)),
     }
 }
 
-impl RaftNetwork<TypeConfig> for NoPeer {
+fn unexpected<E: std::error::Error>(what: &str) -> RPCError<u64, BasicNode, E> {
+    RPCError::Network(NetworkError::new(&std::io::Error::other(format!("unexpected answer to {what}"))))
+}
+
+impl PeerClient {
+    async fn call(&self, req: PeerRequest, option: &RPCOption) -> Result<PeerResponse, CallError> {
+        let ttl = option.hard_ttl().max(Duration::from_millis(50));
+        self.peers.call(&self.addr, &req, ttl).await
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        _rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        Err(self.unreachable())
+        match self.call(PeerRequest::AppendEntries(rpc), &option).await.map_err(transport_error)? {
+            PeerResponse::AppendEntries(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            _ => Err(unexpected("append_entries")),
+        }
     }
 
     async fn install_snapshot(
         &mut self,
-        _rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
-    ) -> Result<
-        InstallSnapshotResponse<u64>,
-        RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>,
-    > {
-        Err(self.unreachable())
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<InstallSnapshotResponse<u64>, RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>> {
+        match self.call(PeerRequest::InstallSnapshot(rpc), &option).await.map_err(transport_error)? {
+            PeerResponse::InstallSnapshot(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            _ => Err(unexpected("install_snapshot")),
+        }
     }
 
     async fn vote(
         &mut self,
-        _rpc: VoteRequest<u64>,
-        _option: RPCOption,
+        rpc: VoteRequest<u64>,
+        option: RPCOption,
     ) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        Err(self.unreachable())
+        match self.call(PeerRequest::Vote(rpc), &option).await.map_err(transport_error)? {
+            PeerResponse::Vote(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            _ => Err(unexpected("vote")),
+        }
     }
 }

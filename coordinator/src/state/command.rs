@@ -29,6 +29,13 @@ pub enum Command {
     CoordinatorStarted { coordinator: u64, at_ms: i64 },
     /// Results from edge nodes, deduplicated by node and sequence.
     IngestResults(IngestBatch),
+    /// Reserve the next coordinator id for a joining coordinator.
+    AllocateCoordinatorId,
+    /// The leader's placement decision: the full monitor set of each listed node (an empty
+    /// set removes the node from the placement). Nodes not listed keep theirs.
+    SetPlacement { changes: Vec<(String, Vec<String>)> },
+    /// Nodes holding a live session on `coordinator` were heard from at `at_ms`.
+    NodesSeen { coordinator: u64, nodes: Vec<String>, at_ms: i64 },
 }
 
 /// Session change of one node.
@@ -82,6 +89,8 @@ pub enum CommandResponse {
         /// Highest committed sequence per node after this batch.
         committed: Vec<(String, u64)>,
     },
+    /// An id was allocated.
+    Allocated(u64),
     /// The command referred to something that does not exist.
     NotFound(String),
     /// The command conflicts with existing state.

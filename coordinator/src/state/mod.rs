@@ -28,8 +28,19 @@ pub enum StateError {
     Corrupt { tree: &'static str, detail: String },
 }
 
-const TREES: [&str; 7] =
-    ["sm_monitors", "sm_nodes", "sm_tokens", "sm_keys", "sm_results", "sm_latest", "sm_node_seq"];
+const TREES: [&str; 9] = [
+    "sm_placement",
+    "sm_monitors",
+    "sm_nodes",
+    "sm_tokens",
+    "sm_keys",
+    "sm_results",
+    "sm_latest",
+    "sm_node_seq",
+    "sm_meta",
+];
+
+const NEXT_COORDINATOR_ID: &[u8] = b"next_coordinator_id";
 
 /// Version counters that readers watch to learn that something changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,6 +62,8 @@ pub struct StateStore {
     results: sled::Tree,
     latest: sled::Tree,
     node_seq: sled::Tree,
+    meta: sled::Tree,
+    placement: sled::Tree,
     versions: watch::Sender<Versions>,
 }
 
@@ -98,6 +111,8 @@ impl StateStore {
             results: db.open_tree("sm_results")?,
             latest: db.open_tree("sm_latest")?,
             node_seq: db.open_tree("sm_node_seq")?,
+            meta: db.open_tree("sm_meta")?,
+            placement: db.open_tree("sm_placement")?,
             versions,
         })
     }
@@ -184,6 +199,37 @@ impl StateStore {
                 CommandResponse::Ok
             }
             Command::IngestResults(batch) => self.apply_ingest(batch)?,
+            Command::SetPlacement { changes } => {
+                let mut batch = sled::Batch::default();
+                for (node, monitors) in changes {
+                    if monitors.is_empty() {
+                        batch.remove(node.as_bytes());
+                    } else {
+                        batch.insert(node.as_bytes(), json(monitors));
+                    }
+                }
+                self.placement.apply_batch(batch)?;
+                self.bump(true);
+                CommandResponse::Ok
+            }
+            Command::NodesSeen { coordinator: _, nodes, at_ms } => {
+                for id in nodes {
+                    if let Some(mut n) = self.node(id)? {
+                        if n.last_seen_ms < *at_ms {
+                            n.last_seen_ms = *at_ms;
+                            self.nodes.insert(id.as_bytes(), json(&n))?;
+                        }
+                    }
+                }
+                self.bump(false);
+                CommandResponse::Ok
+            }
+            Command::AllocateCoordinatorId => {
+                // Id 1 is the bootstrap coordinator; joiners get 2, 3, ...
+                let next = self.meta_u64(NEXT_COORDINATOR_ID)?.unwrap_or(2);
+                self.meta.insert(NEXT_COORDINATOR_ID, &(next + 1).to_be_bytes())?;
+                CommandResponse::Allocated(next)
+            }
         };
         Ok(resp)
     }
@@ -306,6 +352,15 @@ impl StateStore {
         Ok(CommandResponse::Ingested { stored, duplicates, dropped, committed })
     }
 
+    fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StateError> {
+        match self.meta.get(key)? {
+            Some(v) => <[u8; 8]>::try_from(v.as_ref())
+                .map(|b| Some(u64::from_be_bytes(b)))
+                .map_err(|_| StateError::Corrupt { tree: "sm_meta", detail: String::from_utf8_lossy(key).into_owned() }),
+            None => Ok(None),
+        }
+    }
+
     /// Highest sequence committed for `node` (0 when none).
     pub fn committed_seq(&self, node: &str) -> Result<u64, StateError> {
         Ok(match self.node_seq.get(node.as_bytes())? {
@@ -319,6 +374,16 @@ impl StateStore {
             }
             None => 0,
         })
+    }
+
+    /// The committed placement: monitor ids per node.
+    pub fn placement(&self) -> Result<BTreeMap<String, Vec<String>>, StateError> {
+        let mut out = BTreeMap::new();
+        for kv in self.placement.iter() {
+            let (k, v) = kv?;
+            out.insert(String::from_utf8_lossy(&k).into_owned(), from_json("sm_placement", &v)?);
+        }
+        Ok(out)
     }
 
     /// One monitor.

@@ -1,10 +1,269 @@
 //! The operator web UI.
+//!
+//! Server-rendered HTML (askama templates in `coordinator/templates/`) that works without
+//! JavaScript, plus a small hand-written script that keeps the overview live.
+//!
+//! # Routes
+//! - `GET /login`, `POST /login` (form field `key`), `POST /logout`: the session cookie, see
+//!   [`session`].
+//! - `GET /`: the overview (monitors x regions matrix, edge nodes, status counts); redirects to
+//!   `/login` without a valid session. Without JavaScript a `<noscript>` meta refresh reloads it
+//!   every 10 s.
+//! - `GET /fragment/overview`: the same overview as an HTML fragment (the template partial the
+//!   page includes), for the script to swap in.
+//! - `GET /events`: server-sent events; an event `changed` whenever the replicated state changes
+//!   (debounced), see [`events`].
+//! - `GET /static/app.js`, `GET /static/app.css`: assets embedded in the binary.
+//!
+//! Everything data-derived is escaped by askama; no template uses `|safe`. HTML responses carry
+//! a strict Content-Security-Policy (scripts and styles from this origin only, no framing) and
+//! `Cache-Control: no-store`.
 
+pub mod events;
+pub mod overview;
+pub mod session;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::Router;
 
+use crate::api::views::{MonitorView, NodeView};
 use crate::context::Context;
+use crate::now_ms;
+use crate::state::StateError;
+use overview::Overview;
+use session::{authenticate, form_field, login_cookie, logout_cookie, verify_key, Denied};
+
+/// The UI script, embedded.
+pub const APP_JS: &str = include_str!("../../static/app.js");
+/// The UI stylesheet, embedded.
+pub const APP_CSS: &str = include_str!("../../static/app.css");
+
+/// FNV-1a, at compile time, to version asset URLs by content.
+const fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// Content hash of the embedded assets; pages link `/static/app.css?v=…` so a new binary's
+/// assets are never served from a stale browser cache.
+const ASSET_HASH: u64 = fnv1a(
+    APP_CSS.as_bytes(),
+    fnv1a(APP_JS.as_bytes(), 0xcbf2_9ce4_8422_2325),
+);
+
+/// How long browsers may cache the assets.
+const ASSET_CACHE: &str = "public, max-age=86400";
+
+/// Headers on every HTML response.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /// Routes of the web UI.
 pub fn router() -> Router<Context> {
     Router::new()
+        .route("/", get(overview_page))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/fragment/overview", get(overview_fragment))
+        .route("/events", get(events::events))
+        .route("/static/app.js", get(app_js))
+        .route("/static/app.css", get(app_css))
 }
+
+fn asset_version() -> String {
+    format!("{:016x}", ASSET_HASH)
+}
+
+/// The login form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    /// Query string of asset URLs.
+    pub asset_version: String,
+    /// Shown above the button after a failed attempt.
+    pub error: Option<&'static str>,
+}
+
+/// The overview page.
+#[derive(Template)]
+#[template(path = "overview.html")]
+pub struct OverviewPage {
+    /// Query string of asset URLs.
+    pub asset_version: String,
+    /// Name of the API key the operator signed in with.
+    pub key_name: String,
+    /// What to show.
+    pub ov: Overview,
+}
+
+/// The overview alone, as `/fragment/overview` returns it (the partial the page includes).
+#[derive(Template)]
+#[template(path = "overview_fragment.html")]
+pub struct OverviewFragment {
+    /// What to show.
+    pub ov: Overview,
+}
+
+/// An HTML response with the UI's security and caching headers.
+fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+    match body {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            r
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// Logs `detail` and answers a plain 500 that reveals nothing.
+fn internal(detail: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %detail, "web UI request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+}
+
+fn see_other(to: &'static str, cookie: Option<String>) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Reads the state into an [`Overview`].
+fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
+    let now = now_ms();
+    let store = ctx.store();
+    let monitors = store
+        .monitors()?
+        .iter()
+        .map(|m| Ok(MonitorView::build(m, &store.latest(&m.id)?, now)))
+        .collect::<Result<Vec<_>, StateError>>()?;
+    let nodes: Vec<NodeView> = store.nodes()?.iter().map(NodeView::from).collect();
+    Ok(Overview::build(&monitors, &nodes, now))
+}
+
+async fn overview_page(State(ctx): State<Context>, parts: Parts) -> Response {
+    let record = match authenticate(&ctx, &parts) {
+        Ok(r) => r,
+        Err(Denied::Missing) => return see_other("/login", None),
+        Err(Denied::Invalid) => return see_other("/login", Some(logout_cookie(&parts.headers))),
+        Err(Denied::State(e)) => return internal(e),
+    };
+    match load_overview(&ctx) {
+        Ok(ov) => {
+            let page = OverviewPage {
+                asset_version: asset_version(),
+                key_name: record.name,
+                ov,
+            };
+            html(StatusCode::OK, page.render())
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn overview_fragment(State(ctx): State<Context>, parts: Parts) -> Response {
+    match authenticate(&ctx, &parts) {
+        Ok(_) => {}
+        Err(Denied::State(e)) => return internal(e),
+        Err(_) => return (StatusCode::UNAUTHORIZED, "sign in again\n").into_response(),
+    }
+    match load_overview(&ctx) {
+        Ok(ov) => html(StatusCode::OK, OverviewFragment { ov }.render()),
+        Err(e) => internal(e),
+    }
+}
+
+async fn login_page(State(ctx): State<Context>, parts: Parts) -> Response {
+    if authenticate(&ctx, &parts).is_ok() {
+        return see_other("/", None);
+    }
+    html(
+        StatusCode::OK,
+        LoginPage {
+            asset_version: asset_version(),
+            error: None,
+        }
+        .render(),
+    )
+}
+
+async fn login(State(ctx): State<Context>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = form_field(&body, "key").unwrap_or_default();
+    let key = key.trim();
+    let error = match verify_key(&ctx, key) {
+        Ok(_) => match login_cookie(key, &headers) {
+            Some(cookie) => return see_other("/", Some(cookie)),
+            None => "That API key is not valid.",
+        },
+        Err(Denied::State(e)) => return internal(e),
+        Err(Denied::Missing | Denied::Invalid) if key.is_empty() => "Enter an API key.",
+        Err(Denied::Missing | Denied::Invalid) => "That API key is not valid.",
+    };
+    html(
+        StatusCode::UNAUTHORIZED,
+        LoginPage {
+            asset_version: asset_version(),
+            error: Some(error),
+        }
+        .render(),
+    )
+}
+
+async fn logout(headers: HeaderMap) -> Response {
+    see_other("/login", Some(logout_cookie(&headers)))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, ASSET_CACHE),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn app_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn app_css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,6 @@ pub const MAX_REDIRECTS: usize = 10;
 const NEEDLE_QUOTE_CHARS: usize = 64;
 
 /// A validated HTTP check with its own client.
-#[derive(Debug)]
 pub struct HttpProbe {
     client: Client,
     url: Url,
@@ -56,10 +55,12 @@ impl HttpProbe {
         for (index, (name, value)) in spec.headers.iter().enumerate() {
             let header_name = HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| ProbeBuildError::InvalidHeaderName { index })?;
-            let header_value =
+            let mut header_value =
                 HeaderValue::from_str(value).map_err(|_| ProbeBuildError::InvalidHeaderValue {
                     name: header_name.as_str().to_owned(),
                 })?;
+            // Keeps the value out of any `Debug` output of the map.
+            header_value.set_sensitive(true);
             headers.append(header_name, header_value);
         }
 
@@ -192,6 +193,26 @@ impl HttpProbe {
             }
         }
         ProbeOutcome::up(metrics)
+    }
+}
+
+/// Shows the shape of the check but none of its secrets: header values, request body and
+/// URL password are left out, so a probe can be logged safely.
+impl std::fmt::Debug for HttpProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut url = self.url.clone();
+        if url.password().is_some() {
+            let _ = url.set_password(Some("redacted"));
+        }
+        let header_names: Vec<&str> = self.headers.keys().map(HeaderName::as_str).collect();
+        f.debug_struct("HttpProbe")
+            .field("method", &self.method.as_str())
+            .field("url", &url.as_str())
+            .field("headers", &header_names)
+            .field("body_len", &self.body.as_ref().map(String::len))
+            .field("expect_status", &self.expect_status)
+            .field("body_contains", &self.body_contains)
+            .finish_non_exhaustive()
     }
 }
 
@@ -520,21 +541,18 @@ mod tests {
     #[tokio::test]
     async fn each_run_opens_a_fresh_connection() {
         let server = TestServer::start(|_| {
-            // Keep-alive allowed by the server: only the client's pool setting can close it.
-            let body = b"ok";
-            let mut r =
-                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-            r.extend_from_slice(body);
-            Reply::Raw(r)
+            // A keep-alive response on a connection the server keeps open but never reads
+            // again: a client that reused it would wait forever on its second request.
+            Reply::ThenHang(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec())
         })
         .await;
         let probe =
             Probe::build(&ProbeSpec::Http(spec(server.url("/"))), &ctx()).expect("valid spec");
         for _ in 0..3 {
-            let outcome = probe.run(Duration::from_secs(10)).await;
+            let outcome = probe.run(Duration::from_secs(3)).await;
             assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
         }
-        // One recorded request per accepted connection: each run connected anew.
+        // The server records one request per accepted connection: each run connected anew.
         assert_eq!(server.requests().len(), 3);
     }
 
@@ -778,6 +796,14 @@ mod tests {
             assert_eq!(outcome.status, CheckStatus::Down);
             assert!(!format!("{outcome:?}").contains(SECRET), "{outcome:?}");
         }
+        let mut logged = spec(format!("http://user:{SECRET}@{}/", server.addr));
+        logged.headers = vec![("Authorization".into(), format!("Bearer {SECRET}"))];
+        logged.body = Some(format!("password={SECRET}"));
+        let probe = Probe::build(&ProbeSpec::Http(logged), &ctx()).expect("valid spec");
+        let shown = format!("{probe:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("authorization"), "{shown}");
+
         let mut bad = spec(server.url("/"));
         bad.headers = vec![("Authorization".into(), format!("{SECRET}\r\nX: y"))];
         let err = HttpProbe::build(&bad, &ctx()).expect_err("newline in header value");
@@ -788,7 +814,8 @@ mod tests {
     #[test]
     fn build_rejects_bad_specs() {
         let base = || spec("http://example.test/".into());
-        let cases: Vec<(HttpSpec, fn(&ProbeBuildError) -> bool)> = vec![
+        type Expect = fn(&ProbeBuildError) -> bool;
+        let cases: Vec<(HttpSpec, Expect)> = vec![
             (
                 HttpSpec {
                     url: "not a url".into(),

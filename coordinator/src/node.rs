@@ -203,6 +203,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         None => quic_addr.to_string(),
     };
 
+    // Sessions this coordinator held before this moment are gone.
+    let started_at_ms = now_ms();
     let existing = read_cluster_file(&cfg.data_dir)?;
     let first_start = existing.is_none();
     let (node_id, ca) = match (existing, &cfg.mode) {
@@ -262,7 +264,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         }
         _ => {}
     }
-    tasks.push(tokio::spawn(announce_start(ctx.clone())));
+    tasks.push(tokio::spawn(announce_start(ctx.clone(), started_at_ms)));
     tasks.push(tokio::spawn(crate::placement::heartbeat(ctx.clone(), shutdown_rx.clone())));
     tasks.push(tokio::spawn(crate::placement::placer(ctx.clone(), cfg.node_timeout, shutdown_rx.clone())));
 
@@ -314,8 +316,7 @@ async fn ask_to_be_added(ctx: &Context, member: &str, id: u64, addr: &str) -> Re
 
 /// Records that this coordinator (re)started, so sessions it held before are closed in the
 /// state. Retries until a leader takes it; it needs a quorum, which a restarting minority lacks.
-async fn announce_start(ctx: Context) {
-    let at_ms = now_ms();
+async fn announce_start(ctx: Context, at_ms: i64) {
     for _ in 0..120 {
         match ctx.write(Command::CoordinatorStarted { coordinator: ctx.id(), at_ms }).await {
             Ok(_) => return,

@@ -74,6 +74,7 @@ async fn enrol(ctx: &Context, req: netpulse_protocol::message::Enrol) -> Coordin
         token_id: token.id,
         enrolled_at_ms: now,
         session: None,
+        session_since_ms: 0,
         last_seen_ms: now,
         revoked: false,
         results_stored: 0,

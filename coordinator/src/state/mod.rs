@@ -188,7 +188,7 @@ impl StateStore {
             Command::NodeSession(ev) => self.apply_session(ev)?,
             Command::CoordinatorStarted { coordinator, at_ms } => {
                 for node in self.nodes()? {
-                    if node.session == Some(*coordinator) {
+                    if node.session == Some(*coordinator) && node.session_since_ms < *at_ms {
                         let mut n = node;
                         n.session = None;
                         n.last_seen_ms = n.last_seen_ms.max(*at_ms);
@@ -260,6 +260,7 @@ impl StateStore {
         match ev.coordinator {
             Some(c) => {
                 n.session = Some(c);
+                n.session_since_ms = ev.at_ms;
                 n.labels = ev.labels.clone();
                 n.version = ev.version.clone();
             }

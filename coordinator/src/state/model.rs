@@ -66,6 +66,10 @@ pub struct EdgeNode {
     /// Coordinator holding the node's session, if any.
     #[serde(default)]
     pub session: Option<u64>,
+    /// When that session began (the holding coordinator's clock), so a restart of that
+    /// coordinator clears only sessions from before it.
+    #[serde(default)]
+    pub session_since_ms: i64,
     /// Last time the node was heard from (session change or results), Unix ms.
     #[serde(default)]
     pub last_seen_ms: i64,

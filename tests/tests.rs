@@ -2,7 +2,7 @@
 //! real probes against local servers.
 //!
 //! Layout (after openraft's test naming): `t10` checks flowing end to end, `t20` durability under
-//! kill -9, `t30` authentication and refusal, `t40` API input handling.
+//! kill -9, `t30` authentication and refusal, `t40` API input handling, `t50` the coordinator cluster.
 
 mod support;
 
@@ -10,3 +10,4 @@ mod t10_checks;
 mod t20_durability;
 mod t30_security;
 mod t40_api;
+mod t50_cluster;

@@ -98,7 +98,17 @@ impl Context {
 
     /// Commits `cmd` here, if this coordinator leads. Used for writes forwarded by peers.
     pub async fn write_local(&self, cmd: Command) -> Result<Committed, ForwardError> {
-        match self.inner.raft.client_write(cmd).await {
+        // A leader cut off from its quorum never commits; answer rather than hang. The entry
+        // may still commit later, or be discarded by a newer leader: the outcome is unknown.
+        let written = match tokio::time::timeout(WRITE_TIMEOUT, self.inner.raft.client_write(cmd)).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(ForwardError::Failed(format!(
+                    "not committed within {WRITE_TIMEOUT:?} (no quorum reachable?); outcome unknown"
+                )))
+            }
+        };
+        match written {
             Ok(resp) => Ok(Committed { response: resp.data, log_index: resp.log_id.index }),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(ForwardError::NotLeader {
                 leader: f.leader_id,

@@ -28,6 +28,16 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The API key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         let (s, v) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(s, 200, "GET {path}: {v}");

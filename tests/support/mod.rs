@@ -29,6 +29,11 @@ pub struct Proc {
 }
 
 impl Proc {
+    /// Spawns an arbitrary command with collected stdout.
+    pub fn spawn_cmd(name: &str, cmd: &mut Command) -> Proc {
+        Proc::spawn(name, cmd)
+    }
+
     fn spawn(name: &str, cmd: &mut Command) -> Proc {
         let log = std::env::var("NETPULSE_TEST_LOG").unwrap_or_else(|_| "warn".into());
         let mut child = cmd
@@ -110,31 +115,55 @@ pub struct Coordinator {
     pub quic: SocketAddr,
     /// Present after the first start only.
     pub admin_key: Option<String>,
+    /// Raft id.
+    pub id: u64,
+    /// Extra arguments, repeated on restart.
+    args: Vec<String>,
 }
 
 impl Coordinator {
-    /// Starts a coordinator on fresh ports (or the given ones, to restart in place).
+    /// Starts a coordinator on fresh loopback ports (or the given ones, to restart in place).
     pub fn start(dir: &Path, ports: Option<(SocketAddr, SocketAddr)>) -> Coordinator {
-        let (http, quic) = ports.unwrap_or_else(|| ("127.0.0.1:0".parse().expect("addr"), "127.0.0.1:0".parse().expect("addr")));
+        Coordinator::start_with(dir, "127.0.0.1", ports, Vec::new())
+    }
+
+    /// Starts a coordinator on `ip` (any 127.0.0.0/8 address) with extra arguments.
+    pub fn start_with(dir: &Path, ip: &str, ports: Option<(SocketAddr, SocketAddr)>, args: Vec<String>) -> Coordinator {
+        let (http, quic) = ports.unwrap_or_else(|| (format!("{ip}:0").parse().expect("addr"), format!("{ip}:0").parse().expect("addr")));
         let mut proc = Proc::spawn(
-            "coordinator",
-            Command::new(bin()).arg("coordinator").arg("--data-dir").arg(dir).arg("--listen").arg(http.to_string()).arg("--quic").arg(quic.to_string()),
+            &format!("coordinator@{ip}"),
+            Command::new(bin())
+                .arg("coordinator")
+                .arg("--data-dir")
+                .arg(dir)
+                .arg("--listen")
+                .arg(http.to_string())
+                .arg("--quic")
+                .arg(quic.to_string())
+                .args(&args),
         );
         let ui = proc.wait_line("UI: ", Duration::from_secs(60));
         let http: SocketAddr = ui.trim_start_matches("http://").trim_end_matches('/').parse().expect("UI address");
         let quic: SocketAddr = proc.wait_line("QUIC: ", Duration::from_secs(5)).parse().expect("QUIC address");
+        let id: u64 = proc.wait_line("Coordinator id: ", Duration::from_secs(5)).parse().expect("id");
         let key = proc.wait_line("Admin API key: ", Duration::from_secs(5));
         let admin_key = key.starts_with("npk_").then_some(key);
-        Coordinator { proc, dir: dir.to_owned(), http, quic, admin_key }
+        Coordinator { proc, dir: dir.to_owned(), http, quic, admin_key, id, args }
     }
 
     /// Restarts on the same data directory and ports (after the process was stopped).
     pub fn restart(self) -> Coordinator {
-        let (dir, http, quic, key) = (self.dir.clone(), self.http, self.quic, self.admin_key.clone());
+        let (dir, http, quic, key, args) = (self.dir.clone(), self.http, self.quic, self.admin_key.clone(), self.args.clone());
         drop(self);
-        let mut c = Coordinator::start(&dir, Some((http, quic)));
+        let ip = quic.ip().to_string();
+        let mut c = Coordinator::start_with(&dir, &ip, Some((http, quic)), args);
         c.admin_key = key;
         c
+    }
+
+    /// API client with a given key (every member accepts the bootstrap admin key).
+    pub fn api_with(&self, key: &str) -> api::Api {
+        api::Api::new(self.http, key.to_owned())
     }
 
     /// API client with the admin key.
@@ -148,19 +177,27 @@ pub struct Edge {
     pub proc: Proc,
     pub dir: PathBuf,
     pub region: String,
-    pub coordinator: SocketAddr,
+    pub coordinators: Vec<SocketAddr>,
 }
 
 impl Edge {
     /// Starts an edge node; `token` is needed on first start.
     pub fn start(dir: &Path, region: &str, coordinator: SocketAddr, token: Option<&str>) -> Edge {
+        Edge::start_multi(dir, region, &[coordinator], token)
+    }
+
+    /// Starts an edge node that knows several coordinators (tried in this order).
+    pub fn start_multi(dir: &Path, region: &str, coordinators: &[SocketAddr], token: Option<&str>) -> Edge {
         let mut cmd = Command::new(bin());
-        cmd.arg("edge").arg("--data-dir").arg(dir).arg("--region").arg(region).arg("--coordinator").arg(coordinator.to_string());
+        cmd.arg("edge").arg("--data-dir").arg(dir).arg("--region").arg(region);
+        for c in coordinators {
+            cmd.arg("--coordinator").arg(c.to_string());
+        }
         if let Some(t) = token {
             cmd.arg("--join-token").arg(t);
         }
         let proc = Proc::spawn(&format!("edge-{region}"), &mut cmd);
-        Edge { proc, dir: dir.to_owned(), region: region.to_owned(), coordinator }
+        Edge { proc, dir: dir.to_owned(), region: region.to_owned(), coordinators: coordinators.to_vec() }
     }
 
     /// Waits until the node has enrolled and runs; returns its id.
@@ -171,9 +208,9 @@ impl Edge {
 
     /// Restarts on the same data directory (no token needed).
     pub fn restart(self) -> Edge {
-        let (dir, region, coordinator) = (self.dir.clone(), self.region.clone(), self.coordinator);
+        let (dir, region, coordinators) = (self.dir.clone(), self.region.clone(), self.coordinators.clone());
         drop(self);
-        Edge::start(&dir, &region, coordinator, None)
+        Edge::start_multi(&dir, &region, &coordinators, None)
     }
 }
 

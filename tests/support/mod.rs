@@ -35,7 +35,7 @@ impl Proc {
     }
 
     fn spawn(name: &str, cmd: &mut Command) -> Proc {
-        let log = std::env::var("NETPULSE_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let log = std::env::var("NETPULSE_TEST_LOG").unwrap_or_else(|_| "warn,openraft=error".into());
         let mut child = cmd
             .env("RUST_LOG", log)
             .stdin(Stdio::null())

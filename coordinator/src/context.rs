@@ -45,12 +45,28 @@ struct Inner {
     ca: ClusterCa,
     sessions: Sessions,
     peers: Peers,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Context {
-    /// Bundles the parts of a coordinator.
-    pub fn new(id: u64, store: StateStore, raft: Raft, ca: ClusterCa, sessions: Sessions, peers: Peers) -> Self {
-        Self { inner: Arc::new(Inner { id, store, raft, ca, sessions, peers }) }
+    /// Bundles the parts of a coordinator; `shutdown` flips to true when it stops.
+    pub fn new(
+        id: u64,
+        store: StateStore,
+        raft: Raft,
+        ca: ClusterCa,
+        sessions: Sessions,
+        peers: Peers,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        Self { inner: Arc::new(Inner { id, store, raft, ca, sessions, peers, shutdown }) }
+    }
+
+    /// Resolves when the coordinator begins to shut down, so long-lived responses (the UI's
+    /// event stream) end instead of holding up a graceful stop.
+    pub async fn stopping(&self) {
+        let mut rx = self.inner.shutdown.clone();
+        let _ = rx.wait_for(|stop| *stop).await;
     }
 
     /// This coordinator's Raft node id.

@@ -236,9 +236,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
     let edge = EdgeServer::on_socket(socket, &identity, ca.cert_der())?;
-    let ctx = Context::new(node_id, store.clone(), raft.clone(), ca, Sessions::default(), peers);
-
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let ctx = Context::new(node_id, store.clone(), raft.clone(), ca, Sessions::default(), peers, shutdown_rx.clone());
+
     let secret: Option<Arc<str>> = cfg.join_secret.as_deref().map(Arc::from);
     let mut tasks = vec![tokio::spawn(edge.run(ctx.clone(), secret, shutdown_rx.clone()))];
 

@@ -48,9 +48,14 @@ pub(super) async fn events(State(ctx): State<Context>, parts: Parts) -> Response
         Err(Denied::State(e)) => return super::internal(e),
         Err(_) => return (StatusCode::UNAUTHORIZED, "sign in again\n").into_response(),
     }
-    let stream = futures::StreamExt::map(
-        changes(ctx.store().subscribe(), DEBOUNCE),
-        Ok::<_, Infallible>,
+    let stopping = {
+        let ctx = ctx.clone();
+        async move { ctx.stopping().await }
+    };
+    // End the stream when the coordinator stops, so graceful shutdown does not wait for it.
+    let stream = futures::StreamExt::take_until(
+        futures::StreamExt::map(changes(ctx.store().subscribe(), DEBOUNCE), Ok::<_, Infallible>),
+        stopping,
     );
     let mut r = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))

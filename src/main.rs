@@ -61,6 +61,9 @@ enum Command {
         /// Seconds without news from an edge node before its checks move to another node.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=86_400))]
         node_timeout: u64,
+        /// Snapshot the state and purge the Raft log after this many entries.
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(10..))]
+        snapshot_every: u64,
     },
     /// Inspect or change the coordinator cluster through the API.
     Cluster {
@@ -150,7 +153,7 @@ fn init_logging(format: &str) {
 async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Up { data_dir, listen } => up(data_dir, listen).await,
-        Command::Coordinator { data_dir, listen, quic, bootstrap: _, join, join_secret, advertise, node_timeout } => {
+        Command::Coordinator { data_dir, listen, quic, bootstrap: _, join, join_secret, advertise, node_timeout, snapshot_every } => {
             let mode = match join {
                 Some(member) => netpulse_coordinator::node::ClusterMode::Join { member },
                 None => netpulse_coordinator::node::ClusterMode::Bootstrap,
@@ -163,6 +166,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 mode,
                 join_secret,
                 node_timeout: Duration::from_secs(node_timeout),
+                snapshot_every,
             };
             coordinator(cfg).await
         }

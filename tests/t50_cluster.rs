@@ -358,3 +358,31 @@ async fn wrong_secret_is_refused_and_removing_a_member_keeps_the_cluster_serving
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("leader"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_joining_after_log_compaction_catch_up_from_a_snapshot() {
+    let dir = tempdir();
+    let args = vec!["--bootstrap".to_string(), "--join-secret".into(), SECRET.into(), "--snapshot-every".into(), "20".into()];
+    let first = Coordinator::start_with(&dir.path().join("c1"), "127.0.0.1", None, args);
+    let key = first.admin_key.clone().expect("key");
+    let api = first.api_with(&key);
+    for i in 0..120 {
+        assert_eq!(try_create(&api, &format!("m{i}")).await, 201);
+    }
+    // The log under the snapshot is purged, so these members can only catch up from it.
+    let mut joined = Vec::new();
+    for i in 2..=3 {
+        let args = vec!["--join".to_string(), first.quic.to_string(), "--join-secret".into(), SECRET.into(), "--snapshot-every".into(), "20".into()];
+        joined.push(Coordinator::start_with(&dir.path().join(format!("c{i}")), &format!("127.0.0.{i}"), None, args));
+    }
+    for c in &joined {
+        let v = eventually("joined member has every monitor", Duration::from_secs(30), || async {
+            let v = c.api_with(&key).try_get("/v1/monitors").await?;
+            (v["data"].as_array()?.len() == 120).then_some(v)
+        })
+        .await;
+        assert!(v["data"].as_array().is_some_and(|a| a.iter().any(|m| m["name"] == "m0")));
+    }
+    // And the three-member cluster keeps committing.
+    assert_eq!(try_create(&joined[1].api_with(&key), "after").await, 201);
+}

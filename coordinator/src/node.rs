@@ -67,7 +67,12 @@ pub struct Config {
     pub join_secret: Option<String>,
     /// An edge node not heard from for this long loses its checks to another node.
     pub node_timeout: Duration,
+    /// Build a snapshot (and purge the log under it) after this many entries.
+    pub snapshot_every: u64,
 }
+
+/// Default for [`Config::snapshot_every`].
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 20_000;
 
 /// Default for [`Config::node_timeout`].
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -83,6 +88,7 @@ impl Config {
             mode: ClusterMode::Bootstrap,
             join_secret: None,
             node_timeout: DEFAULT_NODE_TIMEOUT,
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         }
     }
 }
@@ -142,7 +148,7 @@ struct ClusterFile {
     node_id: u64,
 }
 
-fn raft_config() -> Result<Arc<openraft::Config>, StartError> {
+fn raft_config(snapshot_every: u64) -> Result<Arc<openraft::Config>, StartError> {
     let cfg = openraft::Config {
         cluster_name: "netpulse".into(),
         heartbeat_interval: 250,
@@ -150,8 +156,8 @@ fn raft_config() -> Result<Arc<openraft::Config>, StartError> {
         election_timeout_max: 2000,
         max_payload_entries: 64,
         snapshot_max_chunk_size: 1024 * 1024,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(20_000),
-        max_in_snapshot_log_to_keep: 1000,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(snapshot_every.max(10)),
+        max_in_snapshot_log_to_keep: (snapshot_every / 20).clamp(0, 1000),
         ..Default::default()
     };
     Ok(Arc::new(cfg.validate().map_err(|e| StartError::Raft(e.to_string()))?))
@@ -232,7 +238,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let store = StateStore::open(&db)?;
     let log = LogStore::open(&db).map_err(|e| dir_err(e.to_string()))?;
     let sm = StateMachine::open(&db, store.clone()).map_err(|e| StartError::Raft(e.to_string()))?;
-    let raft = Raft::new(node_id, raft_config()?, QuicNetwork::new(peers.clone()), log, sm)
+    let raft = Raft::new(node_id, raft_config(cfg.snapshot_every)?, QuicNetwork::new(peers.clone()), log, sm)
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
     let edge = EdgeServer::on_socket(socket, &identity, ca.cert_der())?;

@@ -151,7 +151,7 @@ async fn run() {
         let mut tasks = Vec::new();
         for i in 0..NODES {
             let region = format!("r{i}");
-            let e = netpulse_edge::session::enrol(&[q1.clone()], &token, &region, Duration::from_secs(30)).await.expect("enrol");
+            let e = netpulse_edge::session::enrol(std::slice::from_ref(&q1), &token, &region, Duration::from_secs(30)).await.expect("enrol");
             let id = NodeIdentity::from_pem(&cert_to_pem(&e.enrolled.cert_der), &e.key_pem).expect("identity");
             let ca = rustls::pki_types::CertificateDer::from(e.enrolled.ca_der.clone());
             tasks.push(tokio::spawn(node(id, ca, e.enrolled.node_id, region, quic[i % 3].clone(), monitor.clone(), batch)));

@@ -119,7 +119,10 @@ pub enum StartError {
     Edge(#[from] EdgeServerError),
     /// The HTTP listener could not be bound.
     #[error("bind HTTP {addr}: {source}")]
-    Http { addr: SocketAddr, source: std::io::Error },
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     /// Storage failed at start-up.
     #[error("state: {0}")]
     State(#[from] crate::state::StateError),
@@ -160,7 +163,10 @@ fn raft_config(snapshot_every: u64) -> Result<Arc<openraft::Config>, StartError>
         max_in_snapshot_log_to_keep: (snapshot_every / 20).clamp(0, 1000),
         ..Default::default()
     };
-    Ok(Arc::new(cfg.validate().map_err(|e| StartError::Raft(e.to_string()))?))
+    Ok(Arc::new(
+        cfg.validate()
+            .map_err(|e| StartError::Raft(e.to_string()))?,
+    ))
 }
 
 fn read_cluster_file(dir: &Path) -> Result<Option<ClusterFile>, StartError> {
@@ -168,37 +174,62 @@ fn read_cluster_file(dir: &Path) -> Result<Option<ClusterFile>, StartError> {
     match std::fs::read(&p) {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
-            .map_err(|e| StartError::DataDir { path: p.display().to_string(), detail: e.to_string() }),
+            .map_err(|e| StartError::DataDir {
+                path: p.display().to_string(),
+                detail: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StartError::DataDir { path: p.display().to_string(), detail: e.to_string() }),
+        Err(e) => Err(StartError::DataDir {
+            path: p.display().to_string(),
+            detail: e.to_string(),
+        }),
     }
 }
 
 fn write_cluster_file(dir: &Path, f: &ClusterFile) -> Result<(), StartError> {
     let p = dir.join("cluster.json");
     let tmp = dir.join("cluster.json.tmp");
-    let err = |e: std::io::Error| StartError::DataDir { path: p.display().to_string(), detail: e.to_string() };
+    let err = |e: std::io::Error| StartError::DataDir {
+        path: p.display().to_string(),
+        detail: e.to_string(),
+    };
     std::fs::write(&tmp, serde_json::to_vec(f).unwrap_or_default()).map_err(err)?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(err)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(err)?;
     std::fs::rename(&tmp, &p).map_err(err)
 }
 
 /// Starts a coordinator.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
-    let dir_err = |detail: String| StartError::DataDir { path: cfg.data_dir.display().to_string(), detail };
+    let dir_err = |detail: String| StartError::DataDir {
+        path: cfg.data_dir.display().to_string(),
+        detail,
+    };
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| dir_err(e.to_string()))?;
     restrict_permissions(&cfg.data_dir);
     let db = sled::Config::new()
         .path(cfg.data_dir.join("db"))
         .open()
-        .map_err(|e| dir_err(format!("cannot open database (is another coordinator using it?): {e}")))?;
+        .map_err(|e| {
+            dir_err(format!(
+                "cannot open database (is another coordinator using it?): {e}"
+            ))
+        })?;
 
     // Bind UDP first: a joiner must tell the cluster its address before it has certificates.
-    let socket = std::net::UdpSocket::bind(cfg.quic_listen)
-        .map_err(|source| StartError::Edge(EdgeServerError::Bind { addr: cfg.quic_listen, source }))?;
-    let quic_addr = socket
-        .local_addr()
-        .map_err(|source| StartError::Edge(EdgeServerError::Bind { addr: cfg.quic_listen, source }))?;
+    let socket = std::net::UdpSocket::bind(cfg.quic_listen).map_err(|source| {
+        StartError::Edge(EdgeServerError::Bind {
+            addr: cfg.quic_listen,
+            source,
+        })
+    })?;
+    let quic_addr = socket.local_addr().map_err(|source| {
+        StartError::Edge(EdgeServerError::Bind {
+            addr: cfg.quic_listen,
+            source,
+        })
+    })?;
     let advertise = match &cfg.advertise {
         Some(a) => a.clone(),
         None if quic_addr.ip().is_unspecified() => {
@@ -216,15 +247,21 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let (node_id, ca) = match (existing, &cfg.mode) {
         (Some(f), _) => {
             if !ca::exists(&cfg.data_dir) {
-                return Err(dir_err("cluster.json present but the CA files are missing".into()));
+                return Err(dir_err(
+                    "cluster.json present but the CA files are missing".into(),
+                ));
             }
             (f.node_id, ca::load_or_create(&cfg.data_dir)?)
         }
         (None, ClusterMode::Bootstrap) => (1, ca::load_or_create(&cfg.data_dir)?),
         (None, ClusterMode::Join { member }) => {
-            let secret = cfg.join_secret.as_deref().ok_or_else(|| StartError::Config("--join needs --join-secret".into()))?;
+            let secret = cfg
+                .join_secret
+                .as_deref()
+                .ok_or_else(|| StartError::Config("--join needs --join-secret".into()))?;
             let grant = join::join(member, secret, &advertise).await?;
-            let ca = ClusterCa::from_pem(&grant.ca_cert_pem, &grant.ca_key_pem).map_err(ca::CaError::from)?;
+            let ca = ClusterCa::from_pem(&grant.ca_cert_pem, &grant.ca_key_pem)
+                .map_err(ca::CaError::from)?;
             ca::save(&cfg.data_dir, &ca)?;
             (grant.node_id, ca)
         }
@@ -234,29 +271,62 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     }
 
     let identity = ca::coordinator_identity(&ca, &[quic_addr.ip()])?;
-    let peers = Peers::new(&identity, ca.cert_der(), quic_addr.ip()).map_err(|e| StartError::Config(e.to_string()))?;
+    let peers = Peers::new(&identity, ca.cert_der(), quic_addr.ip())
+        .map_err(|e| StartError::Config(e.to_string()))?;
     let store = StateStore::open(&db)?;
     let log = LogStore::open(&db).map_err(|e| dir_err(e.to_string()))?;
     let sm = StateMachine::open(&db, store.clone()).map_err(|e| StartError::Raft(e.to_string()))?;
-    let raft = Raft::new(node_id, raft_config(cfg.snapshot_every)?, QuicNetwork::new(peers.clone()), log, sm)
-        .await
-        .map_err(|e| StartError::Raft(e.to_string()))?;
+    let raft = Raft::new(
+        node_id,
+        raft_config(cfg.snapshot_every)?,
+        QuicNetwork::new(peers.clone()),
+        log,
+        sm,
+    )
+    .await
+    .map_err(|e| StartError::Raft(e.to_string()))?;
     let edge = EdgeServer::on_socket(socket, &identity, ca.cert_der())?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let ctx = Context::new(node_id, store.clone(), raft.clone(), ca, Sessions::default(), peers, shutdown_rx.clone());
+    let ctx = Context::new(
+        node_id,
+        store.clone(),
+        raft.clone(),
+        ca,
+        Sessions::default(),
+        peers,
+        shutdown_rx.clone(),
+    );
 
     let secret: Option<Arc<str>> = cfg.join_secret.as_deref().map(Arc::from);
-    let mut tasks = vec![tokio::spawn(edge.run(ctx.clone(), secret, shutdown_rx.clone()))];
+    let mut tasks = vec![tokio::spawn(edge.run(
+        ctx.clone(),
+        secret,
+        shutdown_rx.clone(),
+    ))];
 
     let mut admin_key = None;
     match (&cfg.mode, first_start) {
         (ClusterMode::Bootstrap, true) => {
-            if !raft.is_initialized().await.map_err(|e| StartError::Raft(e.to_string()))? {
-                let members = BTreeMap::from([(node_id, BasicNode { addr: advertise.clone() })]);
-                raft.initialize(members).await.map_err(|e| StartError::Raft(e.to_string()))?;
+            if !raft
+                .is_initialized()
+                .await
+                .map_err(|e| StartError::Raft(e.to_string()))?
+            {
+                let members = BTreeMap::from([(
+                    node_id,
+                    BasicNode {
+                        addr: advertise.clone(),
+                    },
+                )]);
+                raft.initialize(members)
+                    .await
+                    .map_err(|e| StartError::Raft(e.to_string()))?;
             }
             raft.wait(Some(Duration::from_secs(30)))
-                .metrics(|m| m.current_leader == Some(node_id), "this coordinator leads")
+                .metrics(
+                    |m| m.current_leader == Some(node_id),
+                    "this coordinator leads",
+                )
                 .await
                 .map_err(|e| StartError::Raft(e.to_string()))?;
             if !store.has_api_keys() {
@@ -271,13 +341,26 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         _ => {}
     }
     tasks.push(tokio::spawn(announce_start(ctx.clone(), started_at_ms)));
-    tasks.push(tokio::spawn(crate::placement::heartbeat(ctx.clone(), shutdown_rx.clone())));
-    tasks.push(tokio::spawn(crate::placement::placer(ctx.clone(), cfg.node_timeout, shutdown_rx.clone())));
+    tasks.push(tokio::spawn(crate::placement::heartbeat(
+        ctx.clone(),
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::placement::placer(
+        ctx.clone(),
+        cfg.node_timeout,
+        shutdown_rx.clone(),
+    )));
 
     let listener = tokio::net::TcpListener::bind(cfg.http_listen)
         .await
-        .map_err(|source| StartError::Http { addr: cfg.http_listen, source })?;
-    let http_addr = listener.local_addr().map_err(|source| StartError::Http { addr: cfg.http_listen, source })?;
+        .map_err(|source| StartError::Http {
+            addr: cfg.http_listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Http {
+        addr: cfg.http_listen,
+        source,
+    })?;
     let app = crate::api::app(ctx.clone());
     let mut stop = shutdown_rx;
     tasks.push(tokio::spawn(async move {
@@ -290,18 +373,39 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
             tracing::error!(error = %e, "HTTP server failed");
         }
     }));
-    Ok(Running { node_id, http_addr, quic_addr, admin_key, ctx, shutdown, tasks, db })
+    Ok(Running {
+        node_id,
+        http_addr,
+        quic_addr,
+        admin_key,
+        ctx,
+        shutdown,
+        tasks,
+        db,
+    })
 }
 
 /// Asks the cluster (through `member`, forwarded to the leader) to add us, retrying while the
 /// cluster elects or catches us up.
-async fn ask_to_be_added(ctx: &Context, member: &str, id: u64, addr: &str) -> Result<(), StartError> {
+async fn ask_to_be_added(
+    ctx: &Context,
+    member: &str,
+    id: u64,
+    addr: &str,
+) -> Result<(), StartError> {
     use crate::cluster::messages::{ForwardError, PeerRequest, PeerResponse};
     let deadline = tokio::time::Instant::now() + membership::MEMBERSHIP_TIMEOUT;
-    let req = PeerRequest::AddMember { id, addr: addr.to_owned() };
+    let req = PeerRequest::AddMember {
+        id,
+        addr: addr.to_owned(),
+    };
     let mut target = member.to_owned();
     loop {
-        match ctx.peers().call(&target, &req, membership::MEMBERSHIP_TIMEOUT).await {
+        match ctx
+            .peers()
+            .call(&target, &req, membership::MEMBERSHIP_TIMEOUT)
+            .await
+        {
             Ok(PeerResponse::Write(Ok(_))) => return Ok(()),
             // Follow the leader hint; fall back to the member we were given.
             Ok(PeerResponse::Write(Err(ForwardError::NotLeader { leader_addr, .. }))) => {
@@ -314,7 +418,10 @@ async fn ask_to_be_added(ctx: &Context, member: &str, id: u64, addr: &str) -> Re
             }
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(StartError::Raft(format!("not added to the cluster within {:?}", membership::MEMBERSHIP_TIMEOUT)));
+            return Err(StartError::Raft(format!(
+                "not added to the cluster within {:?}",
+                membership::MEMBERSHIP_TIMEOUT
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -324,7 +431,13 @@ async fn ask_to_be_added(ctx: &Context, member: &str, id: u64, addr: &str) -> Re
 /// state. Retries until a leader takes it; it needs a quorum, which a restarting minority lacks.
 async fn announce_start(ctx: Context, at_ms: i64) {
     for _ in 0..120 {
-        match ctx.write(Command::CoordinatorStarted { coordinator: ctx.id(), at_ms }).await {
+        match ctx
+            .write(Command::CoordinatorStarted {
+                coordinator: ctx.id(),
+                at_ms,
+            })
+            .await
+        {
             Ok(_) => return,
             Err(e) => tracing::debug!(error = %e, "start not recorded yet"),
         }
@@ -341,9 +454,14 @@ fn restrict_permissions(dir: &std::path::Path) {
 
 impl Running {
     /// Creates a join token valid for `ttl` (used by `netpulse up` for its own edge nodes).
-    pub async fn create_join_token(&self, description: &str, ttl: Duration) -> Result<String, WriteError> {
+    pub async fn create_join_token(
+        &self,
+        description: &str,
+        ttl: Duration,
+    ) -> Result<String, WriteError> {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let (token, record) = new_join_token(&self.ctx.ca().fingerprint(), description, now_ms(), ttl_ms);
+        let (token, record) =
+            new_join_token(&self.ctx.ca().fingerprint(), description, now_ms(), ttl_ms);
         self.ctx.write(Command::CreateJoinToken(record)).await?;
         Ok(token.to_string())
     }
@@ -358,7 +476,7 @@ impl Running {
             tracing::warn!(error = %e, "raft shutdown");
         }
         self.ctx.peers().close();
-        if let Err(e) = self.db.flush_async().await {
+        if let Err(e) = crate::state::flush_db(&self.db).await {
             tracing::error!(error = %e, "final flush failed");
         }
     }

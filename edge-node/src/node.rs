@@ -59,10 +59,13 @@ pub enum EdgeError {
 /// Runs the node until `shutdown` flips to true or a fatal error.
 pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), EdgeError> {
     if cfg.coordinators.is_empty() {
-        return Err(EdgeError::Config("at least one --coordinator is required".into()));
+        return Err(EdgeError::Config(
+            "at least one --coordinator is required".into(),
+        ));
     }
-    std::fs::create_dir_all(&cfg.data_dir)
-        .map_err(|e| EdgeError::Config(format!("data directory {}: {e}", cfg.data_dir.display())))?;
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+        EdgeError::Config(format!("data directory {}: {e}", cfg.data_dir.display()))
+    })?;
     let identity = match identity::load(&cfg.data_dir)? {
         Some(id) => {
             if id.info.region != cfg.region {
@@ -77,19 +80,39 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
             let token = cfg.join_token.as_deref().ok_or_else(|| {
                 EdgeError::Config("not enrolled yet: --join-token is required".into())
             })?;
-            let e = session::enrol(&cfg.coordinators, token, &cfg.region, Duration::from_secs(300)).await?;
-            let info = NodeInfo { node_id: e.enrolled.node_id.clone(), region: cfg.region.clone() };
-            identity::save(&cfg.data_dir, &info, &e.key_pem, &e.enrolled.cert_der, &e.enrolled.ca_der)?;
+            let e = session::enrol(
+                &cfg.coordinators,
+                token,
+                &cfg.region,
+                Duration::from_secs(300),
+            )
+            .await?;
+            let info = NodeInfo {
+                node_id: e.enrolled.node_id.clone(),
+                region: cfg.region.clone(),
+            };
+            identity::save(
+                &cfg.data_dir,
+                &info,
+                &e.key_pem,
+                &e.enrolled.cert_der,
+                &e.enrolled.ca_der,
+            )?;
             tracing::info!(node = %info.node_id, region = %info.region, "enrolled");
             identity::load(&cfg.data_dir)?
                 .ok_or_else(|| EdgeError::Config("identity vanished after enrolment".into()))?
         }
     };
     let node_id = identity.info.node_id.clone();
-    println!("Edge node {node_id} in region {} running", identity.info.region);
+    println!(
+        "Edge node {node_id} in region {} running",
+        identity.info.region
+    );
 
     let db = sled::open(cfg.data_dir.join("db")).map_err(|e| {
-        EdgeError::Storage(format!("cannot open database (is another edge node using it?): {e}"))
+        EdgeError::Storage(format!(
+            "cannot open database (is another edge node using it?): {e}"
+        ))
     })?;
     let outbox = Arc::new(Outbox::open(&db).map_err(|e| EdgeError::Storage(e.to_string()))?);
     let saved = AssignmentStore::open(&db)?;
@@ -107,17 +130,24 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         shutdown.clone(),
     ));
     let writer = tokio::spawn(write_results(outbox.clone(), results_rx));
-    let session_cfg = SessionConfig { coordinators: cfg.coordinators.clone(), identity, labels: cfg.labels.clone() };
+    let session_cfg = SessionConfig {
+        coordinators: cfg.coordinators.clone(),
+        identity,
+        labels: cfg.labels.clone(),
+    };
     let outcome = session::run(session_cfg, outbox.clone(), updates_tx, shutdown).await;
     runner.abort();
     // Let results already measured reach the outbox before stopping.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
-    let _ = db.flush_async().await;
+    // Blocking flush off sled's I/O pool (see the outbox: sled 0.34's flush_async can deadlock).
+    let _ = tokio::task::spawn_blocking(move || db.flush()).await;
     outcome.map_err(EdgeError::from)
 }
 
 fn seed(node_id: &str) -> u64 {
-    node_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    node_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The last assignment, kept so a restarted node measures before it reaches a coordinator.
@@ -127,7 +157,11 @@ struct AssignmentStore {
 
 impl AssignmentStore {
     fn open(db: &sled::Db) -> Result<Self, EdgeError> {
-        Ok(Self { tree: db.open_tree("assignments").map_err(|e| EdgeError::Storage(e.to_string()))? })
+        Ok(Self {
+            tree: db
+                .open_tree("assignments")
+                .map_err(|e| EdgeError::Storage(e.to_string()))?,
+        })
     }
 
     fn load(&self) -> Vec<CheckSpec> {
@@ -154,7 +188,10 @@ impl AssignmentStore {
                         batch.remove(k?);
                     }
                     for c in checks {
-                        batch.insert(c.monitor_id.as_bytes(), postcard::to_allocvec(c).unwrap_or_default());
+                        batch.insert(
+                            c.monitor_id.as_bytes(),
+                            postcard::to_allocvec(c).unwrap_or_default(),
+                        );
                     }
                 }
                 AssignmentUpdate::Delta { upsert, remove } => {
@@ -162,7 +199,10 @@ impl AssignmentStore {
                         batch.remove(id.as_bytes());
                     }
                     for c in upsert {
-                        batch.insert(c.monitor_id.as_bytes(), postcard::to_allocvec(c).unwrap_or_default());
+                        batch.insert(
+                            c.monitor_id.as_bytes(),
+                            postcard::to_allocvec(c).unwrap_or_default(),
+                        );
                     }
                 }
             }
@@ -188,7 +228,9 @@ async fn run_checks(
     let limit = Arc::new(Semaphore::new(max_concurrent));
     sched.set_checks(saved.load(), Instant::now());
     loop {
-        let next = sched.next_deadline().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let next = sched
+            .next_deadline()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             u = updates.recv() => {
                 let Some(u) = u else { break };
@@ -248,7 +290,11 @@ async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckR
         .unwrap_or(0);
     let outcome = match probe {
         Ok(p) => p.run(Duration::from_millis(check.timeout_ms.max(1))).await,
-        Err(why) => ProbeOutcome::down(ErrorClass::Internal, format!("invalid check configuration: {why}"), Vec::new()),
+        Err(why) => ProbeOutcome::down(
+            ErrorClass::Internal,
+            format!("invalid check configuration: {why}"),
+            Vec::new(),
+        ),
     };
     CheckResult {
         seq: 0,

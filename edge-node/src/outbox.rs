@@ -16,6 +16,13 @@
 //! completed: a result that reached a coordinator can therefore never vanish (and its sequence be
 //! reused) in a crash.
 //!
+//! Flushes are serialised with group commit: callers wait for the flush in progress and skip
+//! their own if a flush that started after their write has already covered it. Besides saving
+//! fsyncs under bursts, this keeps at most one `flush_async` of the outbox in flight, which
+//! matters because sled 0.34's `flush_async` blocks a thread of sled's global I/O pool while the
+//! write it waits for is queued on that same pool: about seven concurrent calls in one process
+//! deadlock it (spacejam/sled#1308, fixed only on the unreleased main branch).
+//!
 //! # Corrupt entries
 //! An entry that does not decode is logged and skipped by `peek`, so it cannot block the queue;
 //! it is deleted by the next `ack` whose range covers it.
@@ -70,6 +77,13 @@ pub struct Outbox {
     durable_seq: AtomicU64,
     /// Entry count, kept alongside because `sled::Tree::len` walks the whole tree.
     len: AtomicUsize,
+    /// Number of completed write operations (pushes, acks); a flush covers those counted before
+    /// it starts.
+    written: AtomicU64,
+    /// Highest `written` value known to be flushed.
+    flushed: AtomicU64,
+    /// Serialises flushes (see the module docs).
+    flush_lock: tokio::sync::Mutex<()>,
     /// Woken after every durable push, so the sender sleeps while the queue is idle.
     notify: Arc<Notify>,
 }
@@ -125,12 +139,18 @@ impl Outbox {
             last_seq: Mutex::new(last),
             durable_seq: AtomicU64::new(last),
             len: AtomicUsize::new(len),
+            written: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            flush_lock: tokio::sync::Mutex::new(()),
             notify: Arc::new(Notify::new()),
         })
     }
 
     /// Assigns the next sequence number, stores the result and flushes before returning, so the
     /// returned sequence is durable. The `seq` field of `result` is overwritten.
+    ///
+    /// An error after the write (a failed flush) leaves the outcome unknown: the result may still
+    /// become durable with a later flush and be sent.
     pub async fn push(&self, result: CheckResult) -> Result<u64, OutboxError> {
         let seqs = self.push_many(vec![result]).await?;
         // push_many returns exactly one sequence per result.
@@ -144,12 +164,8 @@ impl Outbox {
             return Ok(Vec::new());
         }
         let seqs = self.append(results)?;
-        self.results.flush_async().await?;
-        if let Some(&newest) = seqs.last() {
-            // sled's flush persists every write issued before it, which includes every lower
-            // sequence (they were written earlier, under `last_seq`).
-            self.durable_seq.fetch_max(newest, Ordering::AcqRel);
-        }
+        let written = self.written.fetch_add(1, Ordering::AcqRel) + 1;
+        self.make_durable(written).await?;
         // `notify_one` keeps a permit if the sender is not waiting yet: no lost wake-ups.
         self.notify.notify_one();
         Ok(seqs)
@@ -250,7 +266,9 @@ impl Outbox {
         // Exact because `remove` reports whether this call deleted the entry.
         let _ = self
             .len
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(removed)));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(removed))
+            });
         {
             let mut last = self.lock_last_seq();
             if up_to > *last {
@@ -258,9 +276,37 @@ impl Outbox {
                 self.meta.insert(SEQ_HWM_KEY, &seq_key(up_to))?;
             }
         }
-        // Always flush, so that retrying an ack whose flush failed makes the deletion durable.
-        self.results.flush_async().await?;
+        // Always counts as a write, so that retrying an ack whose flush failed makes the
+        // deletion durable.
+        let written = self.written.fetch_add(1, Ordering::AcqRel) + 1;
+        self.make_durable(written).await?;
         Ok(removed)
+    }
+
+    /// Returns once write operation number `written` is on disk, flushing unless a flush that
+    /// started after it already finished.
+    async fn make_durable(&self, written: u64) -> Result<(), OutboxError> {
+        let _flushing = self.flush_lock.lock().await;
+        if self.flushed.load(Ordering::Acquire) >= written {
+            return Ok(());
+        }
+        // What this flush will cover: every write operation completed so far (ours included),
+        // and every sequence assigned so far, since entries are in the tree before `last_seq`
+        // moves past them. sled's flush persists every write issued before it, in every tree of
+        // the database (they share one log), so the high-water mark is covered too.
+        let covers = self.written.load(Ordering::Acquire);
+        let covers_seq = *self.lock_last_seq();
+        // A blocking flush on Tokio's pool: sled's `flush_async` parks one of sled's own I/O
+        // threads, and several outboxes (or a coordinator) in one process can exhaust them.
+        let tree = self.results.clone();
+        tokio::task::spawn_blocking(move || tree.flush())
+            .await
+            .map_err(|e| {
+                sled::Error::Io(std::io::Error::other(format!("flush task failed: {e}")))
+            })??;
+        self.flushed.fetch_max(covers, Ordering::AcqRel);
+        self.durable_seq.fetch_max(covers_seq, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Number of entries waiting for acknowledgement (undecodable ones included).
@@ -307,7 +353,9 @@ impl Outbox {
     fn lock_last_seq(&self) -> MutexGuard<'_, u64> {
         // The guarded value is a plain counter that is never left half-updated, so a panic in
         // another holder does not invalidate it.
-        self.last_seq.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.last_seq
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -319,8 +367,20 @@ mod tests {
 
     use super::*;
 
+    /// Opens without sled's background flusher, so only the outbox's flushes persist anything.
+    /// Retries briefly: after a drop, sled's I/O threads may hold the file lock for a moment.
     fn open_db(path: &Path) -> sled::Db {
-        sled::Config::new().path(path).flush_every_ms(None).open().expect("open sled")
+        let mut attempts = 0;
+        loop {
+            match sled::Config::new().path(path).flush_every_ms(None).open() {
+                Ok(db) => return db,
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("open sled: {e}"),
+            }
+        }
     }
 
     fn result(monitor: &str) -> CheckResult {
@@ -368,14 +428,23 @@ mod tests {
         assert_eq!(ids(&all), vec!["a", "b", "c", "d", "e"]);
 
         // Pipelining: continue after what was already sent.
-        assert_eq!(seqs(&outbox.peek(Some(3), 100, usize::MAX).unwrap()), vec![4, 5]);
+        assert_eq!(
+            seqs(&outbox.peek(Some(3), 100, usize::MAX).unwrap()),
+            vec![4, 5]
+        );
         assert_eq!(outbox.peek(Some(5), 100, usize::MAX).unwrap(), vec![]);
-        assert_eq!(outbox.peek(Some(u64::MAX), 100, usize::MAX).unwrap(), vec![]);
+        assert_eq!(
+            outbox.peek(Some(u64::MAX), 100, usize::MAX).unwrap(),
+            vec![]
+        );
 
         assert_eq!(outbox.ack(2).await.unwrap(), 2);
         assert_eq!(outbox.len(), 3);
         assert_eq!(outbox.oldest_seq(), Some(3));
-        assert_eq!(seqs(&outbox.peek(None, 100, usize::MAX).unwrap()), vec![3, 4, 5]);
+        assert_eq!(
+            seqs(&outbox.peek(None, 100, usize::MAX).unwrap()),
+            vec![3, 4, 5]
+        );
 
         assert_eq!(outbox.ack(5).await.unwrap(), 3);
         assert!(outbox.is_empty());
@@ -441,8 +510,14 @@ mod tests {
     async fn corrupt_mark_refuses_to_open() {
         let dir = tempfile::tempdir().unwrap();
         let db = open_db(dir.path());
-        db.open_tree(META_TREE).unwrap().insert(SEQ_HWM_KEY, &b"abc"[..]).unwrap();
-        assert!(matches!(Outbox::open(&db), Err(OutboxError::CorruptMeta { len: 3 })));
+        db.open_tree(META_TREE)
+            .unwrap()
+            .insert(SEQ_HWM_KEY, &b"abc"[..])
+            .unwrap();
+        assert!(matches!(
+            Outbox::open(&db),
+            Err(OutboxError::CorruptMeta { len: 3 })
+        ));
     }
 
     #[tokio::test]
@@ -455,9 +530,16 @@ mod tests {
         assert_eq!(outbox.ack(0).await.unwrap(), 0);
         assert_eq!(outbox.ack(3).await.unwrap(), 3);
         assert_eq!(outbox.ack(3).await.unwrap(), 0);
-        assert_eq!(outbox.ack(2).await.unwrap(), 0, "an older ack deletes nothing");
+        assert_eq!(
+            outbox.ack(2).await.unwrap(),
+            0,
+            "an older ack deletes nothing"
+        );
         assert_eq!(outbox.len(), 3);
-        assert_eq!(seqs(&outbox.peek(None, 10, usize::MAX).unwrap()), vec![4, 5, 6]);
+        assert_eq!(
+            seqs(&outbox.peek(None, 10, usize::MAX).unwrap()),
+            vec![4, 5, 6]
+        );
         assert_eq!(outbox.ack(4).await.unwrap(), 1);
         assert_eq!(outbox.ack(4).await.unwrap(), 0);
         assert_eq!(outbox.oldest_seq(), Some(5));
@@ -486,13 +568,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = open_db(dir.path());
         let outbox = Outbox::open(&db).unwrap();
-        outbox.push_many(vec![result("same-size"); 10]).await.unwrap();
-        let one =
-            postcard::to_allocvec(&outbox.peek(None, 1, usize::MAX).unwrap()[0]).unwrap().len();
+        outbox
+            .push_many(vec![result("same-size"); 10])
+            .await
+            .unwrap();
+        let one = postcard::to_allocvec(&outbox.peek(None, 1, usize::MAX).unwrap()[0])
+            .unwrap()
+            .len();
 
         assert_eq!(outbox.peek(None, 0, usize::MAX).unwrap(), vec![]);
-        assert_eq!(seqs(&outbox.peek(None, 4, usize::MAX).unwrap()), vec![1, 2, 3, 4]);
-        assert_eq!(seqs(&outbox.peek(Some(8), 4, usize::MAX).unwrap()), vec![9, 10]);
+        assert_eq!(
+            seqs(&outbox.peek(None, 4, usize::MAX).unwrap()),
+            vec![1, 2, 3, 4]
+        );
+        assert_eq!(
+            seqs(&outbox.peek(Some(8), 4, usize::MAX).unwrap()),
+            vec![9, 10]
+        );
 
         // Exactly three fit; one byte less and only two do.
         assert_eq!(outbox.peek(None, 100, 3 * one).unwrap().len(), 3);
@@ -509,9 +601,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = open_db(dir.path());
         let outbox = Outbox::open(&db).unwrap();
-        outbox.push_many(vec![result("a"), result("b"), result("c")]).await.unwrap();
+        outbox
+            .push_many(vec![result("a"), result("b"), result("c")])
+            .await
+            .unwrap();
         // Seq 2 becomes garbage on disk: a truncated value.
-        outbox.results.insert(seq_key(2), &[0xff, 0xff, 0xff][..]).unwrap();
+        outbox
+            .results
+            .insert(seq_key(2), &[0xff, 0xff, 0xff][..])
+            .unwrap();
 
         let got = outbox.peek(None, 10, usize::MAX).unwrap();
         assert_eq!(seqs(&got), vec![1, 3]);
@@ -522,7 +620,11 @@ mod tests {
 
         assert_eq!(outbox.ack(1).await.unwrap(), 1);
         assert_eq!(outbox.oldest_seq(), Some(2), "not covered yet");
-        assert_eq!(outbox.ack(3).await.unwrap(), 2, "covering ack deletes the corrupt entry");
+        assert_eq!(
+            outbox.ack(3).await.unwrap(),
+            2,
+            "covering ack deletes the corrupt entry"
+        );
         assert!(outbox.is_empty());
         assert_eq!(outbox.oldest_seq(), None);
         assert_eq!(outbox.push(result("d")).await.unwrap(), 4);
@@ -535,7 +637,10 @@ mod tests {
         let outbox = Outbox::open(&db).unwrap();
         let mut r = result("down");
         r.status = CheckStatus::Down;
-        r.error = Some(ProbeError { class: ErrorClass::Refused, message: "ECONNREFUSED".into() });
+        r.error = Some(ProbeError {
+            class: ErrorClass::Refused,
+            message: "ECONNREFUSED".into(),
+        });
         r.metrics = vec![("connect_us".into(), 12.5), ("status".into(), 0.0)];
         let seq = outbox.push(r.clone()).await.unwrap();
         r.seq = seq;
@@ -561,44 +666,64 @@ mod tests {
             }
         });
         outbox.push(result("a")).await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(5), sender).await.unwrap().unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), sender)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(seqs(&got), vec![1]);
 
         // A push while nobody waits is remembered for the next wait.
         outbox.push(result("b")).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(5), handle.notified()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), handle.notified())
+            .await
+            .unwrap();
     }
 
+    /// Many concurrent pushes: unique, gap-free, per-task increasing sequences, each visible
+    /// once its push returns. Also guards against sled's `flush_async` deadlock (sled#1308), which
+    /// unserialised flushes from this many tasks hit within a few runs.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_pushes_get_unique_increasing_seqs() {
+        const TASKS: u64 = 16;
+        const PER_TASK: u64 = 20;
         let dir = tempfile::tempdir().unwrap();
         let db = open_db(dir.path());
         let outbox = Arc::new(Outbox::open(&db).unwrap());
-        let tasks: Vec<_> = (0..8)
+        let tasks: Vec<_> = (0..TASKS)
             .map(|t| {
                 let outbox = Arc::clone(&outbox);
                 tokio::spawn(async move {
                     let mut mine = Vec::new();
-                    for i in 0..20 {
+                    for i in 0..PER_TASK {
                         let seq = outbox.push(result(&format!("t{t}-{i}"))).await.unwrap();
                         // Our result is visible as soon as push returns.
                         let seen = outbox.peek(Some(seq - 1), 1, usize::MAX).unwrap();
                         assert_eq!(seqs(&seen), vec![seq]);
                         mine.push(seq);
                     }
+                    if t % 4 == 0 {
+                        // Acks racing with pushes go through the same flush path.
+                        outbox.ack(0).await.unwrap();
+                    }
                     mine
                 })
             })
             .collect();
-        let mut all = Vec::new();
-        for task in tasks {
-            let mine = task.await.unwrap();
-            assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
-            all.extend(mine);
-        }
+        let all = tokio::time::timeout(Duration::from_secs(60), async {
+            let mut all = Vec::new();
+            for task in tasks {
+                let mine = task.await.unwrap();
+                assert!(mine.windows(2).all(|w| w[0] < w[1]), "{mine:?}");
+                all.extend(mine);
+            }
+            all
+        })
+        .await
+        .expect("pushes stalled (flush deadlock?)");
+        let mut all = all;
         all.sort_unstable();
-        assert_eq!(all, (1..=160).collect::<Vec<_>>());
-        assert_eq!(outbox.len(), 160);
+        assert_eq!(all, (1..=TASKS * PER_TASK).collect::<Vec<_>>());
+        assert_eq!(outbox.len() as u64, TASKS * PER_TASK);
         assert_eq!(seqs(&outbox.peek(None, 1000, usize::MAX).unwrap()), all);
     }
 }

@@ -23,13 +23,22 @@ use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError
 const CHILD_ENV: &str = "NETPULSE_OUTBOX_CRASH_CHILD_DB";
 /// Name of the child entry point, passed with `--exact`.
 const CHILD_TEST: &str = "outbox_crash_child";
-/// Durable lines to see before the kill, per round.
-const LINES_BEFORE_KILL: usize = 150;
-const ROUNDS: usize = 3;
+/// Durable lines to see before the kill, one round each; varied so the kill lands in different
+/// phases of the child's push/ack cycle.
+const KILL_AFTER: [usize; 4] = [150, 187, 233, 96];
 
+/// Opens without sled's background flusher, so only the outbox's own flushes make anything
+/// durable. Retries briefly: a database just dropped by this process may still be locked by
+/// sled's I/O threads for a moment.
 fn open_db(path: &Path) -> sled::Db {
-    // No background flusher: only the outbox's own flushes make anything durable.
-    sled::Config::new().path(path).flush_every_ms(None).open().expect("open sled")
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match sled::Config::new().path(path).flush_every_ms(None).open() {
+            Ok(db) => return db,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("open sled at {}: {e}", path.display()),
+        }
+    }
 }
 
 fn result(monitor_id: String, n: u64) -> CheckResult {
@@ -38,10 +47,16 @@ fn result(monitor_id: String, n: u64) -> CheckResult {
         monitor_id,
         revision: n,
         checked_at_ms: 1_790_000_000_000 + n as i64,
-        status: if n % 5 == 0 { CheckStatus::Down } else { CheckStatus::Up },
+        status: if n % 5 == 0 {
+            CheckStatus::Down
+        } else {
+            CheckStatus::Up
+        },
         duration_us: 1_000 + n,
-        error: (n % 5 == 0)
-            .then(|| ProbeError { class: ErrorClass::Timeout, message: format!("timeout {n}") }),
+        error: (n % 5 == 0).then(|| ProbeError {
+            class: ErrorClass::Timeout,
+            message: format!("timeout {n}"),
+        }),
         metrics: vec![("total_us".into(), n as f64)],
     }
 }
@@ -52,13 +67,18 @@ fn outbox_crash_child() {
     let Ok(path) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let db = open_db(Path::new(&path));
         let outbox = Outbox::open(&db).unwrap();
         let pid = std::process::id();
         let mut out = std::io::stdout().lock();
         let mut printed: Vec<u64> = Vec::new();
+        // libtest has printed "test outbox_crash_child ... " without a newline; start our own line.
+        writeln!(out).unwrap();
         for n in 1u64.. {
             // Mix single pushes and bursts, and acknowledge an older prefix now and then.
             let ids: Vec<String> = (0..if n % 4 == 0 { 3 } else { 1 })
@@ -78,6 +98,9 @@ fn outbox_crash_child() {
             out.flush().unwrap();
             if n % 20 == 0 && printed.len() > 10 {
                 let up_to = printed[printed.len() - 10];
+                // An ack cut short by the kill may have deleted part of its range.
+                writeln!(out, "acking {up_to} end").unwrap();
+                out.flush().unwrap();
                 outbox.ack(up_to).await.unwrap();
                 writeln!(out, "acked {up_to} end").unwrap();
                 out.flush().unwrap();
@@ -92,13 +115,21 @@ struct ChildReport {
     durable: BTreeMap<u64, String>,
     /// Highest acknowledgement that returned.
     acked: Option<u64>,
+    /// Highest acknowledgement started (possibly interrupted by the kill).
+    acking: Option<u64>,
 }
 
 /// Parses the child's output; only the very last line may be cut off by the kill.
 fn parse(lines: &[String]) -> ChildReport {
     let mut report = ChildReport::default();
-    let relevant: Vec<&String> =
-        lines.iter().filter(|l| l.starts_with("durable") || l.starts_with("acked")).collect();
+    let relevant: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            ["durable", "acking", "acked"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
     for (i, line) in relevant.iter().enumerate() {
         let fields: Vec<&str> = line.split(' ').collect();
         let whole = match fields.as_slice() {
@@ -108,6 +139,11 @@ fn parse(lines: &[String]) -> ChildReport {
                 assert!(prev.is_none(), "sequence {seq} handed out twice");
                 true
             }
+            ["acking", up_to, "end"] => {
+                let up_to: u64 = up_to.parse().expect("ack");
+                report.acking = Some(report.acking.map_or(up_to, |a| a.max(up_to)));
+                true
+            }
             ["acked", up_to, "end"] => {
                 let up_to: u64 = up_to.parse().expect("ack");
                 report.acked = Some(report.acked.map_or(up_to, |a| a.max(up_to)));
@@ -115,14 +151,17 @@ fn parse(lines: &[String]) -> ChildReport {
             }
             _ => false,
         };
-        assert!(whole || i + 1 == relevant.len(), "garbled line {line:?} before the last one");
+        assert!(
+            whole || i + 1 == relevant.len(),
+            "garbled line {line:?} before the last one"
+        );
     }
     report
 }
 
-/// Runs the child until it has reported `LINES_BEFORE_KILL` durable results, SIGKILLs it and
-/// returns all it printed.
-fn run_and_kill(db: &Path) -> ChildReport {
+/// Runs the child until it has reported `kill_after` durable results, SIGKILLs it and returns
+/// all it printed.
+fn run_and_kill(db: &Path, kill_after: usize) -> ChildReport {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
         .args([CHILD_TEST, "--exact", "--nocapture", "--test-threads", "1"])
@@ -147,7 +186,7 @@ fn run_and_kill(db: &Path) -> ChildReport {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut durable = 0;
     let mut acks = 0;
-    while durable < LINES_BEFORE_KILL || acks < 2 {
+    while durable < kill_after || acks < 2 {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) if line.starts_with("durable ") => durable += 1,
@@ -165,7 +204,11 @@ fn run_and_kill(db: &Path) -> ChildReport {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9), "child was not killed by SIGKILL: {status:?}");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "child was not killed by SIGKILL: {status:?}"
+        );
     }
     #[cfg(not(unix))]
     assert!(!status.success());
@@ -178,15 +221,23 @@ fn run_and_kill(db: &Path) -> ChildReport {
 fn outbox_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let mut highest_ever = 0u64;
-    for round in 0..ROUNDS {
-        let report = run_and_kill(dir.path());
+    for (round, kill_after) in KILL_AFTER.into_iter().enumerate() {
+        let report = run_and_kill(dir.path(), kill_after);
         let acked = report.acked.expect("the child acknowledged something");
+        // Between `acked` and `acking` an interrupted ack may or may not have deleted entries.
+        let acking = report.acking.unwrap_or(acked).max(acked);
         let (&first, _) = report.durable.first_key_value().expect("durable results");
         let (&last, _) = report.durable.last_key_value().expect("durable results");
-        assert!(first > highest_ever, "round {round}: seq {first} reused (had {highest_ever})");
-        assert!(report.durable.len() >= LINES_BEFORE_KILL);
+        assert!(
+            first > highest_ever,
+            "round {round}: seq {first} reused (had {highest_ever})"
+        );
+        assert!(report.durable.len() >= kill_after);
 
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let db = open_db(dir.path());
             let outbox = Outbox::open(&db).expect("reopen after kill");
@@ -199,7 +250,14 @@ fn outbox_survives_sigkill() {
 
             for (seq, id) in &report.durable {
                 if *seq <= acked {
-                    assert!(!stored.contains_key(seq), "round {round}: acked seq {seq} is back");
+                    assert!(
+                        !stored.contains_key(seq),
+                        "round {round}: acked seq {seq} is back"
+                    );
+                } else if *seq <= acking {
+                    if let Some(got) = stored.get(seq) {
+                        assert_eq!(got, id, "round {round}: seq {seq} changed");
+                    }
                 } else {
                     assert_eq!(
                         stored.get(seq),
@@ -213,8 +271,17 @@ fn outbox_survives_sigkill() {
                 "round {round}: entries at or below the ack {acked} remain"
             );
 
+            eprintln!(
+                "round {round}: child reported {} durable ({first}..={last}), acked up to \
+                 {acked} (interrupted ack up to {acking}); {} pending after reopen",
+                report.durable.len(),
+                stored.len()
+            );
             let next = outbox.push(result("after_crash".into(), 0)).await.unwrap();
-            assert!(next > last, "round {round}: seq {next} not above the durable {last}");
+            assert!(
+                next > last,
+                "round {round}: seq {next} not above the durable {last}"
+            );
             highest_ever = next;
         });
     }

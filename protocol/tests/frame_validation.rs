@@ -53,7 +53,11 @@ fn result(seq: u64, up: bool) -> CheckResult {
         monitor_id: format!("mon_{seq:08x}"),
         revision: 3,
         checked_at_ms: 1_790_000_000_000 + seq as i64,
-        status: if up { CheckStatus::Up } else { CheckStatus::Down },
+        status: if up {
+            CheckStatus::Up
+        } else {
+            CheckStatus::Down
+        },
         duration_us: 12_345,
         error: (!up).then(|| ProbeError {
             class: ErrorClass::Timeout,
@@ -88,7 +92,10 @@ fn tcp_check() -> CheckSpec {
         revision: 1,
         interval_ms: 60_000,
         timeout_ms: 5_000,
-        probe: ProbeSpec::Tcp(TcpSpec { host: "db.internal".into(), port: 5432 }),
+        probe: ProbeSpec::Tcp(TcpSpec {
+            host: "db.internal".into(),
+            port: 5432,
+        }),
     }
 }
 
@@ -138,7 +145,9 @@ fn edge_samples() -> Vec<EdgeMessage> {
         EdgeMessage::Results(ResultBatch {
             results: (1..=50).map(|s| result(s, s % 7 != 0)).collect(),
         }),
-        EdgeMessage::Heartbeat { now_ms: 1_790_000_000_123 },
+        EdgeMessage::Heartbeat {
+            now_ms: 1_790_000_000_123,
+        },
         EdgeMessage::Heartbeat { now_ms: -1 },
     ]
 }
@@ -150,8 +159,13 @@ fn coordinator_samples() -> Vec<CoordinatorMessage> {
             cert_der: vec![0x30, 0x82, 0x01, 0x0a],
             ca_der: vec![0xff; 300],
         }),
-        CoordinatorMessage::Welcome { heartbeat_interval_ms: 5_000, committed_seq: u64::MAX },
-        CoordinatorMessage::AssignmentFull { checks: vec![http_check(), tcp_check()] },
+        CoordinatorMessage::Welcome {
+            heartbeat_interval_ms: 5_000,
+            committed_seq: u64::MAX,
+        },
+        CoordinatorMessage::AssignmentFull {
+            checks: vec![http_check(), tcp_check()],
+        },
         CoordinatorMessage::AssignmentFull { checks: vec![] },
         CoordinatorMessage::AssignmentDelta {
             upsert: vec![tcp_check()],
@@ -226,13 +240,19 @@ fn samples_cover_every_variant() {
     for m in edge_samples() {
         seen[edge_variant(&m)] = true;
     }
-    assert!(seen.iter().all(|s| *s), "edge variants without a sample: {seen:?}");
+    assert!(
+        seen.iter().all(|s| *s),
+        "edge variants without a sample: {seen:?}"
+    );
 
     let mut seen = [false; COORDINATOR_VARIANTS];
     for m in coordinator_samples() {
         seen[coordinator_variant(&m)] = true;
     }
-    assert!(seen.iter().all(|s| *s), "coordinator variants without a sample: {seen:?}");
+    assert!(
+        seen.iter().all(|s| *s),
+        "coordinator variants without a sample: {seen:?}"
+    );
 }
 
 #[test]
@@ -260,7 +280,11 @@ fn frame_layout_is_length_version_body() {
     let msg = EdgeMessage::Heartbeat { now_ms: 7 };
     let bytes = frame::encode(&msg).unwrap();
     let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
-    assert_eq!(len, bytes.len() - 4, "length prefix counts version and body");
+    assert_eq!(
+        len,
+        bytes.len() - 4,
+        "length prefix counts version and body"
+    );
     assert_eq!(u16::from_be_bytes([bytes[4], bytes[5]]), PROTOCOL_VERSION);
     assert_eq!(decode_body::<EdgeMessage>(&bytes[4..]).unwrap(), msg);
 }
@@ -269,10 +293,17 @@ fn frame_layout_is_length_version_body() {
 #[test]
 fn long_stream_survives_buffer_compaction() {
     let msgs: Vec<EdgeMessage> = (0..1000)
-        .map(|i| EdgeMessage::Results(ResultBatch { results: vec![result(i, i % 3 == 0); 4] }))
+        .map(|i| {
+            EdgeMessage::Results(ResultBatch {
+                results: vec![result(i, i % 3 == 0); 4],
+            })
+        })
         .collect();
     let stream = encode_all(&msgs);
-    assert!(stream.len() > 4 * 64 * 1024, "stream too short to exercise compaction");
+    assert!(
+        stream.len() > 4 * 64 * 1024,
+        "stream too short to exercise compaction"
+    );
     let mut rng = Rng::new(99);
     let got: Vec<EdgeMessage> = decode_chunked(&stream, || 1 + rng.below(3000));
     assert_eq!(got, msgs);
@@ -302,8 +333,16 @@ fn truncated_frame_is_reported_at_finish() {
     for cut in 1..bytes.len() {
         let mut dec = FrameDecoder::new();
         dec.push(&bytes[..cut]);
-        assert_eq!(dec.next_frame::<EdgeMessage>(), Ok(None), "cut at {cut} is incomplete");
-        assert_eq!(dec.finish(), Err(FrameError::Truncated(cut)), "cut at {cut}");
+        assert_eq!(
+            dec.next_frame::<EdgeMessage>(),
+            Ok(None),
+            "cut at {cut} is incomplete"
+        );
+        assert_eq!(
+            dec.finish(),
+            Err(FrameError::Truncated(cut)),
+            "cut at {cut}"
+        );
     }
 }
 
@@ -341,7 +380,10 @@ fn oversized_length_prefix_is_rejected_before_buffering() {
         dec.push(&len.to_be_bytes());
         assert_eq!(
             dec.next_frame::<EdgeMessage>(),
-            Err(FrameError::TooLarge { len: len as usize, max: MAX_FRAME_LEN }),
+            Err(FrameError::TooLarge {
+                len: len as usize,
+                max: MAX_FRAME_LEN
+            }),
             "prefix {len}"
         );
         // Only the prefix is held: the decoder did not wait for (or reserve) the claimed size.
@@ -355,8 +397,14 @@ fn oversized_prefix_is_rejected_after_valid_frames() {
     stream.extend_from_slice(&u32::MAX.to_be_bytes());
     let mut dec = FrameDecoder::new();
     dec.push(&stream);
-    assert_eq!(dec.next_frame(), Ok(Some(EdgeMessage::Heartbeat { now_ms: 1 })));
-    assert!(matches!(dec.next_frame::<EdgeMessage>(), Err(FrameError::TooLarge { .. })));
+    assert_eq!(
+        dec.next_frame(),
+        Ok(Some(EdgeMessage::Heartbeat { now_ms: 1 }))
+    );
+    assert!(matches!(
+        dec.next_frame::<EdgeMessage>(),
+        Err(FrameError::TooLarge { .. })
+    ));
 }
 
 /// An `Enrol` whose frame (version + body) is exactly `len` bytes long: tag, empty token,
@@ -377,13 +425,49 @@ fn largest_allowed_frame_roundtrips_and_one_more_byte_does_not_encode() {
     assert_eq!(bytes.len(), 4 + MAX_FRAME_LEN);
     let mut dec = FrameDecoder::new();
     dec.push(&bytes);
-    assert_eq!(dec.next_frame::<EdgeMessage>().unwrap().as_ref(), Some(&max));
+    assert_eq!(
+        dec.next_frame::<EdgeMessage>().unwrap().as_ref(),
+        Some(&max)
+    );
 
     let over = enrol_with_frame_len(MAX_FRAME_LEN + 1);
     assert_eq!(
         frame::encode(&over),
-        Err(FrameError::TooLarge { len: MAX_FRAME_LEN + 1, max: MAX_FRAME_LEN })
+        Err(FrameError::TooLarge {
+            len: MAX_FRAME_LEN + 1,
+            max: MAX_FRAME_LEN
+        })
     );
+}
+
+/// Streams with their own limit (coordinator-to-coordinator bulk data) apply it on both sides.
+#[test]
+fn custom_limit_applies_to_encoder_and_decoder() {
+    let msg = edge_samples()[3].clone();
+    let bytes = frame::encode(&msg).unwrap();
+    let len = bytes.len() - 4;
+
+    assert_eq!(frame::encode_limited(&msg, len).as_ref(), Ok(&bytes));
+    assert_eq!(
+        frame::encode_limited(&msg, len - 1),
+        Err(FrameError::TooLarge { len, max: len - 1 })
+    );
+
+    let mut dec = FrameDecoder::with_max(len - 1);
+    dec.push(&bytes[..4]);
+    assert_eq!(
+        dec.next_frame::<EdgeMessage>(),
+        Err(FrameError::TooLarge { len, max: len - 1 })
+    );
+
+    let mut dec = FrameDecoder::with_max(len);
+    dec.push(&bytes);
+    assert_eq!(dec.next_frame::<EdgeMessage>(), Ok(Some(msg)));
+
+    // A larger limit waits for a frame the default one would refuse.
+    let mut dec = FrameDecoder::with_max(2 * MAX_FRAME_LEN);
+    dec.push(&(MAX_FRAME_LEN as u32 + 1).to_be_bytes());
+    assert_eq!(dec.next_frame::<EdgeMessage>(), Ok(None));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,8 +481,14 @@ fn frame_too_short_for_version() {
         stream.extend_from_slice(body);
         let mut dec = FrameDecoder::new();
         dec.push(&stream);
-        assert_eq!(dec.next_frame::<EdgeMessage>(), Err(FrameError::TooShort(body.len())));
-        assert_eq!(decode_body::<EdgeMessage>(body), Err(FrameError::TooShort(body.len())));
+        assert_eq!(
+            dec.next_frame::<EdgeMessage>(),
+            Err(FrameError::TooShort(body.len()))
+        );
+        assert_eq!(
+            decode_body::<EdgeMessage>(body),
+            Err(FrameError::TooShort(body.len()))
+        );
     }
 }
 
@@ -439,7 +529,10 @@ fn decode_one<T: DeserializeOwned>(frame: &[u8]) -> Result<Option<T>, FrameError
 fn unknown_variant_and_empty_body_are_malformed() {
     for body in [&[][..], &[0x7f][..], &[0xff, 0xff, 0xff][..]] {
         let res = decode_one::<EdgeMessage>(&frame_with_body(body));
-        assert!(matches!(res, Err(FrameError::Malformed(_))), "body {body:02x?}: {res:?}");
+        assert!(
+            matches!(res, Err(FrameError::Malformed(_))),
+            "body {body:02x?}: {res:?}"
+        );
     }
     // Heartbeat whose varint never ends inside the frame.
     let res = decode_one::<EdgeMessage>(&frame_with_body(&[3, 0x80, 0x80]));

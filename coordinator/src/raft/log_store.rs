@@ -2,7 +2,8 @@
 //!
 //! Entries are keyed by big-endian index in the `raft_log` tree; vote, committed id and the last
 //! purged id live in `raft_meta`. openraft may only consider an append or a vote durable once it
-//! is on disk, so both flush before completing: sled is durable only after `flush`.
+//! is on disk, so both flush before completing: sled is durable only after `flush`
+//! ([`flush_db`] explains why not `flush_async`).
 
 use std::fmt::Debug;
 use std::ops::RangeBounds;
@@ -12,6 +13,7 @@ use openraft::{Entry, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReade
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{io_err, StorageError, TypeConfig};
+use crate::state::flush_db;
 
 const VOTE: &[u8] = b"vote";
 const COMMITTED: &[u8] = b"committed";
@@ -28,24 +30,36 @@ pub struct LogStore {
 impl LogStore {
     /// Opens the log trees in `db`.
     pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(Self { db: db.clone(), log: db.open_tree("raft_log")?, meta: db.open_tree("raft_meta")? })
+        Ok(Self {
+            db: db.clone(),
+            log: db.open_tree("raft_log")?,
+            meta: db.open_tree("raft_meta")?,
+        })
     }
 
     fn get_meta<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StorageError> {
-        let raw = self.meta.get(key).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))?;
+        let raw = self
+            .meta
+            .get(key)
+            .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))?;
         raw.map(|v| serde_json::from_slice(&v))
             .transpose()
             .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, e))
     }
 
     fn put_meta<T: Serialize>(&self, key: &[u8], v: &T) -> Result<(), StorageError> {
-        let bytes = serde_json::to_vec(v).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
-        self.meta.insert(key, bytes).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
+        let bytes =
+            serde_json::to_vec(v).map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
+        self.meta
+            .insert(key, bytes)
+            .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Write, e))?;
         Ok(())
     }
 
     async fn flush(&self, subject: ErrorSubject<u64>) -> Result<(), StorageError> {
-        self.db.flush_async().await.map_err(|e| io_err(subject, ErrorVerb::Write, e))?;
+        flush_db(&self.db)
+            .await
+            .map_err(|e| io_err(subject, ErrorVerb::Write, e))?;
         Ok(())
     }
 
@@ -88,12 +102,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
         let last_purged_log_id: Option<LogId<u64>> = self.get_meta(PURGED)?;
-        let last = self.log.last().map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
+        let last = self
+            .log
+            .last()
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Read, e))?;
         let last_log_id = match last {
             Some((_, v)) => Some(Self::decode(&v)?.log_id),
             None => last_purged_log_id,
         };
-        Ok(LogState { last_purged_log_id, last_log_id })
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -118,7 +138,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(self.get_meta::<Option<LogId<u64>>>(COMMITTED)?.flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -129,9 +153,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
             batch.insert(&key(entry.log_id.index), bytes);
         }
-        self.log.apply_batch(batch).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
-        let flushed = self.db.flush_async().await.map(|_| ()).map_err(std::io::Error::other);
-        let failed = flushed.as_ref().err().map(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, std::io::Error::other(e.to_string())));
+        self.log
+            .apply_batch(batch)
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Write, e))?;
+        let flushed = flush_db(&self.db)
+            .await
+            .map(|_| ())
+            .map_err(std::io::Error::other);
+        let failed = flushed.as_ref().err().map(|e| {
+            io_err(
+                ErrorSubject::Logs,
+                ErrorVerb::Write,
+                std::io::Error::other(e.to_string()),
+            )
+        });
         callback.log_io_completed(flushed);
         match failed {
             Some(e) => Err(e),
@@ -144,7 +179,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         for k in self.log.range(key(log_id.index)..).keys() {
             batch.remove(k.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?);
         }
-        self.log.apply_batch(batch).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        self.log
+            .apply_batch(batch)
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
         self.flush(ErrorSubject::Logs).await
     }
 
@@ -157,7 +194,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         for k in self.log.range(..=key(log_id.index)).keys() {
             batch.remove(k.map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?);
         }
-        self.log.apply_batch(batch).map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
+        self.log
+            .apply_batch(batch)
+            .map_err(|e| io_err(ErrorSubject::Logs, ErrorVerb::Delete, e))?;
         Ok(())
     }
 }

@@ -73,7 +73,10 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
 }
 
 fn from_json<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StateError> {
-    serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt { tree, detail: e.to_string() })
+    serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
+        tree,
+        detail: e.to_string(),
+    })
 }
 
 /// Key of a result: `monitor \0 checked_at (order-preserving) node \0 seq`.
@@ -124,7 +127,7 @@ impl StateStore {
 
     /// Flushes state to disk (before a snapshot is reported built).
     pub async fn flush(&self) -> Result<(), StateError> {
-        self.db.flush_async().await?;
+        flush_db(&self.db).await?;
         Ok(())
     }
 
@@ -147,7 +150,10 @@ impl StateStore {
                 }
                 None => CommandResponse::NotFound(format!("join token {id}")),
             },
-            Command::PutMonitor { monitor, expect_existing } => {
+            Command::PutMonitor {
+                monitor,
+                expect_existing,
+            } => {
                 let existing = self.monitor(&monitor.id)?;
                 match (existing, expect_existing) {
                     (None, true) => CommandResponse::NotFound(format!("monitor {}", monitor.id)),
@@ -212,7 +218,11 @@ impl StateStore {
                 self.bump(true);
                 CommandResponse::Ok
             }
-            Command::NodesSeen { coordinator: _, nodes, at_ms } => {
+            Command::NodesSeen {
+                coordinator: _,
+                nodes,
+                at_ms,
+            } => {
                 for id in nodes {
                     if let Some(mut n) = self.node(id)? {
                         if n.last_seen_ms < *at_ms {
@@ -227,7 +237,8 @@ impl StateStore {
             Command::AllocateCoordinatorId => {
                 // Id 1 is the bootstrap coordinator; joiners get 2, 3, ...
                 let next = self.meta_u64(NEXT_COORDINATOR_ID)?.unwrap_or(2);
-                self.meta.insert(NEXT_COORDINATOR_ID, &(next + 1).to_be_bytes())?;
+                self.meta
+                    .insert(NEXT_COORDINATOR_ID, &(next + 1).to_be_bytes())?;
                 CommandResponse::Allocated(next)
             }
         };
@@ -334,7 +345,8 @@ impl StateStore {
                 let key = latest_key(&monitor_id, &l.region);
                 let newer = match self.latest.get(&key)? {
                     Some(prev) => {
-                        from_json::<RegionLatest>("sm_latest", &prev)?.checked_at_ms <= l.checked_at_ms
+                        from_json::<RegionLatest>("sm_latest", &prev)?.checked_at_ms
+                            <= l.checked_at_ms
                     }
                     None => true,
                 };
@@ -342,7 +354,8 @@ impl StateStore {
                     self.latest.insert(key, json(&l))?;
                 }
             }
-            self.node_seq.insert(nr.node.as_bytes(), &high.to_be_bytes())?;
+            self.node_seq
+                .insert(nr.node.as_bytes(), &high.to_be_bytes())?;
             node.last_seen_ms = node.last_seen_ms.max(batch.received_at_ms);
             node.results_stored += stored - stored_before;
             node.results_duplicate += duplicates - duplicates_before;
@@ -350,14 +363,22 @@ impl StateStore {
             committed.push((nr.node.clone(), high));
         }
         self.bump(false);
-        Ok(CommandResponse::Ingested { stored, duplicates, dropped, committed })
+        Ok(CommandResponse::Ingested {
+            stored,
+            duplicates,
+            dropped,
+            committed,
+        })
     }
 
     fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StateError> {
         match self.meta.get(key)? {
             Some(v) => <[u8; 8]>::try_from(v.as_ref())
                 .map(|b| Some(u64::from_be_bytes(b)))
-                .map_err(|_| StateError::Corrupt { tree: "sm_meta", detail: String::from_utf8_lossy(key).into_owned() }),
+                .map_err(|_| StateError::Corrupt {
+                    tree: "sm_meta",
+                    detail: String::from_utf8_lossy(key).into_owned(),
+                }),
             None => Ok(None),
         }
     }
@@ -371,7 +392,10 @@ impl StateStore {
                 u64::from_be_bytes(b)
             }
             Some(_) => {
-                return Err(StateError::Corrupt { tree: "sm_node_seq", detail: node.to_owned() })
+                return Err(StateError::Corrupt {
+                    tree: "sm_node_seq",
+                    detail: node.to_owned(),
+                })
             }
             None => 0,
         })
@@ -382,7 +406,10 @@ impl StateStore {
         let mut out = BTreeMap::new();
         for kv in self.placement.iter() {
             let (k, v) = kv?;
-            out.insert(String::from_utf8_lossy(&k).into_owned(), from_json("sm_placement", &v)?);
+            out.insert(
+                String::from_utf8_lossy(&k).into_owned(),
+                from_json("sm_placement", &v)?,
+            );
         }
         Ok(out)
     }
@@ -423,10 +450,10 @@ impl StateStore {
         let mut out = Vec::with_capacity(limit.min(1024));
         for kv in self.results.range(lo..hi).rev().take(limit) {
             let (_, v) = kv?;
-            out.push(
-                postcard::from_bytes(&v)
-                    .map_err(|e| StateError::Corrupt { tree: "sm_results", detail: e.to_string() })?,
-            );
+            out.push(postcard::from_bytes(&v).map_err(|e| StateError::Corrupt {
+                tree: "sm_results",
+                detail: e.to_string(),
+            })?);
         }
         Ok(out)
     }
@@ -472,7 +499,9 @@ impl StateStore {
         name: &'static str,
         id: &str,
     ) -> Result<Option<T>, StateError> {
-        tree.get(id.as_bytes())?.map(|v| from_json(name, &v)).transpose()
+        tree.get(id.as_bytes())?
+            .map(|v| from_json(name, &v))
+            .transpose()
     }
 
     fn all_json<T: DeserializeOwned>(
@@ -500,14 +529,19 @@ impl StateStore {
 
     /// Replaces the whole application state with a snapshot made by [`StateStore::export`].
     pub fn import(&self, data: &[u8]) -> Result<(), StateError> {
-        let dump: SnapshotDump = postcard::from_bytes(data)
-            .map_err(|e| StateError::Corrupt { tree: "snapshot", detail: e.to_string() })?;
+        let dump: SnapshotDump = postcard::from_bytes(data).map_err(|e| StateError::Corrupt {
+            tree: "snapshot",
+            detail: e.to_string(),
+        })?;
         for name in TREES {
             self.db.open_tree(name)?.clear()?;
         }
         for (name, kvs) in dump.trees {
             if !TREES.contains(&name.as_str()) {
-                return Err(StateError::Corrupt { tree: "snapshot", detail: format!("tree {name}") });
+                return Err(StateError::Corrupt {
+                    tree: "snapshot",
+                    detail: format!("tree {name}"),
+                });
             }
             let tree = self.db.open_tree(&name)?;
             let mut batch = sled::Batch::default();
@@ -524,6 +558,22 @@ impl StateStore {
 
 /// One tree of a snapshot: its name and every key/value pair.
 type TreeDump = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// Flushes a sled database to disk on Tokio's blocking pool.
+///
+/// sled 0.34's `flush_async` parks a thread of sled's own process-wide I/O pool while the write
+/// it waits for is queued on that same pool, so a handful of concurrent flushes (a coordinator
+/// and edge nodes in one process, log and snapshot flushes at once) can deadlock it
+/// (spacejam/sled#1308). A blocking flush on Tokio's pool does not occupy sled's threads.
+pub async fn flush_db(db: &sled::Db) -> Result<usize, sled::Error> {
+    let db = db.clone();
+    match tokio::task::spawn_blocking(move || db.flush()).await {
+        Ok(r) => r,
+        Err(e) => Err(sled::Error::Io(std::io::Error::other(format!(
+            "flush task failed: {e}"
+        )))),
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotDump {

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 pub enum IdentityFileError {
     /// File system failure.
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     /// A file exists but is not valid.
     #[error("{path}: {detail}")]
     Invalid { path: String, detail: String },
@@ -45,7 +48,10 @@ fn dir(data_dir: &Path) -> PathBuf {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IdentityFileError + '_ {
-    move |source| IdentityFileError::Io { path: path.display().to_string(), source }
+    move |source| IdentityFileError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Loads the identity, `Ok(None)` if the node has not enrolled yet.
@@ -57,14 +63,22 @@ pub fn load(data_dir: &Path) -> Result<Option<StoredIdentity>, IdentityFileError
     }
     let read = |name: &str| {
         let p = d.join(name);
-        std::fs::read_to_string(&p).map_err(|source| IdentityFileError::Io { path: p.display().to_string(), source })
+        std::fs::read_to_string(&p).map_err(|source| IdentityFileError::Io {
+            path: p.display().to_string(),
+            source,
+        })
     };
-    let info: NodeInfo = serde_json::from_str(&read("node.json")?).map_err(|e| IdentityFileError::Invalid {
-        path: info_path.display().to_string(),
-        detail: e.to_string(),
-    })?;
-    let invalid = |name: &str, detail: String| IdentityFileError::Invalid { path: d.join(name).display().to_string(), detail };
-    let tls = NodeIdentity::from_pem(&read("node.crt")?, &read("node.key")?).map_err(|e| invalid("node.crt", e.to_string()))?;
+    let info: NodeInfo =
+        serde_json::from_str(&read("node.json")?).map_err(|e| IdentityFileError::Invalid {
+            path: info_path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+    let invalid = |name: &str, detail: String| IdentityFileError::Invalid {
+        path: d.join(name).display().to_string(),
+        detail,
+    };
+    let tls = NodeIdentity::from_pem(&read("node.crt")?, &read("node.key")?)
+        .map_err(|e| invalid("node.crt", e.to_string()))?;
     let ca = certs_from_pem(&read("ca.crt")?)
         .map_err(|e| invalid("ca.crt", e.to_string()))?
         .into_iter()

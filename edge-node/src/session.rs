@@ -69,28 +69,36 @@ pub enum AssignmentUpdate {
     /// Replace everything.
     Full(Vec<CheckSpec>),
     /// Add/replace some, remove others.
-    Delta { upsert: Vec<CheckSpec>, remove: Vec<String> },
+    Delta {
+        upsert: Vec<CheckSpec>,
+        remove: Vec<String>,
+    },
 }
 
 /// QUIC transport settings: keep-alive every 2 s inside a 10 s idle timeout (a dead coordinator
 /// is noticed within 10 s even with nothing to send), modest initial RTT.
 fn transport() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
-    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(10_000))));
+    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(
+        10_000,
+    ))));
     t.keep_alive_interval(Some(Duration::from_secs(2)));
     t.initial_rtt(Duration::from_millis(100));
     Arc::new(t)
 }
 
 fn client_endpoint() -> Result<quinn::Endpoint, SessionError> {
-    let bind: SocketAddr = "[::]:0".parse().map_err(|_| SessionError::Config("bind address".into()))?;
+    let bind: SocketAddr = "[::]:0"
+        .parse()
+        .map_err(|_| SessionError::Config("bind address".into()))?;
     quinn::Endpoint::client(bind)
         .or_else(|_| quinn::Endpoint::client(SocketAddr::from(([0, 0, 0, 0], 0))))
         .map_err(|e| SessionError::Config(format!("cannot open UDP socket: {e}")))
 }
 
 fn quic_client(tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, SessionError> {
-    let crypto = QuicClientConfig::try_from(tls).map_err(|e| SessionError::Config(e.to_string()))?;
+    let crypto =
+        QuicClientConfig::try_from(tls).map_err(|e| SessionError::Config(e.to_string()))?;
     let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
     cfg.transport_config(transport());
     Ok(cfg)
@@ -114,10 +122,14 @@ async fn connect(
         .connect_with(cfg, sa, COORDINATOR_SERVER_NAME)
         .map_err(|e| SessionError::Connection(format!("{addr}: {e}")))?;
     match tokio::time::timeout(Duration::from_secs(10), connecting).await {
-        Err(_) => Err(SessionError::Connection(format!("{addr}: handshake timed out"))),
+        Err(_) => Err(SessionError::Connection(format!(
+            "{addr}: handshake timed out"
+        ))),
         Ok(Ok(conn)) => Ok(conn),
         // QUIC carries TLS alerts as transport error codes 0x100..0x200.
-        Ok(Err(quinn::ConnectionError::TransportError(e))) if (0x100..0x200).contains(&u64::from(e.code)) => {
+        Ok(Err(quinn::ConnectionError::TransportError(e)))
+            if (0x100..0x200).contains(&u64::from(e.code)) =>
+        {
             Err(SessionError::Tls(format!("{addr}: {e}")))
         }
         Ok(Err(e)) => Err(SessionError::Connection(format!("{addr}: {e}"))),
@@ -140,7 +152,9 @@ pub async fn enrol(
     region: &str,
     deadline: Duration,
 ) -> Result<Enrolment, SessionError> {
-    let parsed: JoinToken = token.parse().map_err(|e| SessionError::Config(format!("{e}")))?;
+    let parsed: JoinToken = token
+        .parse()
+        .map_err(|e| SessionError::Config(format!("{e}")))?;
     let tls = enrolment_client_config(&parsed.ca_fingerprint, ALPN_EDGE)
         .map_err(|e| SessionError::Config(e.to_string()))?;
     let cfg = quic_client(tls)?;
@@ -152,13 +166,27 @@ pub async fn enrol(
     loop {
         let addr = &coordinators[i % coordinators.len()];
         i += 1;
-        match enrol_once(&endpoint, cfg.clone(), addr, token, region, &pending.csr_der).await {
+        match enrol_once(
+            &endpoint,
+            cfg.clone(),
+            addr,
+            token,
+            region,
+            &pending.csr_der,
+        )
+        .await
+        {
             Ok(enrolled) => {
                 endpoint.close(quinn::VarInt::from_u32(0), b"enrolled");
-                return Ok(Enrolment { key_pem: pending.key_pem, enrolled });
+                return Ok(Enrolment {
+                    key_pem: pending.key_pem,
+                    enrolled,
+                });
             }
             Err(SessionError::Tls(e)) => {
-                return Err(SessionError::Tls(format!("{e} (does the join token belong to this cluster?)")))
+                return Err(SessionError::Tls(format!(
+                    "{e} (does the join token belong to this cluster?)"
+                )))
             }
             Err(SessionError::Connection(e)) if started.elapsed() < deadline => {
                 tracing::warn!(coordinator = %addr, error = %e, "enrolment attempt failed; retrying");
@@ -178,14 +206,24 @@ async fn enrol_once(
     csr_der: &[u8],
 ) -> Result<Enrolled, SessionError> {
     let conn = connect(endpoint, cfg, addr).await?;
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| SessionError::Connection(e.to_string()))?;
-    let req = EdgeMessage::Enrol(Enrol { token: token.to_owned(), csr_der: csr_der.to_vec(), region: region.to_owned() });
+    let (mut send, mut recv) = conn
+        .open_bi()
+        .await
+        .map_err(|e| SessionError::Connection(e.to_string()))?;
+    let req = EdgeMessage::Enrol(Enrol {
+        token: token.to_owned(),
+        csr_der: csr_der.to_vec(),
+        region: region.to_owned(),
+    });
     wire::write(&mut send, &req).await?;
     let _ = send.finish();
     let mut dec = FrameDecoder::new();
-    let reply = tokio::time::timeout(Duration::from_secs(15), wire::read::<CoordinatorMessage>(&mut recv, &mut dec))
-        .await
-        .map_err(|_| SessionError::Connection("no enrolment answer".into()))??;
+    let reply = tokio::time::timeout(
+        Duration::from_secs(15),
+        wire::read::<CoordinatorMessage>(&mut recv, &mut dec),
+    )
+    .await
+    .map_err(|_| SessionError::Connection("no enrolment answer".into()))??;
     conn.close(quinn::VarInt::from_u32(0), b"done");
     match reply {
         Some(CoordinatorMessage::Enrolled(e)) => Ok(e),
@@ -193,7 +231,9 @@ async fn enrol_once(
             Err(SessionError::Connection(e.to_string()))
         }
         Some(CoordinatorMessage::Error(e)) => Err(SessionError::Refused(e)),
-        Some(_) | None => Err(SessionError::Connection("unexpected enrolment answer".into())),
+        Some(_) | None => Err(SessionError::Connection(
+            "unexpected enrolment answer".into(),
+        )),
     }
 }
 
@@ -260,7 +300,12 @@ pub async fn run(
             _ = shutdown.changed() => break,
         };
         match outcome {
-            Err(SessionError::Refused(e)) if matches!(e.code, WireErrorCode::Forbidden | WireErrorCode::Unauthenticated) => {
+            Err(SessionError::Refused(e))
+                if matches!(
+                    e.code,
+                    WireErrorCode::Forbidden | WireErrorCode::Unauthenticated
+                ) =>
+            {
                 return Err(SessionError::Refused(e));
             }
             Err(SessionError::Outbox(e)) => return Err(SessionError::Outbox(e)),
@@ -289,7 +334,10 @@ async fn session_once(
     updates: &mpsc::Sender<AssignmentUpdate>,
 ) -> Result<(), SessionError> {
     let conn = connect(endpoint, client, addr).await?;
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| SessionError::Connection(e.to_string()))?;
+    let (mut send, mut recv) = conn
+        .open_bi()
+        .await
+        .map_err(|e| SessionError::Connection(e.to_string()))?;
     let hello = Hello {
         node_id: cfg.identity.info.node_id.clone(),
         region: cfg.identity.info.region.clone(),
@@ -298,16 +346,26 @@ async fn session_once(
     };
     wire::write(&mut send, &EdgeMessage::Hello(hello)).await?;
     let mut dec = FrameDecoder::new();
-    let first = tokio::time::timeout(Duration::from_secs(15), wire::read::<CoordinatorMessage>(&mut recv, &mut dec))
-        .await
-        .map_err(|_| SessionError::Connection("no welcome".into()))??;
+    let first = tokio::time::timeout(
+        Duration::from_secs(15),
+        wire::read::<CoordinatorMessage>(&mut recv, &mut dec),
+    )
+    .await
+    .map_err(|_| SessionError::Connection("no welcome".into()))??;
     let heartbeat = match first {
-        Some(CoordinatorMessage::Welcome { heartbeat_interval_ms, committed_seq }) => {
+        Some(CoordinatorMessage::Welcome {
+            heartbeat_interval_ms,
+            committed_seq,
+        }) => {
             outbox.ack(committed_seq).await?;
             Duration::from_millis(heartbeat_interval_ms.clamp(1000, 60_000))
         }
         Some(CoordinatorMessage::Error(e)) => return Err(SessionError::Refused(e)),
-        other => return Err(SessionError::Connection(format!("expected welcome, got {other:?}"))),
+        other => {
+            return Err(SessionError::Connection(format!(
+                "expected welcome, got {other:?}"
+            )))
+        }
     };
     tracing::info!(coordinator = %addr, "session established");
 
@@ -337,8 +395,14 @@ async fn read_loop(
                 let _ = updates.send(AssignmentUpdate::Full(checks)).await;
             }
             Some(CoordinatorMessage::AssignmentDelta { upsert, remove }) => {
-                tracing::info!(upsert = upsert.len(), remove = remove.len(), "assignment change received");
-                let _ = updates.send(AssignmentUpdate::Delta { upsert, remove }).await;
+                tracing::info!(
+                    upsert = upsert.len(),
+                    remove = remove.len(),
+                    "assignment change received"
+                );
+                let _ = updates
+                    .send(AssignmentUpdate::Delta { upsert, remove })
+                    .await;
             }
             Some(CoordinatorMessage::Ack { up_to_seq }) => {
                 outbox.ack(up_to_seq).await?;
@@ -347,7 +411,9 @@ async fn read_loop(
             Some(CoordinatorMessage::HeartbeatAck) => {}
             Some(CoordinatorMessage::Error(e)) => return Err(SessionError::Refused(e)),
             Some(other) => {
-                return Err(SessionError::Connection(format!("unexpected message {other:?}")));
+                return Err(SessionError::Connection(format!(
+                    "unexpected message {other:?}"
+                )));
             }
         }
     }
@@ -375,7 +441,11 @@ async fn send_loop(
             }
             continue;
         };
-        wire::write(&mut send, &EdgeMessage::Results(ResultBatch { results: batch })).await?;
+        wire::write(
+            &mut send,
+            &EdgeMessage::Results(ResultBatch { results: batch }),
+        )
+        .await?;
         let deadline = tokio::time::Instant::now() + ACK_TIMEOUT;
         loop {
             if *acked.borrow_and_update() >= last {

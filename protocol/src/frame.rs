@@ -105,7 +105,11 @@ impl FrameDecoder {
 
     /// A decoder accepting frames of up to `max` bytes.
     pub fn with_max(max: usize) -> Self {
-        Self { buf: Vec::new(), start: 0, max }
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            max,
+        }
     }
 
     /// Appends bytes read from the stream.

@@ -12,7 +12,9 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
     DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
-use rustls::pki_types::{CertificateDer, CertificateSigningRequestDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{
+    CertificateDer, CertificateSigningRequestDer, PrivateKeyDer, PrivatePkcs8KeyDer,
+};
 use sha2::{Digest, Sha256};
 
 /// Name every coordinator certificate carries and every client verifies.
@@ -57,7 +59,11 @@ impl ClusterCa {
         params.not_before = now - time::Duration::hours(1);
         params.not_after = now + time::Duration::days(3650);
         let cert = params.self_signed(&key)?;
-        Ok(Self { cert_pem: cert.pem(), cert_der: cert.der().clone(), key })
+        Ok(Self {
+            cert_pem: cert.pem(),
+            cert_der: cert.der().clone(),
+            key,
+        })
     }
 
     /// Loads a CA saved with [`ClusterCa::cert_pem`] and [`ClusterCa::key_pem`].
@@ -66,7 +72,11 @@ impl ClusterCa {
         let der = pem_to_der(cert_pem, "CERTIFICATE")?;
         // Parse once so a corrupt file fails here rather than at the first enrolment.
         Issuer::from_ca_cert_der(&der, &key)?;
-        Ok(Self { cert_der: der, cert_pem: cert_pem.to_owned(), key })
+        Ok(Self {
+            cert_der: der,
+            cert_pem: cert_pem.to_owned(),
+            key,
+        })
     }
 
     /// CA certificate, PEM.
@@ -98,9 +108,13 @@ impl ClusterCa {
     pub fn issue_coordinator(&self, ips: &[IpAddr]) -> Result<NodeIdentity, IdentityError> {
         let key = KeyPair::generate()?;
         let mut params = leaf_params(COORDINATOR_SERVER_NAME)?;
-        params.subject_alt_names.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
-        params.extended_key_usages =
-            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params
+            .subject_alt_names
+            .extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         let cert = params.signed_by(&key, &self.issuer()?)?;
         Ok(NodeIdentity {
             cert_chain: vec![cert.der().clone(), self.cert_der.clone()],
@@ -111,7 +125,9 @@ impl ClusterCa {
     /// Signs an edge node's CSR. Only the public key is taken from the request.
     pub fn sign_node_csr(&self, csr_der: &[u8], node_id: &str) -> Result<Vec<u8>, IdentityError> {
         if !is_valid_node_id(node_id) {
-            return Err(IdentityError::Invalid(format!("invalid node id {node_id:?}")));
+            return Err(IdentityError::Invalid(format!(
+                "invalid node id {node_id:?}"
+            )));
         }
         let csr = CertificateSigningRequestParams::from_der(&CertificateSigningRequestDer::from(
             csr_der,
@@ -139,7 +155,9 @@ fn leaf_params(dns_name: &str) -> Result<CertificateParams, IdentityError> {
 pub fn is_valid_node_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 63
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
 }
 
@@ -160,13 +178,19 @@ pub fn node_id_from_cert(der: &[u8]) -> Result<String, IdentityError> {
             }
         }
     }
-    Err(IdentityError::Invalid("certificate names no edge node".into()))
+    Err(IdentityError::Invalid(
+        "certificate names no edge node".into(),
+    ))
 }
 
 /// Whether a (CA-verified) certificate belongs to a coordinator rather than an edge node.
 pub fn is_coordinator_cert(der: &[u8]) -> bool {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else { return false };
-    let Ok(Some(san)) = cert.subject_alternative_name() else { return false };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let Ok(Some(san)) = cert.subject_alternative_name() else {
+        return false;
+    };
     san.value.general_names.iter().any(|n| {
         matches!(n, x509_parser::extensions::GeneralName::DNSName(d) if *d == COORDINATOR_SERVER_NAME)
     })
@@ -191,7 +215,10 @@ impl NodeIdentity {
             return Err(IdentityError::Invalid("no certificate in chain".into()));
         }
         let key = KeyPair::from_pem(key_pem)?;
-        Ok(Self { cert_chain, key: PrivatePkcs8KeyDer::from(key.serialize_der()).into() })
+        Ok(Self {
+            cert_chain,
+            key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        })
     }
 }
 
@@ -208,7 +235,10 @@ pub fn generate_csr() -> Result<PendingIdentity, IdentityError> {
     let key = KeyPair::generate()?;
     let params = CertificateParams::new(Vec::<String>::new())?;
     let csr = params.serialize_request(&key)?;
-    Ok(PendingIdentity { key_pem: key.serialize_pem(), csr_der: csr.der().to_vec() })
+    Ok(PendingIdentity {
+        key_pem: key.serialize_pem(),
+        csr_der: csr.der().to_vec(),
+    })
 }
 
 /// PEM-encodes one DER certificate.
@@ -218,7 +248,10 @@ pub fn cert_to_pem(der: &[u8]) -> String {
 
 /// Parses every certificate in a PEM string.
 pub fn certs_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, IdentityError> {
-    Ok(pem_blocks(pem, "CERTIFICATE")?.into_iter().map(CertificateDer::from).collect())
+    Ok(pem_blocks(pem, "CERTIFICATE")?
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect())
 }
 
 fn pem_to_der(pem: &str, label: &str) -> Result<CertificateDer<'static>, IdentityError> {
@@ -236,6 +269,8 @@ fn pem_blocks(pem: &str, label: &str) -> Result<Vec<Vec<u8>>, IdentityError> {
             .map(|c| c.map(|c| c.to_vec()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| IdentityError::Invalid(format!("bad PEM: {e}"))),
-        other => Err(IdentityError::Invalid(format!("unsupported PEM label {other}"))),
+        other => Err(IdentityError::Invalid(format!(
+            "unsupported PEM label {other}"
+        ))),
     }
 }

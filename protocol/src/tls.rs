@@ -83,8 +83,14 @@ pub fn node_client_config(
 
 /// Client side of an enrolling node: trusts the coordinator only if its chain contains the CA
 /// whose SHA-256 fingerprint is `ca_fingerprint` and the leaf verifies against that CA.
-pub fn enrolment_client_config(ca_fingerprint: &str, alpn: &[u8]) -> Result<ClientConfig, TlsError> {
-    let verifier = PinnedCaVerifier { fingerprint: ca_fingerprint.to_owned(), provider: provider() };
+pub fn enrolment_client_config(
+    ca_fingerprint: &str,
+    alpn: &[u8],
+) -> Result<ClientConfig, TlsError> {
+    let verifier = PinnedCaVerifier {
+        fingerprint: ca_fingerprint.to_owned(),
+        provider: provider(),
+    };
     let mut cfg = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -96,7 +102,10 @@ pub fn enrolment_client_config(ca_fingerprint: &str, alpn: &[u8]) -> Result<Clie
 
 /// Client config presenting no certificate but verifying the server against `ca`. Used by tests
 /// and tools to prove that such a client gets nothing beyond enrolment.
-pub fn anonymous_client_config(ca: &CertificateDer<'static>, alpn: &[u8]) -> Result<ClientConfig, TlsError> {
+pub fn anonymous_client_config(
+    ca: &CertificateDer<'static>,
+    alpn: &[u8],
+) -> Result<ClientConfig, TlsError> {
     let mut cfg = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_root_certificates(roots(ca)?)
@@ -109,7 +118,9 @@ pub fn anonymous_client_config(ca: &CertificateDer<'static>, alpn: &[u8]) -> Res
 /// certificate. The caller MUST authenticate the peer by other means: NetPulse binds an HMAC of
 /// the join secret to the TLS exporter of this very connection, in both directions.
 pub fn join_client_config(alpn: &[u8]) -> Result<ClientConfig, TlsError> {
-    let verifier = AnyServerCert { provider: provider() };
+    let verifier = AnyServerCert {
+        provider: provider(),
+    };
     let mut cfg = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
@@ -142,7 +153,12 @@ impl ServerCertVerifier for AnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -151,11 +167,18 @@ impl ServerCertVerifier for AnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -182,9 +205,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
             })?;
         let ca = CertificateDer::from(ca.to_vec());
         let roots = roots(&ca).map_err(|e| rustls::Error::General(e.to_string()))?;
-        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            roots,
+            self.provider.clone(),
+        )
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
         inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)
     }
 
@@ -194,7 +220,12 @@ impl ServerCertVerifier for PinnedCaVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -203,10 +234,17 @@ impl ServerCertVerifier for PinnedCaVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

@@ -27,7 +27,9 @@ pub struct JoinToken {
 pub struct TokenError(&'static str);
 
 fn is_hex(s: &str, min: usize, max: usize) -> bool {
-    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    (min..=max).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 impl FromStr for JoinToken {
@@ -52,20 +54,30 @@ impl FromStr for JoinToken {
         if !is_hex(fp, 64, 64) {
             return Err(TokenError("CA fingerprint must be 64 lower-case hex chars"));
         }
-        Ok(Self { id: id.into(), secret: secret.into(), ca_fingerprint: fp.into() })
+        Ok(Self {
+            id: id.into(),
+            secret: secret.into(),
+            ca_fingerprint: fp.into(),
+        })
     }
 }
 
 impl fmt::Display for JoinToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{PREFIX}.{}.{}.{}", self.id, self.secret, self.ca_fingerprint)
+        write!(
+            f,
+            "{PREFIX}.{}.{}.{}",
+            self.id, self.secret, self.ca_fingerprint
+        )
     }
 }
 
 impl fmt::Debug for JoinToken {
     /// Never prints the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinToken").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("JoinToken")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +95,13 @@ mod tests {
         let s = t.to_string();
         assert_eq!(s.parse::<JoinToken>(), Ok(t.clone()));
         assert!(!format!("{t:?}").contains(&t.secret));
-        for bad in ["", "np1", "np2.0123456789abcdef.aa.bb", &s.replace("np1.", "np1.x"), &format!("{s}.x")] {
+        for bad in [
+            "",
+            "np1",
+            "np2.0123456789abcdef.aa.bb",
+            &s.replace("np1.", "np1.x"),
+            &format!("{s}.x"),
+        ] {
             assert!(bad.parse::<JoinToken>().is_err(), "{bad}");
         }
     }

@@ -21,7 +21,11 @@ pub struct ApiError {
 impl ApiError {
     /// Any error with an explicit status and code.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 for a body or parameter that is not acceptable.
@@ -31,12 +35,20 @@ impl ApiError {
 
     /// 400 naming the offending field.
     pub fn invalid_field(field: &str, problem: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_field", format!("field `{field}`: {problem}"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            format!("field `{field}`: {problem}"),
+        )
     }
 
     /// 404.
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{} not found", what.into()))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{} not found", what.into()),
+        )
     }
 
     /// 401.
@@ -57,7 +69,11 @@ impl ApiError {
     /// 500 with the detail logged only.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error serving API request");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
     }
 
     /// The status code.
@@ -80,7 +96,11 @@ impl From<StateError> for ApiError {
 impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         tracing::warn!(error = %e, "write not committed");
-        let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string());
+        let mut err = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        );
         if let WriteError::Unavailable(_) = e {
             err.message = "consensus unavailable, retry later".into();
         }

@@ -30,11 +30,17 @@ fn monitor_view(ctx: &Context, m: &Monitor) -> Result<MonitorView, ApiError> {
     Ok(MonitorView::build(m, &ctx.store().latest(&m.id)?, now_ms()))
 }
 
-
 pub(super) async fn readyz(State(ctx): State<Context>) -> impl IntoResponse {
     let leader = ctx.raft().current_leader().await;
-    let status = if leader.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": leader.is_some(), "leader": leader})))
+    let status = if leader.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"ready": leader.is_some(), "leader": leader})),
+    )
 }
 
 pub(super) async fn list_monitors(State(ctx): State<Context>, _c: Caller) -> ApiResult {
@@ -47,20 +53,39 @@ pub(super) async fn list_monitors(State(ctx): State<Context>, _c: Caller) -> Api
     Ok(data(views).into_response())
 }
 
-pub(super) async fn get_monitor(State(ctx): State<Context>, _c: Caller, Path(id): Path<String>) -> ApiResult {
-    let m = ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
+pub(super) async fn get_monitor(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let m = ctx
+        .store()
+        .monitor(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
     Ok(data(monitor_view(&ctx, &m)?).into_response())
 }
 
-async fn put_monitor(ctx: &Context, monitor: Monitor, expect_existing: bool) -> Result<Monitor, ApiError> {
+async fn put_monitor(
+    ctx: &Context,
+    monitor: Monitor,
+    expect_existing: bool,
+) -> Result<Monitor, ApiError> {
     let id = monitor.id.clone();
-    match ctx.write(Command::PutMonitor { monitor, expect_existing }).await? {
+    match ctx
+        .write(Command::PutMonitor {
+            monitor,
+            expect_existing,
+        })
+        .await?
+    {
         CommandResponse::MonitorWritten { .. } => {}
         CommandResponse::NotFound(what) => return Err(ApiError::not_found(what)),
         CommandResponse::Conflict(why) => return Err(ApiError::conflict(why)),
         other => return Err(ApiError::internal(format!("unexpected response {other:?}"))),
     }
-    ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))
+    ctx.store()
+        .monitor(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))
 }
 
 pub(super) async fn create_monitor(
@@ -96,7 +121,10 @@ pub(super) async fn update_monitor(
 ) -> ApiResult {
     caller.require_write()?;
     let v = input.validate()?;
-    let old = ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
+    let old = ctx
+        .store()
+        .monitor(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
     let monitor = Monitor {
         id,
         name: v.name,
@@ -116,22 +144,37 @@ pub(super) async fn update_monitor(
 
 async fn set_paused(ctx: Context, caller: Caller, id: String, paused: bool) -> ApiResult {
     caller.require_write()?;
-    let mut m = ctx.store().monitor(&id)?.ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
+    let mut m = ctx
+        .store()
+        .monitor(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
     m.paused = paused;
     m.updated_at_ms = now_ms();
     let m = put_monitor(&ctx, m, true).await?;
     Ok(data(monitor_view(&ctx, &m)?).into_response())
 }
 
-pub(super) async fn pause_monitor(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn pause_monitor(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     set_paused(ctx, caller, id, true).await
 }
 
-pub(super) async fn resume_monitor(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn resume_monitor(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     set_paused(ctx, caller, id, false).await
 }
 
-pub(super) async fn delete_monitor(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn delete_monitor(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     caller.require_write()?;
     match ctx.write(Command::DeleteMonitor { id }).await? {
         CommandResponse::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -163,7 +206,9 @@ pub(super) async fn monitor_results(
             .parse::<usize>()
             .ok()
             .filter(|l| (1..=MAX_RESULTS).contains(l))
-            .ok_or_else(|| ApiError::invalid_field("limit", format!("must be 1 to {MAX_RESULTS}")))?,
+            .ok_or_else(|| {
+                ApiError::invalid_field("limit", format!("must be 1 to {MAX_RESULTS}"))
+            })?,
         None => 100,
     };
     let results = ctx.store().results(&id, since, limit)?;
@@ -176,8 +221,15 @@ pub(super) async fn list_nodes(State(ctx): State<Context>, _c: Caller) -> ApiRes
     Ok(data(nodes.iter().map(NodeView::from).collect::<Vec<_>>()).into_response())
 }
 
-pub(super) async fn get_node(State(ctx): State<Context>, _c: Caller, Path(id): Path<String>) -> ApiResult {
-    let n = ctx.store().node(&id)?.ok_or_else(|| ApiError::not_found(format!("node {id}")))?;
+pub(super) async fn get_node(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let n = ctx
+        .store()
+        .node(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("node {id}")))?;
     Ok(data(NodeView::from(&n)).into_response())
 }
 
@@ -200,17 +252,29 @@ pub(super) async fn create_token(
     let input: TokenInput = if body.iter().all(u8::is_ascii_whitespace) {
         TokenInput::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
     let ttl_s = input.ttl_s.unwrap_or(DEFAULT_TOKEN_TTL_S);
     if !(60..=366 * 24 * 3600).contains(&ttl_s) {
-        return Err(ApiError::invalid_field("ttl_s", "must be between 60 and 31622400"));
+        return Err(ApiError::invalid_field(
+            "ttl_s",
+            "must be between 60 and 31622400",
+        ));
     }
     let description = input.description.unwrap_or_default();
     if description.chars().count() > 200 {
-        return Err(ApiError::invalid_field("description", "at most 200 characters"));
+        return Err(ApiError::invalid_field(
+            "description",
+            "at most 200 characters",
+        ));
     }
-    let (token, record) = new_join_token(&ctx.ca().fingerprint(), &description, now_ms(), ttl_s * 1000);
+    let (token, record) = new_join_token(
+        &ctx.ca().fingerprint(),
+        &description,
+        now_ms(),
+        ttl_s * 1000,
+    );
     let expires = record.expires_at_ms;
     ctx.write(Command::CreateJoinToken(record)).await?;
     let body = json!({"token": token.to_string(), "id": token.id, "expires_at": rfc3339(expires)});
@@ -231,7 +295,11 @@ pub(super) async fn list_tokens(State(ctx): State<Context>, caller: Caller) -> A
     Ok(data(tokens).into_response())
 }
 
-pub(super) async fn revoke_token(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn revoke_token(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     caller.require_admin()?;
     match ctx.write(Command::RevokeJoinToken { id }).await? {
         CommandResponse::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -245,14 +313,22 @@ pub(super) async fn cluster_status(State(ctx): State<Context>, _c: Caller) -> Ap
     Ok(data(s).into_response())
 }
 
-pub(super) async fn remove_member(State(ctx): State<Context>, caller: Caller, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn remove_member(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
     caller.require_admin()?;
-    let id: u64 = id.parse().map_err(|_| ApiError::not_found(format!("coordinator {id}")))?;
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("coordinator {id}")))?;
     match crate::cluster::membership::remove_member(&ctx, id).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(crate::cluster::messages::ForwardError::NotLeader { .. }) => {
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "no leader; retry later"))
-        }
+        Err(crate::cluster::messages::ForwardError::NotLeader { .. }) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "no leader; retry later",
+        )),
         Err(crate::cluster::messages::ForwardError::Failed(why)) => Err(ApiError::conflict(why)),
     }
 }

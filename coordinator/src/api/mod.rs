@@ -42,22 +42,40 @@ pub fn app(ctx: Context) -> Router {
 
 fn v1() -> Router<Context> {
     Router::new()
-        .route("/monitors", get(handlers::list_monitors).post(handlers::create_monitor))
+        .route(
+            "/monitors",
+            get(handlers::list_monitors).post(handlers::create_monitor),
+        )
         .route(
             "/monitors/{id}",
-            get(handlers::get_monitor).put(handlers::update_monitor).delete(handlers::delete_monitor),
+            get(handlers::get_monitor)
+                .put(handlers::update_monitor)
+                .delete(handlers::delete_monitor),
         )
         .route("/monitors/{id}/pause", post(handlers::pause_monitor))
         .route("/monitors/{id}/resume", post(handlers::resume_monitor))
         .route("/monitors/{id}/results", get(handlers::monitor_results))
         .route("/nodes", get(handlers::list_nodes))
         .route("/nodes/{id}", get(handlers::get_node))
-        .route("/join-tokens", get(handlers::list_tokens).post(handlers::create_token))
-        .route("/join-tokens/{id}", axum::routing::delete(handlers::revoke_token))
+        .route(
+            "/join-tokens",
+            get(handlers::list_tokens).post(handlers::create_token),
+        )
+        .route(
+            "/join-tokens/{id}",
+            axum::routing::delete(handlers::revoke_token),
+        )
         .route("/cluster", get(handlers::cluster_status))
-        .route("/cluster/members/{id}", axum::routing::delete(handlers::remove_member))
+        .route(
+            "/cluster/members/{id}",
+            axum::routing::delete(handlers::remove_member),
+        )
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this route",
+            )
         })
 }
 
@@ -98,7 +116,9 @@ pub fn presented_key(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
         let (scheme, key) = v.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim().to_owned());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| key.trim().to_owned());
     }
     parts
         .headers
@@ -134,12 +154,16 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection as J;
         match r {
-            J::MissingJsonContentType(_) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected Content-Type: application/json")
-            }
-            J::BytesRejection(_) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("body larger than {MAX_BODY} bytes or unreadable"))
-            }
+            J::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected Content-Type: application/json",
+            ),
+            J::BytesRejection(_) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("body larger than {MAX_BODY} bytes or unreadable"),
+            ),
             other => ApiError::bad_request(other.body_text()),
         }
     }

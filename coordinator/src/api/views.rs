@@ -13,8 +13,11 @@ use crate::state::model::{
 pub fn rfc3339(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let t = t.replace_nanosecond(t.millisecond() as u32 * 1_000_000).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let t = t
+        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Parses RFC 3339 or integer Unix milliseconds.
@@ -92,8 +95,12 @@ impl MonitorView {
     /// Builds the view of `m` from its latest results, judging staleness at `now_ms`.
     pub fn build(m: &Monitor, latest: &[RegionLatest], now_ms: i64) -> Self {
         let stale_after = 2 * i64::from(m.interval_s) * 1000 + i64::from(m.timeout_s) * 1000;
-        let mut names: Vec<String> =
-            m.regions.iter().filter(|r| *r != ALL_REGIONS).cloned().collect();
+        let mut names: Vec<String> = m
+            .regions
+            .iter()
+            .filter(|r| *r != ALL_REGIONS)
+            .cloned()
+            .collect();
         if m.regions.iter().any(|r| r == ALL_REGIONS) {
             names.extend(latest.iter().map(|l| l.region.clone()));
             names.sort();
@@ -125,8 +132,10 @@ impl MonitorView {
                 },
             })
             .collect();
-        let counted: Vec<&RegionLatest> =
-            latest.iter().filter(|l| names.contains(&l.region)).collect();
+        let counted: Vec<&RegionLatest> = latest
+            .iter()
+            .filter(|l| names.contains(&l.region))
+            .collect();
         Self {
             id: m.id.clone(),
             name: m.name.clone(),
@@ -156,8 +165,11 @@ fn settings(p: &ProbeSpec) -> BTreeMap<String, serde_json::Value> {
         ProbeSpec::Http(h) => {
             s.insert("method".into(), json!(h.method));
             // Header values often carry credentials: names only.
-            let headers: BTreeMap<&str, &str> =
-                h.headers.iter().map(|(k, _)| (k.as_str(), REDACTED)).collect();
+            let headers: BTreeMap<&str, &str> = h
+                .headers
+                .iter()
+                .map(|(k, _)| (k.as_str(), REDACTED))
+                .collect();
             s.insert("headers".into(), json!(headers));
             s.insert("body".into(), json!(h.body.as_ref().map(|_| REDACTED)));
             let expect: Vec<String> = h.expect_status.iter().map(|m| m.to_string()).collect();
@@ -167,6 +179,31 @@ fn settings(p: &ProbeSpec) -> BTreeMap<String, serde_json::Value> {
             s.insert("insecure_skip_verify".into(), json!(h.insecure_skip_verify));
         }
         ProbeSpec::Tcp(_) => {}
+        ProbeSpec::Dns(d) => {
+            s.insert("record_type".into(), json!(d.record_type.as_str()));
+            s.insert(
+                "nameserver".into(),
+                json!(d.nameserver.as_ref().map(|n| n.to_string())),
+            );
+            s.insert("expect".into(), json!(d.expect));
+            s.insert(
+                "expect_rcode".into(),
+                json!(netpulse_protocol::check::rcode_text(d.expect_rcode)),
+            );
+        }
+        ProbeSpec::Tls(t) => {
+            s.insert("server_name".into(), json!(t.server_name));
+            s.insert("warn_days".into(), json!(t.warn_days));
+            s.insert("critical_days".into(), json!(t.critical_days));
+            // Trust anchors are public certificates, not secrets: shown so a monitor can be
+            // read back and applied again unchanged.
+            s.insert("ca_pem".into(), json!(t.ca_pem));
+            s.insert("min_version".into(), json!(t.min_version.as_str()));
+        }
+        ProbeSpec::Icmp(i) => {
+            s.insert("count".into(), json!(i.count));
+            s.insert("packet_size".into(), json!(i.packet_size));
+        }
     }
     s
 }
@@ -200,7 +237,10 @@ impl From<&StoredResult> for ResultView {
             status: r.status.as_str(),
             checked_at: rfc3339(r.checked_at_ms),
             latency_ms: r.duration_us as f64 / 1000.0,
-            error: r.error.as_ref().map(|e| ErrorView { class: e.class.as_str(), message: e.message.clone() }),
+            error: r.error.as_ref().map(|e| ErrorView {
+                class: e.class.as_str(),
+                message: e.message.clone(),
+            }),
             metrics: r.metrics.iter().cloned().collect(),
             seq: r.seq,
         }

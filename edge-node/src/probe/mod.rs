@@ -21,10 +21,24 @@
 //!    [`Probe::kind`]. Kinds with heavy dependencies (SNMP, SSH) go behind a Cargo feature; when
 //!    the feature is off, `build` returns [`ProbeBuildError::Unsupported`].
 //! 4. Test against a real local peer started by the test (see the tests in `http.rs` and
-//!    `tcp.rs`): success, every error class the kind can produce, and the timeout.
+//!    `tcp.rs`, and `tests/probes_real.rs` for peers that are separate programs: nsd,
+//!    `openssl s_server`): success, every error class the kind can produce, and the timeout.
+//!
+//! # Kinds
+//! - [`http`]: one request, judged on status and body.
+//! - [`tcp`]: connect to `host:port`.
+//! - [`dns`]: one query to a chosen or the system nameserver; rcode and expected answers.
+//! - [`tls`]: handshake, chain and hostname verification, days until expiry against thresholds.
+//! - [`icmp`]: echo requests through one socket per address family shared by the whole node
+//!   ([`icmp::IcmpSockets::node`]).
+//!
+//! `docs/probes.md` documents every kind's fields, defaults, metrics and error classes.
 
+pub mod dns;
 pub mod http;
+pub mod icmp;
 pub mod tcp;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -33,6 +47,9 @@ use netpulse_protocol::result::{CheckStatus, ErrorClass, ProbeError};
 use tokio::time::Instant;
 
 /// Node-wide settings every probe is built with.
+///
+/// The node's shared ICMP sockets are not in here but in [`icmp::IcmpSockets::node`]: they
+/// belong to the process (one socket per address family, whatever the number of contexts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeContext {
     /// Sent by protocol probes that identify themselves (HTTP `User-Agent`), so operators of a
@@ -65,6 +82,11 @@ pub struct ProbeOutcome {
     pub metrics: Vec<(String, f64)>,
     /// Wall time of the whole run, measured by [`Probe::run`] around the timeout.
     pub duration: Duration,
+    /// What the probe saw, for humans, also when the run was up (DNS answers, certificate
+    /// subject and issuer): the error message says why a run failed, this says what was
+    /// there. Never contains secrets. Not part of `CheckResult` yet, so it stays on the node
+    /// (logs, tests) until the wire format carries it.
+    pub detail: Option<String>,
 }
 
 impl ProbeOutcome {
@@ -75,6 +97,20 @@ impl ProbeOutcome {
             error: None,
             metrics,
             duration: Duration::ZERO,
+            detail: None,
+        }
+    }
+
+    /// A run that worked but not well enough (a certificate about to expire, packet loss);
+    /// `class` names what is wrong, as for a failure.
+    pub fn degraded(
+        class: ErrorClass,
+        message: impl Into<String>,
+        metrics: Vec<(String, f64)>,
+    ) -> Self {
+        Self {
+            status: CheckStatus::Degraded,
+            ..Self::down(class, message, metrics)
         }
     }
 
@@ -92,7 +128,14 @@ impl ProbeOutcome {
             }),
             metrics,
             duration: Duration::ZERO,
+            detail: None,
         }
+    }
+
+    /// Attaches what the probe saw (see [`ProbeOutcome::detail`]).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     /// Sets the wall time (kinds leave it at zero; [`Probe::run`] fills it in).
@@ -154,6 +197,17 @@ pub enum ProbeBuildError {
     /// This node was built without support for the probe kind.
     #[error("probe kind {0:?} is not supported by this node")]
     Unsupported(&'static str),
+    /// A kind-specific setting is invalid (DNS expectations, TLS roots, ICMP counts).
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// The setting's name as in the API (`expect`, `ca_pem`, `count`, ...).
+        field: &'static str,
+        /// Why; never quotes secret values.
+        reason: String,
+    },
+    /// The node has no usable system trust roots for a TLS check without `ca_pem`.
+    #[error("no system CA roots: {0}")]
+    SystemRoots(String),
 }
 
 /// A probe ready to run, one variant per probe kind.
@@ -166,6 +220,12 @@ pub enum Probe {
     Http(http::HttpProbe),
     /// TCP connect.
     Tcp(tcp::TcpProbe),
+    /// DNS query.
+    Dns(dns::DnsProbe),
+    /// TLS handshake and certificate checks.
+    Tls(tls::TlsProbe),
+    /// ICMP echo.
+    Icmp(icmp::IcmpProbe),
 }
 
 impl Probe {
@@ -174,6 +234,9 @@ impl Probe {
         match spec {
             ProbeSpec::Http(s) => http::HttpProbe::build(s, ctx).map(Probe::Http),
             ProbeSpec::Tcp(s) => tcp::TcpProbe::build(s, ctx).map(Probe::Tcp),
+            ProbeSpec::Dns(s) => dns::DnsProbe::build(s, ctx).map(Probe::Dns),
+            ProbeSpec::Tls(s) => tls::TlsProbe::build(s, ctx).map(Probe::Tls),
+            ProbeSpec::Icmp(s) => icmp::IcmpProbe::build(s, ctx).map(Probe::Icmp),
         }
     }
 
@@ -184,6 +247,11 @@ impl Probe {
         let result = match self {
             Probe::Http(p) => tokio::time::timeout(timeout, p.run()).await,
             Probe::Tcp(p) => tokio::time::timeout(timeout, p.run()).await,
+            Probe::Dns(p) => tokio::time::timeout(timeout, p.run()).await,
+            Probe::Tls(p) => tokio::time::timeout(timeout, p.run()).await,
+            // ICMP spreads its echo requests over the run and must stop waiting for replies
+            // before the timeout, so that a lossy run still reports its loss and RTTs.
+            Probe::Icmp(p) => tokio::time::timeout(timeout, p.run(timeout)).await,
         };
         let elapsed = start.elapsed();
         match result {
@@ -202,6 +270,9 @@ impl Probe {
         match self {
             Probe::Http(_) => "http",
             Probe::Tcp(_) => "tcp",
+            Probe::Dns(_) => "dns",
+            Probe::Tls(_) => "tls",
+            Probe::Icmp(_) => "icmp",
         }
     }
 }
@@ -240,6 +311,12 @@ mod tests {
         assert_eq!(down.status, CheckStatus::Down);
         assert_eq!(down.error_class(), Some(ErrorClass::Dns));
         assert_eq!(down.duration, Duration::from_millis(5));
+        let degraded = ProbeOutcome::degraded(ErrorClass::Tls, "soon", vec![("d".into(), 4.0)])
+            .with_detail("facts");
+        assert_eq!(degraded.status, CheckStatus::Degraded);
+        assert_eq!(degraded.error_class(), Some(ErrorClass::Tls));
+        assert_eq!(degraded.metric("d"), Some(4.0));
+        assert_eq!(degraded.detail.as_deref(), Some("facts"));
     }
 
     #[tokio::test]

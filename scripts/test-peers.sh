@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the real servers and tools that the probe integration tests run against
+# (edge-node/tests/probes_real.rs): nsd (DNS), openssl (s_server), iproute2 (network
+# namespaces), procps (sysctl), nftables (packet loss inside a test namespace),
+# ca-certificates (system roots for the TLS probe).
+#
+# Idempotent and fast when everything is present: apt is only touched for what is missing.
+# Needs root (or sudo) to install; the tests themselves also need root for ICMP and network
+# namespaces. Usage: scripts/test-peers.sh
+set -euo pipefail
+
+# command -> Debian package providing it
+declare -A wanted=(
+  [nsd]=nsd
+  [nsd-checkconf]=nsd
+  [openssl]=openssl
+  [ip]=iproute2
+  [sysctl]=procps
+  [unshare]=util-linux
+  [nft]=nftables
+)
+
+missing=()
+for cmd in "${!wanted[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
+    missing+=("${wanted[$cmd]}")
+  fi
+done
+if ! [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+  missing+=(ca-certificates)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "test peers: all present"
+  exit 0
+fi
+
+# Unique package names, stable order.
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "test peers: installing ${pkgs[*]}"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "test peers: need root to install ${pkgs[*]}" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# policy-rc.d keeps the package from starting a system-wide nsd on port 53: the tests start
+# their own on free ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"
+echo "test peers: installed ${pkgs[*]}"

@@ -31,9 +31,21 @@ impl Drop for Killed {
     }
 }
 
-fn coordinator(dir: &std::path::Path, ip: &str, extra: &[&str]) -> (Killed, String, String, Option<String>) {
+fn coordinator(
+    dir: &std::path::Path,
+    ip: &str,
+    extra: &[&str],
+) -> (Killed, String, String, Option<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_netpulse"))
-        .args(["coordinator", "--data-dir", dir.to_str().expect("utf8"), "--listen", &format!("{ip}:0"), "--quic", &format!("{ip}:0")])
+        .args([
+            "coordinator",
+            "--data-dir",
+            dir.to_str().expect("utf8"),
+            "--listen",
+            &format!("{ip}:0"),
+            "--quic",
+            &format!("{ip}:0"),
+        ])
         .args(extra)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
@@ -86,24 +98,52 @@ async fn read_until_ack(recv: &mut quinn::RecvStream, dec: &mut FrameDecoder, se
 }
 
 /// One synthetic node: stream batches for `WINDOW`; returns (results acked, latencies).
-async fn node(identity: NodeIdentity, ca: rustls::pki_types::CertificateDer<'static>, node_id: String, region: String,
-              addr: String, monitor: String, batch: usize) -> (u64, Vec<Duration>) {
+async fn node(
+    identity: NodeIdentity,
+    ca: rustls::pki_types::CertificateDer<'static>,
+    node_id: String,
+    region: String,
+    addr: String,
+    monitor: String,
+    batch: usize,
+) -> (u64, Vec<Duration>) {
     let tls = node_client_config(&identity, &ca, ALPN_EDGE).expect("tls");
-    let client = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls).expect("quic tls")));
+    let client =
+        quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls).expect("quic tls")));
     let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("addr")).expect("endpoint");
-    let conn = endpoint.connect_with(client, addr.parse().expect("addr"), COORDINATOR_SERVER_NAME).expect("connect").await.expect("handshake");
+    let conn = endpoint
+        .connect_with(client, addr.parse().expect("addr"), COORDINATOR_SERVER_NAME)
+        .expect("connect")
+        .await
+        .expect("handshake");
     let (mut send, mut recv) = conn.open_bi().await.expect("stream");
-    let hello = EdgeMessage::Hello(Hello { node_id, region, labels: Default::default(), version: "bench".into() });
-    send.write_all(&frame::encode(&hello).expect("encode")).await.expect("hello");
+    let hello = EdgeMessage::Hello(Hello {
+        node_id,
+        region,
+        labels: Default::default(),
+        version: "bench".into(),
+    });
+    send.write_all(&frame::encode(&hello).expect("encode"))
+        .await
+        .expect("hello");
     let mut dec = FrameDecoder::new();
     let mut seq = 0u64;
     let mut acked = 0u64;
     let mut lat = Vec::new();
     let start = Instant::now();
     while start.elapsed() < WINDOW {
-        let results: Vec<CheckResult> = (0..batch).map(|_| { seq += 1; result(seq, &monitor) }).collect();
+        let results: Vec<CheckResult> = (0..batch)
+            .map(|_| {
+                seq += 1;
+                result(seq, &monitor)
+            })
+            .collect();
         let t = Instant::now();
-        send.write_all(&frame::encode(&EdgeMessage::Results(ResultBatch { results })).expect("encode")).await.expect("send");
+        send.write_all(
+            &frame::encode(&EdgeMessage::Results(ResultBatch { results })).expect("encode"),
+        )
+        .await
+        .expect("send");
         if !read_until_ack(&mut recv, &mut dec, seq).await {
             break;
         }
@@ -124,19 +164,43 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 
 fn main() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(run());
 }
 
 async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (c1, http, q1, key) = coordinator(&dir.path().join("c1"), "127.0.0.1", &["--bootstrap", "--join-secret", "bench"]);
+    let (c1, http, q1, key) = coordinator(
+        &dir.path().join("c1"),
+        "127.0.0.1",
+        &["--bootstrap", "--join-secret", "bench"],
+    );
     let key = key.expect("admin key");
-    let (c2, _, q2, _) = coordinator(&dir.path().join("c2"), "127.0.0.2", &["--join", &q1, "--join-secret", "bench"]);
-    let (c3, _, q3, _) = coordinator(&dir.path().join("c3"), "127.0.0.3", &["--join", &q1, "--join-secret", "bench"]);
+    let (c2, _, q2, _) = coordinator(
+        &dir.path().join("c2"),
+        "127.0.0.2",
+        &["--join", &q1, "--join-secret", "bench"],
+    );
+    let (c3, _, q3, _) = coordinator(
+        &dir.path().join("c3"),
+        "127.0.0.3",
+        &["--join", &q1, "--join-secret", "bench"],
+    );
     let quic = [q1.clone(), q2, q3];
     let client = reqwest::Client::new();
-    let token: Value = client.post(format!("{http}/v1/join-tokens")).bearer_auth(&key).send().await.expect("token").json().await.expect("json");
+    let token: Value = client
+        .post(format!("{http}/v1/join-tokens"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
     let token = token["data"]["token"].as_str().expect("token").to_owned();
     let m: Value = client
         .post(format!("{http}/v1/monitors"))
@@ -146,15 +210,34 @@ async fn run() {
     let monitor = m["data"]["id"].as_str().expect("id").to_owned();
 
     println!("ingest: 3 coordinators (Raft, fsync), {NODES} synthetic edge nodes, one batch in flight per node, {WINDOW:?} per run");
-    println!("{:>8} {:>14} {:>12} {:>12} {:>12}", "batch", "results/s", "batches/s", "p50 ms", "p99 ms");
+    println!(
+        "{:>8} {:>14} {:>12} {:>12} {:>12}",
+        "batch", "results/s", "batches/s", "p50 ms", "p99 ms"
+    );
     for batch in [1usize, 100, 500] {
         let mut tasks = Vec::new();
         for i in 0..NODES {
             let region = format!("r{i}");
-            let e = netpulse_edge::session::enrol(std::slice::from_ref(&q1), &token, &region, Duration::from_secs(30)).await.expect("enrol");
-            let id = NodeIdentity::from_pem(&cert_to_pem(&e.enrolled.cert_der), &e.key_pem).expect("identity");
+            let e = netpulse_edge::session::enrol(
+                std::slice::from_ref(&q1),
+                &token,
+                &region,
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("enrol");
+            let id = NodeIdentity::from_pem(&cert_to_pem(&e.enrolled.cert_der), &e.key_pem)
+                .expect("identity");
             let ca = rustls::pki_types::CertificateDer::from(e.enrolled.ca_der.clone());
-            tasks.push(tokio::spawn(node(id, ca, e.enrolled.node_id, region, quic[i % 3].clone(), monitor.clone(), batch)));
+            tasks.push(tokio::spawn(node(
+                id,
+                ca,
+                e.enrolled.node_id,
+                region,
+                quic[i % 3].clone(),
+                monitor.clone(),
+                batch,
+            )));
         }
         let (mut total, mut lat) = (0u64, Vec::new());
         for t in tasks {
@@ -164,7 +247,14 @@ async fn run() {
         }
         lat.sort();
         let secs = WINDOW.as_secs_f64();
-        println!("{:>8} {:>14.0} {:>12.0} {:>12.2} {:>12.2}", batch, total as f64 / secs, lat.len() as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99));
+        println!(
+            "{:>8} {:>14.0} {:>12.0} {:>12.2} {:>12.2}",
+            batch,
+            total as f64 / secs,
+            lat.len() as f64 / secs,
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
     }
     drop((c1, c2, c3));
 }

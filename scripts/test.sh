@@ -20,4 +20,4 @@ if [ ${#need[@]} -gt 0 ]; then
         || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; }
 fi
 
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"

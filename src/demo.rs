@@ -23,7 +23,10 @@ pub struct DemoTargets {
 pub async fn start() -> anyhow::Result<DemoTargets> {
     let http = TcpListener::bind("127.0.0.1:0").await?;
     let tcp = TcpListener::bind("127.0.0.1:0").await?;
-    let targets = DemoTargets { http: http.local_addr()?, tcp: tcp.local_addr()? };
+    let targets = DemoTargets {
+        http: http.local_addr()?,
+        tcp: tcp.local_addr()?,
+    };
     let checkouts = Arc::new(AtomicU64::new(0));
     let app = Router::new()
         .route("/", get(|| async { Html("<!doctype html><title>Demo shop</title><h1>Demo shop</h1><p>Everything is fine.</p>") }))
@@ -55,7 +58,9 @@ pub async fn start() -> anyhow::Result<DemoTargets> {
     });
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = tcp.accept().await else { continue };
+            let Ok((mut sock, _)) = tcp.accept().await else {
+                continue;
+            };
             tokio::spawn(async move {
                 let _ = sock.write_all(b"DEMO-DB READY\r\n").await;
             });

@@ -123,7 +123,10 @@ fn main() -> ExitCode {
     init_logging(&cli.log_format);
     // One crypto provider for the whole process; the TLS configs also name it explicitly.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start runtime: {e}");
@@ -142,7 +145,9 @@ fn main() -> ExitCode {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sled=warn,openraft=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -153,7 +158,17 @@ fn init_logging(format: &str) {
 async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Up { data_dir, listen } => up(data_dir, listen).await,
-        Command::Coordinator { data_dir, listen, quic, bootstrap: _, join, join_secret, advertise, node_timeout, snapshot_every } => {
+        Command::Coordinator {
+            data_dir,
+            listen,
+            quic,
+            bootstrap: _,
+            join,
+            join_secret,
+            advertise,
+            node_timeout,
+            snapshot_every,
+        } => {
             let mode = match join {
                 Some(member) => netpulse_coordinator::node::ClusterMode::Join { member },
                 None => netpulse_coordinator::node::ClusterMode::Bootstrap,
@@ -171,7 +186,14 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             coordinator(cfg).await
         }
         Command::Cluster { api, key, action } => cluster(&api, &key, action).await,
-        Command::Edge { data_dir, region, coordinators, join_token, labels, max_concurrent_checks } => {
+        Command::Edge {
+            data_dir,
+            region,
+            coordinators,
+            join_token,
+            labels,
+            max_concurrent_checks,
+        } => {
             let cfg = netpulse_edge::node::Config {
                 data_dir,
                 region,
@@ -208,7 +230,9 @@ async fn shutdown_signal() {
 }
 
 async fn coordinator(cfg: netpulse_coordinator::node::Config) -> anyhow::Result<()> {
-    let running = netpulse_coordinator::node::start(cfg).await.context("starting coordinator")?;
+    let running = netpulse_coordinator::node::start(cfg)
+        .await
+        .context("starting coordinator")?;
     println!("UI: http://{}/", running.http_addr);
     println!("QUIC: {}", running.quic_addr);
     println!("Coordinator id: {}", running.node_id);
@@ -226,7 +250,12 @@ async fn cluster(api: &str, key: &str, action: ClusterAction) -> anyhow::Result<
     let base = api.trim_end_matches('/');
     match action {
         ClusterAction::Status => {
-            let resp = client.get(format!("{base}/v1/cluster")).bearer_auth(key).send().await.context("contacting the API")?;
+            let resp = client
+                .get(format!("{base}/v1/cluster"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .context("contacting the API")?;
             let status = resp.status();
             let body: serde_json::Value = resp.json().await.context("reading the answer")?;
             if !status.is_success() {
@@ -236,12 +265,26 @@ async fn cluster(api: &str, key: &str, action: ClusterAction) -> anyhow::Result<
             println!("leader: {}  term: {}", d["leader"], d["term"]);
             println!("{:>4}  {:<9} {:<24} {:>6}", "id", "role", "address", "lag");
             for m in d["members"].as_array().into_iter().flatten() {
-                let lag = m["lag"].as_u64().map(|l| l.to_string()).unwrap_or_else(|| "?".into());
-                println!("{:>4}  {:<9} {:<24} {:>6}", m["id"], m["role"].as_str().unwrap_or(""), m["addr"].as_str().unwrap_or(""), lag);
+                let lag = m["lag"]
+                    .as_u64()
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "?".into());
+                println!(
+                    "{:>4}  {:<9} {:<24} {:>6}",
+                    m["id"],
+                    m["role"].as_str().unwrap_or(""),
+                    m["addr"].as_str().unwrap_or(""),
+                    lag
+                );
             }
         }
         ClusterAction::Remove { id } => {
-            let resp = client.delete(format!("{base}/v1/cluster/members/{id}")).bearer_auth(key).send().await.context("contacting the API")?;
+            let resp = client
+                .delete(format!("{base}/v1/cluster/members/{id}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .context("contacting the API")?;
             if !resp.status().is_success() {
                 let status = resp.status();
                 let body: serde_json::Value = resp.json().await.unwrap_or_default();
@@ -259,7 +302,9 @@ async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
     let coord_dir = data_dir.join("coordinator");
     let quic = SocketAddr::new(listen.ip(), 0);
     let cfg = netpulse_coordinator::node::Config::standalone(coord_dir, listen, quic);
-    let running = netpulse_coordinator::node::start(cfg).await.context("starting coordinator")?;
+    let running = netpulse_coordinator::node::start(cfg)
+        .await
+        .context("starting coordinator")?;
     let key = demo_admin_key(&data_dir, running.admin_key.as_deref())?;
     println!("UI: http://{}/", running.http_addr);
     println!("Admin API key: {key}");
@@ -267,7 +312,9 @@ async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
     let targets = demo::start().await.context("starting demo targets")?;
     apply_demo_monitors(&running.ctx, &targets).await?;
 
-    let token = running.create_join_token("netpulse up demo edge nodes", Duration::from_secs(600)).await?;
+    let token = running
+        .create_join_token("netpulse up demo edge nodes", Duration::from_secs(600))
+        .await?;
     let (stop, stop_rx) = watch::channel(false);
     let mut edges = Vec::new();
     for region in DEMO_REGIONS {
@@ -286,8 +333,15 @@ async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             }
         }));
     }
-    println!("Edge nodes: {} (regions {})", DEMO_REGIONS.len(), DEMO_REGIONS.join(", "));
-    println!("Press Ctrl-C to stop. Data is kept in {}", data_dir.display());
+    println!(
+        "Edge nodes: {} (regions {})",
+        DEMO_REGIONS.len(),
+        DEMO_REGIONS.join(", ")
+    );
+    println!(
+        "Press Ctrl-C to stop. Data is kept in {}",
+        data_dir.display()
+    );
     shutdown_signal().await;
     let _ = stop.send(true);
     for e in edges {
@@ -304,7 +358,12 @@ fn demo_admin_key(data_dir: &Path, fresh: Option<&str>) -> anyhow::Result<String
     use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("demo-admin.key");
     if let Some(key) = fresh {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
         f.write_all(key.as_bytes())?;
         return Ok(key.to_owned());
     }
@@ -322,12 +381,18 @@ struct DemoFile {
 /// The demo monitor file, embedded so `up` works from any directory.
 const DEMO_CONFIG: &str = include_str!("../config/demo.yaml");
 
-async fn apply_demo_monitors(ctx: &netpulse_coordinator::context::Context, t: &demo::DemoTargets) -> anyhow::Result<()> {
-    let text = DEMO_CONFIG.replace("{demo_http}", &t.http.to_string()).replace("{demo_tcp}", &t.tcp.to_string());
+async fn apply_demo_monitors(
+    ctx: &netpulse_coordinator::context::Context,
+    t: &demo::DemoTargets,
+) -> anyhow::Result<()> {
+    let text = DEMO_CONFIG
+        .replace("{demo_http}", &t.http.to_string())
+        .replace("{demo_tcp}", &t.tcp.to_string());
     let file: DemoFile = serde_yaml::from_str(&text).context("config/demo.yaml")?;
     for (i, m) in file.monitors.into_iter().enumerate() {
         let input: netpulse_coordinator::api::monitor_input::MonitorInput =
-            serde_yaml::from_value(m).with_context(|| format!("config/demo.yaml monitor #{}", i + 1))?;
+            serde_yaml::from_value(m)
+                .with_context(|| format!("config/demo.yaml monitor #{}", i + 1))?;
         if let Err(e) = netpulse_coordinator::apply::apply_monitor(ctx, input).await {
             bail!("config/demo.yaml monitor #{}: {e}", i + 1);
         }

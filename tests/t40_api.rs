@@ -13,33 +13,84 @@ async fn hostile_and_invalid_requests_get_clear_errors() {
     let http = reqwest::Client::new();
 
     // Health needs no key; everything under /v1 does.
-    assert_eq!(http.get(format!("{base}/healthz")).send().await.expect("healthz").status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
     for path in ["/v1/monitors", "/v1/nodes", "/v1/join-tokens"] {
-        let r = http.get(format!("{base}{path}")).send().await.expect("send");
+        let r = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 401, "{path}");
         let body: serde_json::Value = r.json().await.expect("json error body");
         assert_eq!(body["error"]["code"], "unauthorized");
-        let r = http.get(format!("{base}{path}")).bearer_auth("npk_0000000000000000_0000000000000000000000000000000000000000").send().await.expect("send");
+        let r = http
+            .get(format!("{base}{path}"))
+            .bearer_auth("npk_0000000000000000_0000000000000000000000000000000000000000")
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 401, "{path} with an unknown key");
     }
 
     let cases = [
-        (json!({"name": "x", "kind": "http", "target": "http://127.0.0.1/", "regions": []}), "regions"),
-        (json!({"name": "x", "kind": "gopher", "target": "x", "regions": ["a"]}), "kind"),
-        (json!({"name": "x", "kind": "tcp", "target": "no-port", "regions": ["a"]}), "target"),
-        (json!({"name": "x", "kind": "http", "target": "http://x/", "regions": ["a"], "interval_s": 0}), "interval_s"),
-        (json!({"name": "x", "kind": "http", "target": "http://x/", "regions": ["a"], "nonsense": 1}), "nonsense"),
+        (
+            json!({"name": "x", "kind": "http", "target": "http://127.0.0.1/", "regions": []}),
+            "regions",
+        ),
+        (
+            json!({"name": "x", "kind": "gopher", "target": "x", "regions": ["a"]}),
+            "kind",
+        ),
+        (
+            json!({"name": "x", "kind": "tcp", "target": "no-port", "regions": ["a"]}),
+            "target",
+        ),
+        (
+            json!({"name": "x", "kind": "http", "target": "http://x/", "regions": ["a"], "interval_s": 0}),
+            "interval_s",
+        ),
+        (
+            json!({"name": "x", "kind": "http", "target": "http://x/", "regions": ["a"], "nonsense": 1}),
+            "nonsense",
+        ),
     ];
     for (body, field) in cases {
-        let (s, v) = api.call(reqwest::Method::POST, "/v1/monitors", Some(body.clone())).await;
+        let (s, v) = api
+            .call(reqwest::Method::POST, "/v1/monitors", Some(body.clone()))
+            .await;
         assert_eq!(s, 400, "{body} -> {v}");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains(field)), "{body} -> {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(field)),
+            "{body} -> {v}"
+        );
     }
     // Not JSON, wrong content type, oversized.
     let key = coord.admin_key.clone().expect("key");
-    let r = http.post(format!("{base}/v1/monitors")).bearer_auth(&key).header("content-type", "application/json").body("{not json").send().await.expect("send");
+    let r = http
+        .post(format!("{base}/v1/monitors"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 400);
-    let r = http.post(format!("{base}/v1/monitors")).bearer_auth(&key).body("name=x").send().await.expect("send");
+    let r = http
+        .post(format!("{base}/v1/monitors"))
+        .bearer_auth(&key)
+        .body("name=x")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 415);
     let r = http
         .post(format!("{base}/v1/monitors"))
@@ -52,13 +103,27 @@ async fn hostile_and_invalid_requests_get_clear_errors() {
     assert_eq!(r.status(), 413);
 
     // Unknown ids and bad query parameters.
-    let (s, v) = api.call(reqwest::Method::GET, "/v1/monitors/mon_nope", None).await;
+    let (s, v) = api
+        .call(reqwest::Method::GET, "/v1/monitors/mon_nope", None)
+        .await;
     assert_eq!((s, v["error"]["code"].as_str()), (404, Some("not_found")));
-    let (s, _) = api.call(reqwest::Method::DELETE, "/v1/monitors/mon_nope", None).await;
+    let (s, _) = api
+        .call(reqwest::Method::DELETE, "/v1/monitors/mon_nope", None)
+        .await;
     assert_eq!(s, 404);
-    let id = api.create_monitor(json!({"name": "ok", "kind": "tcp", "target": "127.0.0.1:9", "regions": ["eu-west"]})).await;
+    let id = api
+        .create_monitor(
+            json!({"name": "ok", "kind": "tcp", "target": "127.0.0.1:9", "regions": ["eu-west"]}),
+        )
+        .await;
     for q in ["limit=0", "limit=100000", "limit=x", "since=yesterday"] {
-        let (s, v) = api.call(reqwest::Method::GET, &format!("/v1/monitors/{id}/results?{q}"), None).await;
+        let (s, v) = api
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/monitors/{id}/results?{q}"),
+                None,
+            )
+            .await;
         assert_eq!(s, 400, "{q}: {v}");
     }
     let (s, _) = api.call(reqwest::Method::PATCH, "/v1/monitors", None).await;
@@ -72,12 +137,29 @@ async fn hostile_and_invalid_requests_get_clear_errors() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["data"]["name"], "renamed");
     assert_eq!(v["data"]["regions"].as_array().map(Vec::len), Some(2));
-    let (s, v) = api.call(reqwest::Method::POST, &format!("/v1/monitors/{id}/pause"), None).await;
+    let (s, v) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/monitors/{id}/pause"),
+            None,
+        )
+        .await;
     assert_eq!((s, v["data"]["status"].as_str()), (200, Some("paused")));
-    let (s, _) = api.call(reqwest::Method::DELETE, &format!("/v1/monitors/{id}"), None).await;
+    let (s, _) = api
+        .call(reqwest::Method::DELETE, &format!("/v1/monitors/{id}"), None)
+        .await;
     assert_eq!(s, 204);
-    let (s, _) = api.call(reqwest::Method::GET, &format!("/v1/monitors/{id}"), None).await;
+    let (s, _) = api
+        .call(reqwest::Method::GET, &format!("/v1/monitors/{id}"), None)
+        .await;
     assert_eq!(s, 404);
     // Still alive.
-    assert_eq!(http.get(format!("{base}/healthz")).send().await.expect("healthz").status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
 }

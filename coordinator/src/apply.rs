@@ -25,7 +25,11 @@ pub enum Applied {
 /// Applies one declared monitor.
 pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied, ApiError> {
     let v = input.validate()?;
-    let existing = ctx.store().monitors()?.into_iter().find(|m| m.name == v.name);
+    let existing = ctx
+        .store()
+        .monitors()?
+        .into_iter()
+        .find(|m| m.name == v.name);
     let now = now_ms();
     let (monitor, expect_existing) = match &existing {
         Some(old) => (
@@ -60,13 +64,22 @@ pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied
         ),
     };
     if let Some(old) = &existing {
-        let same = Monitor { updated_at_ms: old.updated_at_ms, ..monitor.clone() };
+        let same = Monitor {
+            updated_at_ms: old.updated_at_ms,
+            ..monitor.clone()
+        };
         if &same == old {
             return Ok(Applied::Unchanged(old.id.clone()));
         }
     }
     let id = monitor.id.clone();
-    match ctx.write(Command::PutMonitor { monitor, expect_existing }).await? {
+    match ctx
+        .write(Command::PutMonitor {
+            monitor,
+            expect_existing,
+        })
+        .await?
+    {
         CommandResponse::MonitorWritten { .. } if expect_existing => Ok(Applied::Updated(id)),
         CommandResponse::MonitorWritten { .. } => Ok(Applied::Created(id)),
         CommandResponse::NotFound(w) => Err(ApiError::not_found(w)),

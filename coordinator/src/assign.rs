@@ -37,12 +37,19 @@ pub fn place(monitors: &[Monitor], nodes: &[LiveNode], per_region: usize) -> Pla
             m.regions.iter().map(String::as_str).collect()
         };
         for region in regions {
-            let Some(candidates) = by_region.get(region) else { continue };
-            let mut scored: Vec<(u64, &str)> =
-                candidates.iter().map(|n| (score(&m.id, &n.id), n.id.as_str())).collect();
+            let Some(candidates) = by_region.get(region) else {
+                continue;
+            };
+            let mut scored: Vec<(u64, &str)> = candidates
+                .iter()
+                .map(|n| (score(&m.id, &n.id), n.id.as_str()))
+                .collect();
             scored.sort_unstable_by(|a, b| b.cmp(a));
             for (_, node) in scored.into_iter().take(per_region) {
-                placement.entry(node.to_owned()).or_default().insert(m.id.clone());
+                placement
+                    .entry(node.to_owned())
+                    .or_default()
+                    .insert(m.id.clone());
             }
         }
     }
@@ -52,7 +59,11 @@ pub fn place(monitors: &[Monitor], nodes: &[LiveNode], per_region: usize) -> Pla
 /// 64-bit FNV-1a of `monitor \0 node`, finished with a splitmix64 mix so scores spread evenly.
 fn score(monitor: &str, node: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in monitor.bytes().chain(std::iter::once(0)).chain(node.bytes()) {
+    for b in monitor
+        .bytes()
+        .chain(std::iter::once(0))
+        .chain(node.bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -77,7 +88,10 @@ mod tests {
             timeout_s: 10,
             regions: regions.iter().map(|r| r.to_string()).collect(),
             paused: false,
-            probe: ProbeSpec::Tcp(TcpSpec { host: "x".into(), port: 1 }),
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "x".into(),
+                port: 1,
+            }),
             revision: 1,
             created_at_ms: 0,
             updated_at_ms: 0,
@@ -85,7 +99,10 @@ mod tests {
     }
 
     fn node(id: &str, region: &str) -> LiveNode {
-        LiveNode { id: id.into(), region: region.into() }
+        LiveNode {
+            id: id.into(),
+            region: region.into(),
+        }
     }
 
     #[test]
@@ -93,10 +110,17 @@ mod tests {
         let ms = vec![monitor("m1", &["eu", "us"]), monitor("m2", &["ap"])];
         let ns = vec![node("a", "eu"), node("b", "eu"), node("c", "us")];
         let p = place(&ms, &ns, 1);
-        let holders: Vec<&String> = p.iter().filter(|(_, s)| s.contains("m1")).map(|(n, _)| n).collect();
+        let holders: Vec<&String> = p
+            .iter()
+            .filter(|(_, s)| s.contains("m1"))
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(holders.len(), 2, "{p:?}");
         assert!(p.get("c").is_some_and(|s| s.contains("m1")));
-        assert!(!p.values().any(|s| s.contains("m2")), "no node in ap: m2 is unplaced");
+        assert!(
+            !p.values().any(|s| s.contains("m2")),
+            "no node in ap: m2 is unplaced"
+        );
     }
 
     #[test]
@@ -113,7 +137,9 @@ mod tests {
 
     #[test]
     fn a_leaving_node_moves_only_its_monitors() {
-        let ms: Vec<Monitor> = (0..1000).map(|i| monitor(&format!("m{i}"), &["eu"])).collect();
+        let ms: Vec<Monitor> = (0..1000)
+            .map(|i| monitor(&format!("m{i}"), &["eu"]))
+            .collect();
         let ns: Vec<LiveNode> = (0..5).map(|i| node(&format!("n{i}"), "eu")).collect();
         let before = place(&ms, &ns, 1);
         let after = place(&ms, &ns[1..], 1);

@@ -62,7 +62,10 @@ pub fn new_api_key(name: &str, role: Role, now_ms: i64) -> (String, ApiKeyRecord
 
 /// Checks a presented API key against the state.
 pub fn verify_api_key(store: &StateStore, presented: &str) -> Result<ApiKeyRecord, AuthError> {
-    let rest = presented.trim().strip_prefix("npk_").ok_or(AuthError::Malformed)?;
+    let rest = presented
+        .trim()
+        .strip_prefix("npk_")
+        .ok_or(AuthError::Malformed)?;
     let (id, secret) = rest.split_once('_').ok_or(AuthError::Malformed)?;
     if id.len() != 16 || secret.len() != 40 {
         return Err(AuthError::Malformed);
@@ -133,13 +136,20 @@ mod tests {
     fn api_key_verification() {
         let (_d, s) = store();
         let (key, rec) = new_api_key("admin", Role::Admin, 1);
-        s.apply(&Command::CreateApiKey(rec.clone()), 1).expect("apply");
+        s.apply(&Command::CreateApiKey(rec.clone()), 1)
+            .expect("apply");
         assert_eq!(verify_api_key(&s, &key).expect("valid").id, rec.id);
         let mut wrong = key.clone();
         wrong.pop();
         wrong.push(if key.ends_with('0') { '1' } else { '0' });
-        assert!(matches!(verify_api_key(&s, &wrong), Err(AuthError::Invalid)));
-        assert!(matches!(verify_api_key(&s, "Bearer x"), Err(AuthError::Malformed)));
+        assert!(matches!(
+            verify_api_key(&s, &wrong),
+            Err(AuthError::Invalid)
+        ));
+        assert!(matches!(
+            verify_api_key(&s, "Bearer x"),
+            Err(AuthError::Malformed)
+        ));
         assert!(matches!(verify_api_key(&s, ""), Err(AuthError::Malformed)));
     }
 
@@ -147,14 +157,25 @@ mod tests {
     fn join_token_expiry_and_revocation() {
         let (_d, s) = store();
         let (tok, rec) = new_join_token(&"ab".repeat(32), "t", 1_000, 10_000);
-        s.apply(&Command::CreateJoinToken(rec.clone()), 1).expect("apply");
+        s.apply(&Command::CreateJoinToken(rec.clone()), 1)
+            .expect("apply");
         let t = tok.to_string();
         assert!(verify_join_token(&s, &t, 2_000).is_ok());
-        assert!(matches!(verify_join_token(&s, &t, 11_000), Err(AuthError::Expired)));
+        assert!(matches!(
+            verify_join_token(&s, &t, 11_000),
+            Err(AuthError::Expired)
+        ));
         let mut other = tok.clone();
         other.secret = "00".repeat(16);
-        assert!(matches!(verify_join_token(&s, &other.to_string(), 2_000), Err(AuthError::Invalid)));
-        s.apply(&Command::RevokeJoinToken { id: rec.id }, 2).expect("apply");
-        assert!(matches!(verify_join_token(&s, &t, 2_000), Err(AuthError::Revoked)));
+        assert!(matches!(
+            verify_join_token(&s, &other.to_string(), 2_000),
+            Err(AuthError::Invalid)
+        ));
+        s.apply(&Command::RevokeJoinToken { id: rec.id }, 2)
+            .expect("apply");
+        assert!(matches!(
+            verify_join_token(&s, &t, 2_000),
+            Err(AuthError::Revoked)
+        ));
     }
 }

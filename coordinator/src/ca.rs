@@ -23,7 +23,10 @@ pub enum CaError {
 
 /// Loads the CA from `dir`, creating it on first start.
 pub fn load_or_create(dir: &Path) -> Result<ClusterCa, CaError> {
-    let io = |source| CaError::Io { dir: dir.display().to_string(), source };
+    let io = |source| CaError::Io {
+        dir: dir.display().to_string(),
+        source,
+    };
     let (crt, key) = (dir.join("ca.crt"), dir.join("ca.key"));
     if crt.exists() && key.exists() {
         let cert_pem = std::fs::read_to_string(&crt).map_err(io)?;
@@ -42,7 +45,10 @@ pub fn exists(dir: &Path) -> bool {
 
 /// Writes `ca` to `dir` (a joining coordinator receives the cluster's CA).
 pub fn save(dir: &Path, ca: &ClusterCa) -> Result<(), CaError> {
-    let io = |source| CaError::Io { dir: dir.display().to_string(), source };
+    let io = |source| CaError::Io {
+        dir: dir.display().to_string(),
+        source,
+    };
     write_private(&dir.join("ca.key"), ca.key_pem().as_bytes()).map_err(io)?;
     std::fs::write(dir.join("ca.crt"), ca.cert_pem()).map_err(io)
 }
@@ -63,7 +69,11 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// Issues this coordinator's server identity for the given addresses (plus loopback).
 pub fn coordinator_identity(ca: &ClusterCa, ips: &[IpAddr]) -> Result<NodeIdentity, CaError> {
-    let mut all: Vec<IpAddr> = ips.iter().copied().filter(|ip| !ip.is_unspecified()).collect();
+    let mut all: Vec<IpAddr> = ips
+        .iter()
+        .copied()
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
     all.push(IpAddr::from([127, 0, 0, 1]));
     all.push(IpAddr::from(std::net::Ipv6Addr::LOCALHOST));
     all.sort();

@@ -59,7 +59,17 @@ impl Context {
         peers: Peers,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
-        Self { inner: Arc::new(Inner { id, store, raft, ca, sessions, peers, shutdown }) }
+        Self {
+            inner: Arc::new(Inner {
+                id,
+                store,
+                raft,
+                ca,
+                sessions,
+                peers,
+                shutdown,
+            }),
+        }
     }
 
     /// Resolves when the coordinator begins to shut down, so long-lived responses (the UI's
@@ -103,7 +113,11 @@ impl Context {
     pub fn leader(&self) -> Option<(u64, String)> {
         let m = self.inner.raft.metrics().borrow().clone();
         let id = m.current_leader?;
-        let addr = m.membership_config.membership().get_node(&id).map(|n| n.addr.clone())?;
+        let addr = m
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|n| n.addr.clone())?;
         Some((id, addr))
     }
 
@@ -116,20 +130,26 @@ impl Context {
     pub async fn write_local(&self, cmd: Command) -> Result<Committed, ForwardError> {
         // A leader cut off from its quorum never commits; answer rather than hang. The entry
         // may still commit later, or be discarded by a newer leader: the outcome is unknown.
-        let written = match tokio::time::timeout(WRITE_TIMEOUT, self.inner.raft.client_write(cmd)).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(ForwardError::Failed(format!(
+        let written =
+            match tokio::time::timeout(WRITE_TIMEOUT, self.inner.raft.client_write(cmd)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(ForwardError::Failed(format!(
                     "not committed within {WRITE_TIMEOUT:?} (no quorum reachable?); outcome unknown"
                 )))
-            }
-        };
+                }
+            };
         match written {
-            Ok(resp) => Ok(Committed { response: resp.data, log_index: resp.log_id.index }),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(ForwardError::NotLeader {
-                leader: f.leader_id,
-                leader_addr: f.leader_node.map(|n| n.addr),
+            Ok(resp) => Ok(Committed {
+                response: resp.data,
+                log_index: resp.log_id.index,
             }),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(ForwardError::NotLeader {
+                    leader: f.leader_id,
+                    leader_addr: f.leader_node.map(|n| n.addr),
+                })
+            }
             Err(e) => Err(ForwardError::Failed(e.to_string())),
         }
     }
@@ -137,8 +157,16 @@ impl Context {
     /// Waits (bounded) until this coordinator has applied `index`, so a caller that wrote
     /// through the leader reads its own write here.
     async fn await_applied(&self, index: u64, deadline: tokio::time::Instant) {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
-        if let Err(e) = self.inner.raft.wait(Some(left)).applied_index_at_least(Some(index), "read your write").await {
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(Duration::from_secs(1));
+        if let Err(e) = self
+            .inner
+            .raft
+            .wait(Some(left))
+            .applied_index_at_least(Some(index), "read your write")
+            .await
+        {
             tracing::warn!(index, error = %e, "write committed but not yet applied here");
         }
     }
@@ -156,14 +184,21 @@ impl Context {
                     };
                     return match self.write_local(cmd).await {
                         Ok(c) => Ok(c.response),
-                        Err(ForwardError::NotLeader { leader, .. }) => Err(WriteError::NotLeader { leader }),
+                        Err(ForwardError::NotLeader { leader, .. }) => {
+                            Err(WriteError::NotLeader { leader })
+                        }
                         Err(ForwardError::Failed(e)) => Err(WriteError::Unavailable(e)),
                     };
                 }
                 Some((id, addr)) => {
                     last_leader = Some(id);
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    match self.inner.peers.call(&addr, &req, left.max(Duration::from_millis(100))).await {
+                    match self
+                        .inner
+                        .peers
+                        .call(&addr, &req, left.max(Duration::from_millis(100)))
+                        .await
+                    {
                         Ok(PeerResponse::ClientWrite(Ok(c))) => {
                             self.await_applied(c.log_index, deadline).await;
                             return Ok(c.response);
@@ -171,19 +206,25 @@ impl Context {
                         Ok(PeerResponse::ClientWrite(Err(ForwardError::Failed(e)))) => {
                             return Err(WriteError::Unavailable(e))
                         }
-                        Ok(other) => tracing::debug!(leader = id, answer = ?other, "forwarded write not taken; retrying"),
+                        Ok(other) => {
+                            tracing::debug!(leader = id, answer = ?other, "forwarded write not taken; retrying")
+                        }
                         // Never delivered: safe to try again.
                         Err(e @ CallError::Unreachable { .. }) => {
                             tracing::debug!(leader = id, error = %e, "leader unreachable; retrying")
                         }
                         // Delivered or not, we cannot tell: retrying could apply it twice.
-                        Err(e) => return Err(WriteError::Unavailable(format!("outcome unknown: {e}"))),
+                        Err(e) => {
+                            return Err(WriteError::Unavailable(format!("outcome unknown: {e}")))
+                        }
                     }
                 }
                 None => {}
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(WriteError::NotLeader { leader: last_leader });
+                return Err(WriteError::NotLeader {
+                    leader: last_leader,
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -38,7 +38,14 @@ pub async fn heartbeat(ctx: Context, mut shutdown: watch::Receiver<bool>) {
         if nodes.is_empty() {
             continue;
         }
-        if let Err(e) = ctx.write(Command::NodesSeen { coordinator: ctx.id(), nodes, at_ms: now_ms() }).await {
+        if let Err(e) = ctx
+            .write(Command::NodesSeen {
+                coordinator: ctx.id(),
+                nodes,
+                at_ms: now_ms(),
+            })
+            .await
+        {
             tracing::debug!(error = %e, "node liveness not recorded");
         }
     }
@@ -51,7 +58,10 @@ pub fn diff(
 ) -> Vec<(String, Vec<String>)> {
     let mut changes = Vec::new();
     for (node, set) in wanted {
-        let now: BTreeSet<&String> = current.get(node).map(|v| v.iter().collect()).unwrap_or_default();
+        let now: BTreeSet<&String> = current
+            .get(node)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
         if now != set.iter().collect::<BTreeSet<_>>() {
             changes.push((node.clone(), set.iter().cloned().collect()));
         }
@@ -91,7 +101,10 @@ async fn place_once(ctx: &Context, node_timeout: Duration) -> Result<(), String>
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|n| !n.revoked && now.saturating_sub(n.last_seen_ms) < timeout_ms)
-        .map(|n| LiveNode { id: n.id, region: n.region })
+        .map(|n| LiveNode {
+            id: n.id,
+            region: n.region,
+        })
         .collect();
     let monitors = store.monitors().map_err(|e| e.to_string())?;
     let wanted = place(&monitors, &live, NODES_PER_REGION);
@@ -100,8 +113,15 @@ async fn place_once(ctx: &Context, node_timeout: Duration) -> Result<(), String>
     if changes.is_empty() {
         return Ok(());
     }
-    tracing::info!(nodes = changes.len(), live = live.len(), "placement changed");
-    ctx.write(Command::SetPlacement { changes }).await.map(|_| ()).map_err(|e| e.to_string())
+    tracing::info!(
+        nodes = changes.len(),
+        live = live.len(),
+        "placement changed"
+    );
+    ctx.write(Command::SetPlacement { changes })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -116,11 +136,30 @@ mod tests {
             ("gone".to_string(), vec!["m4".to_string()]),
         ]);
         let wanted = BTreeMap::from([
-            ("a".to_string(), BTreeSet::from(["m2".to_string(), "m1".to_string()])),
-            ("b".to_string(), BTreeSet::from(["m3".to_string(), "m4".to_string()])),
+            (
+                "a".to_string(),
+                BTreeSet::from(["m2".to_string(), "m1".to_string()]),
+            ),
+            (
+                "b".to_string(),
+                BTreeSet::from(["m3".to_string(), "m4".to_string()]),
+            ),
         ]);
         let d = diff(&current, &wanted);
-        assert_eq!(d, vec![("b".into(), vec!["m3".into(), "m4".into()]), ("gone".into(), vec![])]);
-        assert!(diff(&current, &current.iter().map(|(k, v)| (k.clone(), v.iter().cloned().collect())).collect()).is_empty());
+        assert_eq!(
+            d,
+            vec![
+                ("b".into(), vec!["m3".into(), "m4".into()]),
+                ("gone".into(), vec![])
+            ]
+        );
+        assert!(diff(
+            &current,
+            &current
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect()
+        )
+        .is_empty());
     }
 }

@@ -13,12 +13,24 @@ pub struct Api {
 
 impl Api {
     pub fn new(addr: SocketAddr, key: String) -> Api {
-        Api { base: format!("http://{addr}"), key, http: reqwest::Client::new() }
+        Api {
+            base: format!("http://{addr}"),
+            key,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Sends a request; returns status and JSON body (Null when empty).
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -46,7 +58,13 @@ impl Api {
 
     /// Like `get`, but `None` when the coordinator cannot be reached (restarting).
     pub async fn try_get(&self, path: &str) -> Option<Value> {
-        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.key).send().await.ok()?;
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .ok()?;
         if !resp.status().is_success() {
             return None;
         }
@@ -54,14 +72,22 @@ impl Api {
     }
 
     pub async fn join_token(&self) -> String {
-        let (s, v) = self.call(reqwest::Method::POST, "/v1/join-tokens", Some(json!({"description": "test"}))).await;
+        let (s, v) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/join-tokens",
+                Some(json!({"description": "test"})),
+            )
+            .await;
         assert_eq!(s, 201, "{v}");
         v["data"]["token"].as_str().expect("token").to_owned()
     }
 
     /// Creates a monitor and returns its id.
     pub async fn create_monitor(&self, body: Value) -> String {
-        let (s, v) = self.call(reqwest::Method::POST, "/v1/monitors", Some(body)).await;
+        let (s, v) = self
+            .call(reqwest::Method::POST, "/v1/monitors", Some(body))
+            .await;
         assert_eq!(s, 201, "{v}");
         v["data"]["id"].as_str().expect("id").to_owned()
     }
@@ -72,10 +98,17 @@ impl Api {
 
     /// Up to 1000 newest results of a monitor.
     pub async fn results(&self, id: &str) -> Vec<Value> {
-        self.get(&format!("/v1/monitors/{id}/results?limit=1000")).await["data"].as_array().cloned().unwrap_or_default()
+        self.get(&format!("/v1/monitors/{id}/results?limit=1000"))
+            .await["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub async fn nodes(&self) -> Vec<Value> {
-        self.get("/v1/nodes").await["data"].as_array().cloned().unwrap_or_default()
+        self.get("/v1/nodes").await["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }

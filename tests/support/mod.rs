@@ -35,7 +35,8 @@ impl Proc {
     }
 
     fn spawn(name: &str, cmd: &mut Command) -> Proc {
-        let log = std::env::var("NETPULSE_TEST_LOG").unwrap_or_else(|_| "warn,openraft=error".into());
+        let log =
+            std::env::var("NETPULSE_TEST_LOG").unwrap_or_else(|_| "warn,openraft=error".into());
         let mut child = cmd
             .env("RUST_LOG", log)
             .stdin(Stdio::null())
@@ -52,7 +53,12 @@ impl Proc {
                 }
             }
         });
-        Proc { child, lines, seen: Vec::new(), name: name.to_owned() }
+        Proc {
+            child,
+            lines,
+            seen: Vec::new(),
+            name: name.to_owned(),
+        }
     }
 
     /// Waits for a stdout line starting with `prefix` and returns the rest of it.
@@ -65,13 +71,18 @@ impl Proc {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(l) => {
-                    let hit = l.starts_with(prefix).then(|| l[prefix.len()..].trim().to_owned());
+                    let hit = l
+                        .starts_with(prefix)
+                        .then(|| l[prefix.len()..].trim().to_owned());
                     self.seen.push(l);
                     if let Some(rest) = hit {
                         return rest;
                     }
                 }
-                Err(_) => panic!("{}: no line starting with {prefix:?} within {timeout:?}; saw {:?}", self.name, self.seen),
+                Err(_) => panic!(
+                    "{}: no line starting with {prefix:?} within {timeout:?}; saw {:?}",
+                    self.name, self.seen
+                ),
             }
         }
     }
@@ -84,8 +95,12 @@ impl Proc {
 
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        self.wait_exit(Duration::from_secs(20)).unwrap_or_else(|| panic!("{} did not exit after SIGTERM", self.name))
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.wait_exit(Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{} did not exit after SIGTERM", self.name))
     }
 
     /// Waits for the process to exit on its own.
@@ -128,8 +143,18 @@ impl Coordinator {
     }
 
     /// Starts a coordinator on `ip` (any 127.0.0.0/8 address) with extra arguments.
-    pub fn start_with(dir: &Path, ip: &str, ports: Option<(SocketAddr, SocketAddr)>, args: Vec<String>) -> Coordinator {
-        let (http, quic) = ports.unwrap_or_else(|| (format!("{ip}:0").parse().expect("addr"), format!("{ip}:0").parse().expect("addr")));
+    pub fn start_with(
+        dir: &Path,
+        ip: &str,
+        ports: Option<(SocketAddr, SocketAddr)>,
+        args: Vec<String>,
+    ) -> Coordinator {
+        let (http, quic) = ports.unwrap_or_else(|| {
+            (
+                format!("{ip}:0").parse().expect("addr"),
+                format!("{ip}:0").parse().expect("addr"),
+            )
+        });
         let mut proc = Proc::spawn(
             &format!("coordinator@{ip}"),
             Command::new(bin())
@@ -143,17 +168,41 @@ impl Coordinator {
                 .args(&args),
         );
         let ui = proc.wait_line("UI: ", Duration::from_secs(60));
-        let http: SocketAddr = ui.trim_start_matches("http://").trim_end_matches('/').parse().expect("UI address");
-        let quic: SocketAddr = proc.wait_line("QUIC: ", Duration::from_secs(5)).parse().expect("QUIC address");
-        let id: u64 = proc.wait_line("Coordinator id: ", Duration::from_secs(5)).parse().expect("id");
+        let http: SocketAddr = ui
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("UI address");
+        let quic: SocketAddr = proc
+            .wait_line("QUIC: ", Duration::from_secs(5))
+            .parse()
+            .expect("QUIC address");
+        let id: u64 = proc
+            .wait_line("Coordinator id: ", Duration::from_secs(5))
+            .parse()
+            .expect("id");
         let key = proc.wait_line("Admin API key: ", Duration::from_secs(5));
         let admin_key = key.starts_with("npk_").then_some(key);
-        Coordinator { proc, dir: dir.to_owned(), http, quic, admin_key, id, args }
+        Coordinator {
+            proc,
+            dir: dir.to_owned(),
+            http,
+            quic,
+            admin_key,
+            id,
+            args,
+        }
     }
 
     /// Restarts on the same data directory and ports (after the process was stopped).
     pub fn restart(self) -> Coordinator {
-        let (dir, http, quic, key, args) = (self.dir.clone(), self.http, self.quic, self.admin_key.clone(), self.args.clone());
+        let (dir, http, quic, key, args) = (
+            self.dir.clone(),
+            self.http,
+            self.quic,
+            self.admin_key.clone(),
+            self.args.clone(),
+        );
         drop(self);
         let ip = quic.ip().to_string();
         let mut c = Coordinator::start_with(&dir, &ip, Some((http, quic)), args);
@@ -168,7 +217,10 @@ impl Coordinator {
 
     /// API client with the admin key.
     pub fn api(&self) -> api::Api {
-        api::Api::new(self.http, self.admin_key.clone().expect("admin key from first start"))
+        api::Api::new(
+            self.http,
+            self.admin_key.clone().expect("admin key from first start"),
+        )
     }
 }
 
@@ -187,9 +239,18 @@ impl Edge {
     }
 
     /// Starts an edge node that knows several coordinators (tried in this order).
-    pub fn start_multi(dir: &Path, region: &str, coordinators: &[SocketAddr], token: Option<&str>) -> Edge {
+    pub fn start_multi(
+        dir: &Path,
+        region: &str,
+        coordinators: &[SocketAddr],
+        token: Option<&str>,
+    ) -> Edge {
         let mut cmd = Command::new(bin());
-        cmd.arg("edge").arg("--data-dir").arg(dir).arg("--region").arg(region);
+        cmd.arg("edge")
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--region")
+            .arg(region);
         for c in coordinators {
             cmd.arg("--coordinator").arg(c.to_string());
         }
@@ -197,7 +258,12 @@ impl Edge {
             cmd.arg("--join-token").arg(t);
         }
         let proc = Proc::spawn(&format!("edge-{region}"), &mut cmd);
-        Edge { proc, dir: dir.to_owned(), region: region.to_owned(), coordinators: coordinators.to_vec() }
+        Edge {
+            proc,
+            dir: dir.to_owned(),
+            region: region.to_owned(),
+            coordinators: coordinators.to_vec(),
+        }
     }
 
     /// Waits until the node has enrolled and runs; returns its id.
@@ -208,7 +274,11 @@ impl Edge {
 
     /// Restarts on the same data directory (no token needed).
     pub fn restart(self) -> Edge {
-        let (dir, region, coordinators) = (self.dir.clone(), self.region.clone(), self.coordinators.clone());
+        let (dir, region, coordinators) = (
+            self.dir.clone(),
+            self.region.clone(),
+            self.coordinators.clone(),
+        );
         drop(self);
         Edge::start_multi(&dir, &region, &coordinators, None)
     }
@@ -234,5 +304,8 @@ where
 
 /// A fresh temporary directory.
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("netpulse-test-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("netpulse-test-")
+        .tempdir()
+        .expect("tempdir")
 }

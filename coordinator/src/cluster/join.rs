@@ -59,7 +59,9 @@ fn mac(secret: &str, role: &[u8], exporter: &[u8]) -> Option<Hmac<Sha256>> {
 }
 
 fn proof(secret: &str, role: &[u8], exporter: &[u8]) -> Vec<u8> {
-    mac(secret, role, exporter).map(|m| m.finalize().into_bytes().to_vec()).unwrap_or_default()
+    mac(secret, role, exporter)
+        .map(|m| m.finalize().into_bytes().to_vec())
+        .unwrap_or_default()
 }
 
 fn verify(secret: &str, role: &[u8], exporter: &[u8], presented: &[u8]) -> bool {
@@ -68,33 +70,51 @@ fn verify(secret: &str, role: &[u8], exporter: &[u8], presented: &[u8]) -> bool 
 
 fn exporter(conn: &quinn::Connection) -> Result<[u8; 32], String> {
     let mut out = [0u8; 32];
-    conn.export_keying_material(&mut out, EXPORTER_LABEL, b"").map_err(|_| "TLS exporter unavailable".to_owned())?;
+    conn.export_keying_material(&mut out, EXPORTER_LABEL, b"")
+        .map_err(|_| "TLS exporter unavailable".to_owned())?;
     Ok(out)
 }
 
 /// Joins the cluster through the member at `member` (its QUIC address); `my_addr` is where the
 /// other coordinators will reach us.
 pub async fn join(member: &str, secret: &str, my_addr: &str) -> Result<JoinGrant, JoinError> {
-    let unreachable = |detail: String| JoinError::Unreachable { addr: member.to_owned(), detail };
-    let protocol = |detail: String| JoinError::Protocol { addr: member.to_owned(), detail };
+    let unreachable = |detail: String| JoinError::Unreachable {
+        addr: member.to_owned(),
+        detail,
+    };
+    let protocol = |detail: String| JoinError::Protocol {
+        addr: member.to_owned(),
+        detail,
+    };
     let tls = join_client_config(ALPN_JOIN).map_err(|e| protocol(e.to_string()))?;
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| protocol(e.to_string()))?;
     let client = quinn::ClientConfig::new(Arc::new(crypto));
-    let endpoint = quinn::Endpoint::client(SocketAddr::from(([0, 0, 0, 0], 0))).map_err(|e| protocol(e.to_string()))?;
+    let endpoint = quinn::Endpoint::client(SocketAddr::from(([0, 0, 0, 0], 0)))
+        .map_err(|e| protocol(e.to_string()))?;
     let sa = tokio::net::lookup_host(member)
         .await
         .map_err(|e| unreachable(e.to_string()))?
         .next()
         .ok_or_else(|| unreachable("resolves to nothing".into()))?;
-    let connecting = endpoint.connect_with(client, sa, COORDINATOR_SERVER_NAME).map_err(|e| unreachable(e.to_string()))?;
+    let connecting = endpoint
+        .connect_with(client, sa, COORDINATOR_SERVER_NAME)
+        .map_err(|e| unreachable(e.to_string()))?;
     let conn = tokio::time::timeout(Duration::from_secs(10), connecting)
         .await
         .map_err(|_| unreachable("handshake timed out".into()))?
         .map_err(|e| unreachable(e.to_string()))?;
     let ekm = exporter(&conn).map_err(protocol)?;
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| unreachable(e.to_string()))?;
-    let req = JoinRequest { proof: proof(secret, b"client", &ekm), addr: my_addr.to_owned() };
-    send.write_all(&frame::encode(&req).map_err(|e| protocol(e.to_string()))?).await.map_err(|e| protocol(e.to_string()))?;
+    let (mut send, mut recv) = conn
+        .open_bi()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let req = JoinRequest {
+        proof: proof(secret, b"client", &ekm),
+        addr: my_addr.to_owned(),
+    };
+    send.write_all(&frame::encode(&req).map_err(|e| protocol(e.to_string()))?)
+        .await
+        .map_err(|e| protocol(e.to_string()))?;
     let _ = send.finish();
     let bytes = tokio::time::timeout(Duration::from_secs(60), recv.read_to_end(1 << 20))
         .await
@@ -102,23 +122,43 @@ pub async fn join(member: &str, secret: &str, my_addr: &str) -> Result<JoinGrant
         .map_err(|e| protocol(e.to_string()))?;
     let mut dec = FrameDecoder::new();
     dec.push(&bytes);
-    let reply: JoinReply = dec.next_frame().map_err(|e| protocol(e.to_string()))?.ok_or_else(|| protocol("empty answer".into()))?;
+    let reply: JoinReply = dec
+        .next_frame()
+        .map_err(|e| protocol(e.to_string()))?
+        .ok_or_else(|| protocol("empty answer".into()))?;
     conn.close(quinn::VarInt::from_u32(0), b"join done");
     endpoint.wait_idle().await;
     match reply {
-        JoinReply::Refused(reason) => Err(JoinError::Refused { addr: member.to_owned(), reason }),
-        JoinReply::Accepted { proof: server_proof, node_id, ca_cert_pem, ca_key_pem } => {
+        JoinReply::Refused(reason) => Err(JoinError::Refused {
+            addr: member.to_owned(),
+            reason,
+        }),
+        JoinReply::Accepted {
+            proof: server_proof,
+            node_id,
+            ca_cert_pem,
+            ca_key_pem,
+        } => {
             if !verify(secret, b"server", &ekm, &server_proof) {
-                return Err(JoinError::BadServerProof { addr: member.to_owned() });
+                return Err(JoinError::BadServerProof {
+                    addr: member.to_owned(),
+                });
             }
-            Ok(JoinGrant { node_id, ca_cert_pem, ca_key_pem })
+            Ok(JoinGrant {
+                node_id,
+                ca_cert_pem,
+                ca_key_pem,
+            })
         }
     }
 }
 
 /// Answers a join connection. `secret` is `None` when this cluster accepts no joins.
 pub async fn serve(ctx: &Context, conn: &quinn::Connection, secret: Option<&str>) {
-    let Ok((mut send, mut recv)) = tokio::time::timeout(Duration::from_secs(10), conn.accept_bi()).await.unwrap_or(Err(quinn::ConnectionError::TimedOut)) else {
+    let Ok((mut send, mut recv)) = tokio::time::timeout(Duration::from_secs(10), conn.accept_bi())
+        .await
+        .unwrap_or(Err(quinn::ConnectionError::TimedOut))
+    else {
         return;
     };
     let reply = match read_request(&mut recv).await {
@@ -142,14 +182,25 @@ async fn read_request(recv: &mut quinn::RecvStream) -> Result<JoinRequest, Strin
         .map_err(|e| format!("bad join request: {e}"))?;
     let mut dec = FrameDecoder::new();
     dec.push(&bytes);
-    dec.next_frame().map_err(|e| format!("bad join request: {e}"))?.ok_or_else(|| "empty join request".to_owned())
+    dec.next_frame()
+        .map_err(|e| format!("bad join request: {e}"))?
+        .ok_or_else(|| "empty join request".to_owned())
 }
 
-async fn decide(ctx: &Context, conn: &quinn::Connection, secret: Option<&str>, req: JoinRequest) -> JoinReply {
+async fn decide(
+    ctx: &Context,
+    conn: &quinn::Connection,
+    secret: Option<&str>,
+    req: JoinRequest,
+) -> JoinReply {
     let Some(secret) = secret else {
-        return JoinReply::Refused("this coordinator accepts no joins (started without --join-secret)".into());
+        return JoinReply::Refused(
+            "this coordinator accepts no joins (started without --join-secret)".into(),
+        );
     };
-    let Ok(ekm) = exporter(conn) else { return JoinReply::Refused("TLS exporter unavailable".into()) };
+    let Ok(ekm) = exporter(conn) else {
+        return JoinReply::Refused("TLS exporter unavailable".into());
+    };
     if !verify(secret, b"client", &ekm, &req.proof) {
         return JoinReply::Refused("wrong join secret".into());
     }
@@ -178,8 +229,14 @@ mod tests {
     fn proofs_bind_secret_role_and_exporter() {
         let p = proof("s3cret", b"client", &[1; 32]);
         assert!(verify("s3cret", b"client", &[1; 32], &p));
-        assert!(!verify("s3cret", b"server", &[1; 32], &p), "a client proof is not a server proof");
+        assert!(
+            !verify("s3cret", b"server", &[1; 32], &p),
+            "a client proof is not a server proof"
+        );
         assert!(!verify("other", b"client", &[1; 32], &p));
-        assert!(!verify("s3cret", b"client", &[2; 32], &p), "bound to this connection");
+        assert!(
+            !verify("s3cret", b"client", &[2; 32], &p),
+            "bound to this connection"
+        );
     }
 }

@@ -26,7 +26,10 @@ async fn on_leader(ctx: &Context, req: PeerRequest) -> Result<CommandResponse, F
         };
     }
     let Some((_, addr)) = ctx.leader() else {
-        return Err(ForwardError::NotLeader { leader: None, leader_addr: None });
+        return Err(ForwardError::NotLeader {
+            leader: None,
+            leader_addr: None,
+        });
     };
     match ctx.peers().call(&addr, &req, MEMBERSHIP_TIMEOUT).await {
         Ok(PeerResponse::Write(r)) => r,
@@ -36,7 +39,11 @@ async fn on_leader(ctx: &Context, req: PeerRequest) -> Result<CommandResponse, F
 }
 
 /// Adds coordinator `id` at `addr` as a voter.
-pub async fn add_member(ctx: &Context, id: u64, addr: String) -> Result<CommandResponse, ForwardError> {
+pub async fn add_member(
+    ctx: &Context,
+    id: u64,
+    addr: String,
+) -> Result<CommandResponse, ForwardError> {
     on_leader(ctx, PeerRequest::AddMember { id, addr }).await
 }
 
@@ -48,19 +55,34 @@ pub async fn remove_member(ctx: &Context, id: u64) -> Result<CommandResponse, Fo
 /// Membership request handled by a peer on our behalf (the peer server calls this).
 pub async fn handle(ctx: &Context, req: PeerRequest) -> Result<CommandResponse, ForwardError> {
     if !ctx.is_leader() {
-        let (leader, leader_addr) = ctx.leader().map(|(i, a)| (Some(i), Some(a))).unwrap_or((None, None));
-        return Err(ForwardError::NotLeader { leader, leader_addr });
+        let (leader, leader_addr) = ctx
+            .leader()
+            .map(|(i, a)| (Some(i), Some(a)))
+            .unwrap_or((None, None));
+        return Err(ForwardError::NotLeader {
+            leader,
+            leader_addr,
+        });
     }
     on_leader(ctx, req).await
 }
 
 async fn add_here(ctx: &Context, id: u64, addr: String) -> Result<CommandResponse, ForwardError> {
     let failed = |e: String| ForwardError::Failed(e);
-    let membership = ctx.raft().metrics().borrow().membership_config.membership().clone();
+    let membership = ctx
+        .raft()
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .clone();
     if membership.voter_ids().any(|v| v == id) {
         return Ok(CommandResponse::Ok);
     }
-    ctx.raft().add_learner(id, BasicNode { addr }, true).await.map_err(|e| failed(e.to_string()))?;
+    ctx.raft()
+        .add_learner(id, BasicNode { addr }, true)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     ctx.raft()
         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
         .await
@@ -70,10 +92,18 @@ async fn add_here(ctx: &Context, id: u64, addr: String) -> Result<CommandRespons
 }
 
 async fn remove_here(ctx: &Context, id: u64) -> Result<CommandResponse, ForwardError> {
-    let membership = ctx.raft().metrics().borrow().membership_config.membership().clone();
+    let membership = ctx
+        .raft()
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .clone();
     let voters: BTreeSet<u64> = membership.voter_ids().collect();
     if !voters.contains(&id) && membership.get_node(&id).is_none() {
-        return Err(ForwardError::Failed(format!("coordinator {id} is not a member")));
+        return Err(ForwardError::Failed(format!(
+            "coordinator {id} is not a member"
+        )));
     }
     if voters.len() == 1 && voters.contains(&id) {
         return Err(ForwardError::Failed("cannot remove the last voter".into()));
@@ -83,7 +113,10 @@ async fn remove_here(ctx: &Context, id: u64) -> Result<CommandResponse, ForwardE
     } else {
         ChangeMembers::RemoveNodes(BTreeSet::from([id]))
     };
-    ctx.raft().change_membership(change, false).await.map_err(|e| ForwardError::Failed(e.to_string()))?;
+    ctx.raft()
+        .change_membership(change, false)
+        .await
+        .map_err(|e| ForwardError::Failed(e.to_string()))?;
     tracing::info!(member = id, "coordinator removed from the cluster");
     Ok(CommandResponse::Ok)
 }
@@ -113,10 +146,20 @@ pub fn local_status(ctx: &Context) -> ClusterStatus {
                     .and_then(|r| r.get(id))
                     .map(|matched| last.saturating_sub(matched.map(|l| l.index).unwrap_or(0)))
             };
-            MemberStatus { id: *id, addr: node.addr.clone(), role: role.into(), lag }
+            MemberStatus {
+                id: *id,
+                addr: node.addr.clone(),
+                role: role.into(),
+                lag,
+            }
         })
         .collect();
-    ClusterStatus { leader: m.current_leader, term: m.current_term, last_log_index: m.last_log_index, members }
+    ClusterStatus {
+        leader: m.current_leader,
+        term: m.current_term,
+        last_log_index: m.last_log_index,
+        members,
+    }
 }
 
 /// The leader's view of the cluster when it can be asked, else our own.
@@ -125,7 +168,11 @@ pub async fn status(ctx: &Context) -> ClusterStatus {
         return local_status(ctx);
     }
     if let Some((_, addr)) = ctx.leader() {
-        if let Ok(PeerResponse::Status(Ok(s))) = ctx.peers().call(&addr, &PeerRequest::Status, Duration::from_secs(2)).await {
+        if let Ok(PeerResponse::Status(Ok(s))) = ctx
+            .peers()
+            .call(&addr, &PeerRequest::Status, Duration::from_secs(2))
+            .await
+        {
             return s;
         }
     }

@@ -67,7 +67,10 @@ pub struct Committed {
 pub enum ForwardError {
     /// The receiver is not the leader either (leadership moved); retry at `leader`.
     #[error("not the leader (leader: {leader:?})")]
-    NotLeader { leader: Option<u64>, leader_addr: Option<String> },
+    NotLeader {
+        leader: Option<u64>,
+        leader_addr: Option<String>,
+    },
     /// The request could not be carried out.
     #[error("{0}")]
     Failed(String),
@@ -114,7 +117,12 @@ pub struct JoinRequest {
 pub enum JoinReply {
     /// Accepted: the server's own proof (`"server" || exporter`), the new member's id and the
     /// cluster CA (certificate and key, so every coordinator can issue node certificates).
-    Accepted { proof: Vec<u8>, node_id: u64, ca_cert_pem: String, ca_key_pem: String },
+    Accepted {
+        proof: Vec<u8>,
+        node_id: u64,
+        ca_cert_pem: String,
+        ca_key_pem: String,
+    },
     /// Refused, with a reason.
     Refused(String),
 }
@@ -134,20 +142,46 @@ mod tests {
     #[test]
     fn raft_messages_and_errors_survive_postcard() {
         let vote = Vote::new(3, 1);
-        let req = PeerRequest::Vote(VoteRequest::new(vote, Some(LogId::new(CommittedLeaderId::new(2, 1), 7))));
+        let req = PeerRequest::Vote(VoteRequest::new(
+            vote,
+            Some(LogId::new(CommittedLeaderId::new(2, 1), 7)),
+        ));
         assert!(matches!(round_trip(&req), PeerRequest::Vote(v) if v.vote == vote));
         let resp = PeerResponse::Vote(Ok(VoteResponse::new(vote, None, true)));
         assert!(matches!(round_trip(&resp), PeerResponse::Vote(Ok(v)) if v.vote_granted));
         let fatal: RaftError<u64> = RaftError::Fatal(openraft::error::Fatal::Stopped);
         let resp = PeerResponse::Vote(Err(fatal));
-        assert!(matches!(round_trip(&resp), PeerResponse::Vote(Err(RaftError::Fatal(_)))));
-        let mismatch = RaftError::APIError(InstallSnapshotError::SnapshotMismatch(openraft::error::SnapshotMismatch {
-            expect: openraft::SnapshotSegmentId { id: "a".into(), offset: 0 },
-            got: openraft::SnapshotSegmentId { id: "b".into(), offset: 9 },
-        }));
+        assert!(matches!(
+            round_trip(&resp),
+            PeerResponse::Vote(Err(RaftError::Fatal(_)))
+        ));
+        let mismatch = RaftError::APIError(InstallSnapshotError::SnapshotMismatch(
+            openraft::error::SnapshotMismatch {
+                expect: openraft::SnapshotSegmentId {
+                    id: "a".into(),
+                    offset: 0,
+                },
+                got: openraft::SnapshotSegmentId {
+                    id: "b".into(),
+                    offset: 9,
+                },
+            },
+        ));
         let resp = PeerResponse::InstallSnapshot(Err(mismatch));
-        assert!(matches!(round_trip(&resp), PeerResponse::InstallSnapshot(Err(RaftError::APIError(_)))));
-        let resp = PeerResponse::Write(Err(ForwardError::NotLeader { leader: Some(2), leader_addr: Some("x:1".into()) }));
-        assert!(matches!(round_trip(&resp), PeerResponse::Write(Err(ForwardError::NotLeader { leader: Some(2), .. }))));
+        assert!(matches!(
+            round_trip(&resp),
+            PeerResponse::InstallSnapshot(Err(RaftError::APIError(_)))
+        ));
+        let resp = PeerResponse::Write(Err(ForwardError::NotLeader {
+            leader: Some(2),
+            leader_addr: Some("x:1".into()),
+        }));
+        assert!(matches!(
+            round_trip(&resp),
+            PeerResponse::Write(Err(ForwardError::NotLeader {
+                leader: Some(2),
+                ..
+            }))
+        ));
     }
 }

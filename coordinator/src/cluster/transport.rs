@@ -52,26 +52,43 @@ impl Peers {
     /// A client presenting this coordinator's `identity`, trusting `ca`, sending from
     /// `bind_ip` (the coordinator's own address, so peers and firewalls see one address per
     /// coordinator).
-    pub fn new(identity: &NodeIdentity, ca: &CertificateDer<'static>, bind_ip: std::net::IpAddr) -> Result<Self, PeersError> {
-        let tls = node_client_config(identity, ca, ALPN_PEER).map_err(|e| PeersError(e.to_string()))?;
+    pub fn new(
+        identity: &NodeIdentity,
+        ca: &CertificateDer<'static>,
+        bind_ip: std::net::IpAddr,
+    ) -> Result<Self, PeersError> {
+        let tls =
+            node_client_config(identity, ca, ALPN_PEER).map_err(|e| PeersError(e.to_string()))?;
         let crypto = QuicClientConfig::try_from(tls).map_err(|e| PeersError(e.to_string()))?;
         let mut client = quinn::ClientConfig::new(Arc::new(crypto));
         client.transport_config(Arc::new(crate::edge::transport_config()));
         let endpoint = quinn::Endpoint::client(SocketAddr::new(bind_ip, 0))
             .map_err(|e| PeersError(format!("UDP socket: {e}")))?;
-        Ok(Self { inner: Arc::new(Inner { endpoint, client, conns: Mutex::new(HashMap::new()) }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                endpoint,
+                client,
+                conns: Mutex::new(HashMap::new()),
+            }),
+        })
     }
 
     fn cached(&self, addr: &str) -> Option<quinn::Connection> {
         let conns = self.inner.conns.lock().unwrap_or_else(|p| p.into_inner());
-        conns.get(addr).filter(|c| c.close_reason().is_none()).cloned()
+        conns
+            .get(addr)
+            .filter(|c| c.close_reason().is_none())
+            .cloned()
     }
 
     async fn connection(&self, addr: &str) -> Result<quinn::Connection, CallError> {
         if let Some(c) = self.cached(addr) {
             return Ok(c);
         }
-        let unreachable = |detail: String| CallError::Unreachable { addr: addr.to_owned(), detail };
+        let unreachable = |detail: String| CallError::Unreachable {
+            addr: addr.to_owned(),
+            detail,
+        };
         let sa = tokio::net::lookup_host(addr)
             .await
             .map_err(|e| unreachable(e.to_string()))?
@@ -86,39 +103,72 @@ impl Peers {
             .await
             .map_err(|_| unreachable("handshake timed out".into()))?
             .map_err(|e| unreachable(e.to_string()))?;
-        self.inner.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(addr.to_owned(), conn.clone());
+        self.inner
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr.to_owned(), conn.clone());
         Ok(conn)
     }
 
     /// Sends `req` to the coordinator at `addr` and waits up to `timeout` for the answer.
-    pub async fn call(&self, addr: &str, req: &PeerRequest, timeout: Duration) -> Result<PeerResponse, CallError> {
-        let bytes = frame::encode_limited(req, PEER_MAX_FRAME)
-            .map_err(|e| CallError::Network { addr: addr.to_owned(), detail: e.to_string() })?;
+    pub async fn call(
+        &self,
+        addr: &str,
+        req: &PeerRequest,
+        timeout: Duration,
+    ) -> Result<PeerResponse, CallError> {
+        let bytes = frame::encode_limited(req, PEER_MAX_FRAME).map_err(|e| CallError::Network {
+            addr: addr.to_owned(),
+            detail: e.to_string(),
+        })?;
         match tokio::time::timeout(timeout, self.exchange(addr, &bytes)).await {
             Ok(r) => r,
-            Err(_) => Err(CallError::Timeout { addr: addr.to_owned(), timeout }),
+            Err(_) => Err(CallError::Timeout {
+                addr: addr.to_owned(),
+                timeout,
+            }),
         }
     }
 
     async fn exchange(&self, addr: &str, bytes: &[u8]) -> Result<PeerResponse, CallError> {
-        let net = |detail: String| CallError::Network { addr: addr.to_owned(), detail };
+        let net = |detail: String| CallError::Network {
+            addr: addr.to_owned(),
+            detail,
+        };
         let conn = self.connection(addr).await?;
         let (mut send, mut recv) = match conn.open_bi().await {
             Ok(s) => s,
             Err(e) => {
                 // A stale pooled connection: forget it so the next call dials again.
-                self.inner.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(addr);
-                return Err(CallError::Unreachable { addr: addr.to_owned(), detail: e.to_string() });
+                self.inner
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(addr);
+                return Err(CallError::Unreachable {
+                    addr: addr.to_owned(),
+                    detail: e.to_string(),
+                });
             }
         };
-        send.write_all(bytes).await.map_err(|e| net(e.to_string()))?;
+        send.write_all(bytes)
+            .await
+            .map_err(|e| net(e.to_string()))?;
         let _ = send.finish();
         let mut dec = FrameDecoder::with_max(PEER_MAX_FRAME);
         loop {
-            if let Some(resp) = dec.next_frame::<PeerResponse>().map_err(|e| net(e.to_string()))? {
+            if let Some(resp) = dec
+                .next_frame::<PeerResponse>()
+                .map_err(|e| net(e.to_string()))?
+            {
                 return Ok(resp);
             }
-            match recv.read_chunk(256 * 1024, true).await.map_err(|e| net(e.to_string()))? {
+            match recv
+                .read_chunk(256 * 1024, true)
+                .await
+                .map_err(|e| net(e.to_string()))?
+            {
                 Some(chunk) => dec.push(&chunk.bytes),
                 None => return Err(net("stream ended without an answer".into())),
             }
@@ -127,6 +177,8 @@ impl Peers {
 
     /// Closes every pooled connection (shutdown).
     pub fn close(&self) {
-        self.inner.endpoint.close(quinn::VarInt::from_u32(0), b"coordinator shutting down");
+        self.inner
+            .endpoint
+            .close(quinn::VarInt::from_u32(0), b"coordinator shutting down");
     }
 }

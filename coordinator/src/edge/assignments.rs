@@ -47,7 +47,9 @@ fn compute(store: &StateStore) -> Option<Assignments> {
             .collect();
         Ok(Arc::new(out))
     };
-    read().map_err(|e| tracing::error!(error = %e, "cannot read placement")).ok()
+    read()
+        .map_err(|e| tracing::error!(error = %e, "cannot read placement"))
+        .ok()
 }
 
 /// Starts the publisher; the receiver always holds the current assignments.

@@ -21,14 +21,25 @@ use crate::state::model::EdgeNode;
 const ENROL_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn refuse(code: WireErrorCode, message: impl Into<String>) -> CoordinatorMessage {
-    CoordinatorMessage::Error(Refusal { code, message: message.into() })
+    CoordinatorMessage::Error(Refusal {
+        code,
+        message: message.into(),
+    })
 }
 
 /// Serves one enrolment stream.
 pub async fn serve(ctx: &Context, mut send: quinn::SendStream, mut recv: quinn::RecvStream) {
     let mut dec = FrameDecoder::new();
-    let reply = match tokio::time::timeout(ENROL_TIMEOUT, wire::read::<EdgeMessage>(&mut recv, &mut dec)).await {
-        Err(_) => refuse(WireErrorCode::BadRequest, "no enrolment request within 10 s"),
+    let reply = match tokio::time::timeout(
+        ENROL_TIMEOUT,
+        wire::read::<EdgeMessage>(&mut recv, &mut dec),
+    )
+    .await
+    {
+        Err(_) => refuse(
+            WireErrorCode::BadRequest,
+            "no enrolment request within 10 s",
+        ),
         Ok(Err(e)) => refuse(WireErrorCode::BadRequest, e.to_string()),
         Ok(Ok(None)) => return,
         Ok(Ok(Some(EdgeMessage::Enrol(req)))) => enrol(ctx, req).await,
@@ -52,12 +63,18 @@ async fn enrol(ctx: &Context, req: netpulse_protocol::message::Enrol) -> Coordin
         Ok(t) => t,
         Err(AuthError::State(e)) => {
             tracing::error!(error = %e, "cannot read join tokens");
-            return refuse(WireErrorCode::Unavailable, "coordinator storage unavailable");
+            return refuse(
+                WireErrorCode::Unavailable,
+                "coordinator storage unavailable",
+            );
         }
         Err(e) => return refuse(WireErrorCode::InvalidToken, e.to_string()),
     };
     if !valid_region(&req.region) {
-        return refuse(WireErrorCode::BadRequest, format!("invalid region {:?}", req.region));
+        return refuse(
+            WireErrorCode::BadRequest,
+            format!("invalid region {:?}", req.region),
+        );
     }
     let mut id = [0u8; 6];
     rand::rng().fill_bytes(&mut id);
@@ -84,5 +101,9 @@ async fn enrol(ctx: &Context, req: netpulse_protocol::message::Enrol) -> Coordin
         return refuse(WireErrorCode::Unavailable, e.to_string());
     }
     tracing::info!(node = %node_id, "edge node enrolled");
-    CoordinatorMessage::Enrolled(Enrolled { node_id, cert_der, ca_der: ctx.ca().cert_der().to_vec() })
+    CoordinatorMessage::Enrolled(Enrolled {
+        node_id,
+        cert_der,
+        ca_der: ctx.ca().cert_der().to_vec(),
+    })
 }

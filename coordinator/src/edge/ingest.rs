@@ -54,7 +54,11 @@ impl Ingest {
     pub async fn submit(&self, node: &str, results: Vec<CheckResult>) -> Result<u64, IngestError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Submission { node: node.to_owned(), results, reply })
+            .send(Submission {
+                node: node.to_owned(),
+                results,
+                reply,
+            })
             .await
             .map_err(|_| IngestError::Stopped)?;
         rx.await.map_err(|_| IngestError::Stopped)?
@@ -64,7 +68,9 @@ impl Ingest {
 async fn run(ctx: Context, mut rx: mpsc::Receiver<Submission>) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     while let Some(first) = rx.recv().await {
-        let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
         let mut count = first.results.len();
         let mut subs = vec![first];
         while count < MAX_RESULTS_PER_ENTRY {
@@ -90,21 +96,31 @@ async fn commit(ctx: &Context, subs: Vec<Submission>) {
     for s in subs {
         match per_node.iter_mut().find(|n| n.node == s.node) {
             Some(n) => n.results.extend(s.results),
-            None => per_node.push(NodeResults { node: s.node.clone(), results: s.results }),
+            None => per_node.push(NodeResults {
+                node: s.node.clone(),
+                results: s.results,
+            }),
         }
         replies.push((s.node, s.reply));
     }
-    let cmd = Command::IngestResults(IngestBatch { received_at_ms: now_ms(), per_node });
+    let cmd = Command::IngestResults(IngestBatch {
+        received_at_ms: now_ms(),
+        per_node,
+    });
     match ctx.write(cmd).await {
         Ok(CommandResponse::Ingested { committed, .. }) => {
             for (node, reply) in replies {
                 let seq = committed.iter().find(|(n, _)| *n == node).map(|(_, s)| *s);
-                let _ = reply.send(seq.ok_or_else(|| IngestError::NotCommitted(format!("node {node} unknown"))));
+                let _ = reply.send(
+                    seq.ok_or_else(|| IngestError::NotCommitted(format!("node {node} unknown"))),
+                );
             }
         }
         Ok(other) => {
             for (_, reply) in replies {
-                let _ = reply.send(Err(IngestError::NotCommitted(format!("unexpected {other:?}"))));
+                let _ = reply.send(Err(IngestError::NotCommitted(format!(
+                    "unexpected {other:?}"
+                ))));
             }
         }
         Err(e) => {

@@ -34,7 +34,10 @@ pub enum EdgeServerError {
     Tls(String),
     /// Binding the UDP socket failed.
     #[error("bind {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// QUIC transport settings shared by both ends: keep-alive well inside the idle timeout so a
@@ -42,7 +45,9 @@ pub enum EdgeServerError {
 /// reconnect storm do not wait out the 333 ms default.
 pub fn transport_config() -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
-    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(10_000))));
+    t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(
+        10_000,
+    ))));
     t.keep_alive_interval(Some(Duration::from_secs(2)));
     t.initial_rtt(Duration::from_millis(100));
     t.max_concurrent_bidi_streams(quinn::VarInt::from_u32(4));
@@ -58,20 +63,35 @@ pub struct EdgeServer {
 impl EdgeServer {
     /// Serves on an already bound UDP socket (bound early so a joining coordinator knows its
     /// address before it has certificates).
-    pub fn on_socket(socket: std::net::UdpSocket, identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<Self, EdgeServerError> {
-        let addr = socket.local_addr().map_err(|source| EdgeServerError::Bind { addr: SocketAddr::from(([0, 0, 0, 0], 0)), source })?;
+    pub fn on_socket(
+        socket: std::net::UdpSocket,
+        identity: &NodeIdentity,
+        ca: &CertificateDer<'static>,
+    ) -> Result<Self, EdgeServerError> {
+        let addr = socket
+            .local_addr()
+            .map_err(|source| EdgeServerError::Bind {
+                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                source,
+            })?;
         let cfg = server_config(identity, ca)?;
         let runtime = quinn::default_runtime()
             .ok_or_else(|| EdgeServerError::Tls("no async runtime for QUIC".into()))?;
-        let endpoint = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(cfg), socket, runtime)
-            .map_err(|source| EdgeServerError::Bind { addr, source })?;
+        let endpoint =
+            quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(cfg), socket, runtime)
+                .map_err(|source| EdgeServerError::Bind { addr, source })?;
         Ok(Self { endpoint })
     }
 
     /// Binds the endpoint at `addr` with this coordinator's `identity`.
-    pub fn bind(addr: SocketAddr, identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<Self, EdgeServerError> {
+    pub fn bind(
+        addr: SocketAddr,
+        identity: &NodeIdentity,
+        ca: &CertificateDer<'static>,
+    ) -> Result<Self, EdgeServerError> {
         let cfg = server_config(identity, ca)?;
-        let endpoint = quinn::Endpoint::server(cfg, addr).map_err(|source| EdgeServerError::Bind { addr, source })?;
+        let endpoint = quinn::Endpoint::server(cfg, addr)
+            .map_err(|source| EdgeServerError::Bind { addr, source })?;
         Ok(Self { endpoint })
     }
 
@@ -82,7 +102,12 @@ impl EdgeServer {
 
     /// Accepts connections until `shutdown` flips to true. `join_secret` enables coordinator
     /// joins through this endpoint.
-    pub async fn run(self, ctx: Context, join_secret: Option<Arc<str>>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(
+        self,
+        ctx: Context,
+        join_secret: Option<Arc<str>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let ingest = Ingest::spawn(ctx.clone());
         let assignments = assignments::spawn(ctx.store().clone());
         loop {
@@ -90,7 +115,12 @@ impl EdgeServer {
                 i = self.endpoint.accept() => match i { Some(i) => i, None => break },
                 _ = shutdown.changed() => break,
             };
-            let (ctx, ingest, assignments, secret) = (ctx.clone(), ingest.clone(), assignments.clone(), join_secret.clone());
+            let (ctx, ingest, assignments, secret) = (
+                ctx.clone(),
+                ingest.clone(),
+                assignments.clone(),
+                join_secret.clone(),
+            );
             tokio::spawn(async move {
                 let remote = incoming.remote_address();
                 let conn = match incoming.await {
@@ -100,8 +130,13 @@ impl EdgeServer {
                 match alpn(&conn).as_deref() {
                     Some(ALPN_EDGE) => serve_connection(ctx, ingest, assignments, conn).await,
                     Some(ALPN_PEER) => match peer_certificate(&conn) {
-                        Some(der) if is_coordinator_cert(&der) => crate::cluster::server::serve(ctx, conn).await,
-                        _ => conn.close(quinn::VarInt::from_u32(4), b"coordinator certificate required"),
+                        Some(der) if is_coordinator_cert(&der) => {
+                            crate::cluster::server::serve(ctx, conn).await
+                        }
+                        _ => conn.close(
+                            quinn::VarInt::from_u32(4),
+                            b"coordinator certificate required",
+                        ),
                     },
                     Some(ALPN_JOIN) => {
                         crate::cluster::join::serve(&ctx, &conn, secret.as_deref()).await;
@@ -111,22 +146,30 @@ impl EdgeServer {
                 }
             });
         }
-        self.endpoint.close(quinn::VarInt::from_u32(0), b"coordinator shutting down");
+        self.endpoint
+            .close(quinn::VarInt::from_u32(0), b"coordinator shutting down");
         self.endpoint.wait_idle().await;
     }
 }
 
-fn server_config(identity: &NodeIdentity, ca: &CertificateDer<'static>) -> Result<quinn::ServerConfig, EdgeServerError> {
+fn server_config(
+    identity: &NodeIdentity,
+    ca: &CertificateDer<'static>,
+) -> Result<quinn::ServerConfig, EdgeServerError> {
     let tls = coordinator_server_config(identity, ca, &[ALPN_EDGE, ALPN_PEER, ALPN_JOIN])
         .map_err(|e| EdgeServerError::Tls(e.to_string()))?;
-    let crypto = QuicServerConfig::try_from(tls).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
+    let crypto =
+        QuicServerConfig::try_from(tls).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     cfg.transport_config(Arc::new(transport_config()));
     Ok(cfg)
 }
 
 fn alpn(conn: &quinn::Connection) -> Option<Vec<u8>> {
-    conn.handshake_data()?.downcast::<quinn::crypto::rustls::HandshakeData>().ok()?.protocol
+    conn.handshake_data()?
+        .downcast::<quinn::crypto::rustls::HandshakeData>()
+        .ok()?
+        .protocol
 }
 
 /// The verified leaf certificate the peer presented, if any.
@@ -165,7 +208,16 @@ async fn serve_connection(
             conn.close(quinn::VarInt::from_u32(4), b"certificate names no node");
         }
         Some(Ok(node_id)) => {
-            let result = session::run(ctx, ingest, assignments, conn.clone(), node_id.clone(), send, recv).await;
+            let result = session::run(
+                ctx,
+                ingest,
+                assignments,
+                conn.clone(),
+                node_id.clone(),
+                send,
+                recv,
+            )
+            .await;
             if let Err(e) = result {
                 tracing::info!(node = %node_id, %remote, error = %e, "edge session ended");
             }

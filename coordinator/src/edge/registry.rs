@@ -30,7 +30,10 @@ pub struct Sessions {
 
 impl Default for Sessions {
     fn default() -> Self {
-        Self { inner: Arc::default(), changed: watch::channel(0).0 }
+        Self {
+            inner: Arc::default(),
+            changed: watch::channel(0).0,
+        }
     }
 }
 
@@ -44,7 +47,8 @@ impl Sessions {
     pub fn insert(&self, node: &str, entry: SessionEntry) {
         let old = self.lock().insert(node.to_owned(), entry);
         if let Some(old) = old {
-            old.connection.close(quinn::VarInt::from_u32(1), b"replaced by a newer session");
+            old.connection
+                .close(quinn::VarInt::from_u32(1), b"replaced by a newer session");
         }
         self.changed.send_modify(|v| *v += 1);
     }
@@ -67,7 +71,8 @@ impl Sessions {
     /// Closes a node's session (revocation).
     pub fn kick(&self, node: &str) {
         if let Some(e) = self.lock().remove(node) {
-            e.connection.close(quinn::VarInt::from_u32(2), b"node removed");
+            e.connection
+                .close(quinn::VarInt::from_u32(2), b"node removed");
             self.changed.send_modify(|v| *v += 1);
         }
     }
@@ -77,7 +82,10 @@ impl Sessions {
         let mut v: Vec<LiveNode> = self
             .lock()
             .iter()
-            .map(|(id, e)| LiveNode { id: id.clone(), region: e.region.clone() })
+            .map(|(id, e)| LiveNode {
+                id: id.clone(),
+                region: e.region.clone(),
+            })
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v

@@ -59,12 +59,23 @@ pub async fn run(
     let writer = tokio::spawn(write_loop(send, out_rx));
     let mut dec = FrameDecoder::new();
 
-    let hello = match tokio::time::timeout(Duration::from_secs(10), wire::read::<EdgeMessage>(&mut recv, &mut dec)).await {
+    let hello = match tokio::time::timeout(
+        Duration::from_secs(10),
+        wire::read::<EdgeMessage>(&mut recv, &mut dec),
+    )
+    .await
+    {
         Ok(Ok(Some(EdgeMessage::Hello(h)))) => h,
         Ok(Err(e)) => return Err(e.into()),
         Ok(Ok(None)) => return Ok(()),
         Ok(Ok(Some(_))) | Err(_) => {
-            return violation(&out, writer, WireErrorCode::BadRequest, "expected hello first").await
+            return violation(
+                &out,
+                writer,
+                WireErrorCode::BadRequest,
+                "expected hello first",
+            )
+            .await
         }
     };
     if let Err(why) = check_hello(&ctx, &node_id, &hello) {
@@ -88,7 +99,14 @@ pub async fn run(
     if let Err(e) = ctx.write(event(Some(ctx.id()))).await {
         return violation(&out, writer, WireErrorCode::Unavailable, &e.to_string()).await;
     }
-    ctx.sessions().insert(&node_id, SessionEntry { session_id, region: region.clone(), connection: conn.clone() });
+    ctx.sessions().insert(
+        &node_id,
+        SessionEntry {
+            session_id,
+            region: region.clone(),
+            connection: conn.clone(),
+        },
+    );
     tracing::info!(node = %node_id, %region, version = %hello.version, "edge session opened");
 
     let committed_seq = ctx.store().committed_seq(&node_id).unwrap_or(0);
@@ -119,9 +137,17 @@ pub async fn run(
 
 fn check_hello(ctx: &Context, node_id: &str, hello: &Hello) -> Result<(), String> {
     if hello.node_id != node_id {
-        return Err(format!("hello names {} but the certificate names {node_id}", hello.node_id));
+        return Err(format!(
+            "hello names {} but the certificate names {node_id}",
+            hello.node_id
+        ));
     }
-    if hello.labels.len() > 32 || hello.labels.iter().any(|(k, v)| k.len() > 64 || v.len() > 256) {
+    if hello.labels.len() > 32
+        || hello
+            .labels
+            .iter()
+            .any(|(k, v)| k.len() > 64 || v.len() > 256)
+    {
         return Err("too many or too long labels".into());
     }
     if hello.version.len() > 64 {
@@ -129,9 +155,10 @@ fn check_hello(ctx: &Context, node_id: &str, hello: &Hello) -> Result<(), String
     }
     match ctx.store().node(node_id) {
         Ok(Some(n)) if n.revoked => Err("node revoked".into()),
-        Ok(Some(n)) if n.region != hello.region => {
-            Err(format!("node enrolled in region {} cannot report {}", n.region, hello.region))
-        }
+        Ok(Some(n)) if n.region != hello.region => Err(format!(
+            "node enrolled in region {} cannot report {}",
+            n.region, hello.region
+        )),
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err("unknown node".into()),
         Err(e) => Err(format!("state unavailable: {e}")),
@@ -139,7 +166,10 @@ fn check_hello(ctx: &Context, node_id: &str, hello: &Hello) -> Result<(), String
 }
 
 fn refusal(code: WireErrorCode, message: &str) -> CoordinatorMessage {
-    CoordinatorMessage::Error(Refusal { code, message: message.to_owned() })
+    CoordinatorMessage::Error(Refusal {
+        code,
+        message: message.to_owned(),
+    })
 }
 
 /// Tells the node why it is refused, lets the writer flush, and ends the session.
@@ -183,10 +213,11 @@ async fn read_loop(
     out: &mpsc::Sender<CoordinatorMessage>,
 ) -> Result<(), SessionError> {
     loop {
-        let msg = match tokio::time::timeout(SILENCE_LIMIT, wire::read::<EdgeMessage>(recv, dec)).await {
-            Err(_) => return Err(SessionError::Silent(SILENCE_LIMIT)),
-            Ok(r) => r?,
-        };
+        let msg =
+            match tokio::time::timeout(SILENCE_LIMIT, wire::read::<EdgeMessage>(recv, dec)).await {
+                Err(_) => return Err(SessionError::Silent(SILENCE_LIMIT)),
+                Ok(r) => r?,
+            };
         match msg {
             None => return Ok(()),
             Some(EdgeMessage::Heartbeat { .. }) => {
@@ -234,15 +265,29 @@ async fn push_assignments(
     let mut sent: BTreeMap<String, CheckSpec> = BTreeMap::new();
     let mut first = true;
     loop {
-        let current = assignments.borrow_and_update().get(&node_id).cloned().unwrap_or_default();
+        let current = assignments
+            .borrow_and_update()
+            .get(&node_id)
+            .cloned()
+            .unwrap_or_default();
         let msg = if first {
             first = false;
-            Some(CoordinatorMessage::AssignmentFull { checks: current.values().cloned().collect() })
+            Some(CoordinatorMessage::AssignmentFull {
+                checks: current.values().cloned().collect(),
+            })
         } else {
-            let upsert: Vec<CheckSpec> =
-                current.iter().filter(|(id, c)| sent.get(*id) != Some(c)).map(|(_, c)| c.clone()).collect();
-            let remove: Vec<String> = sent.keys().filter(|id| !current.contains_key(*id)).cloned().collect();
-            (!upsert.is_empty() || !remove.is_empty()).then_some(CoordinatorMessage::AssignmentDelta { upsert, remove })
+            let upsert: Vec<CheckSpec> = current
+                .iter()
+                .filter(|(id, c)| sent.get(*id) != Some(c))
+                .map(|(_, c)| c.clone())
+                .collect();
+            let remove: Vec<String> = sent
+                .keys()
+                .filter(|id| !current.contains_key(*id))
+                .cloned()
+                .collect();
+            (!upsert.is_empty() || !remove.is_empty())
+                .then_some(CoordinatorMessage::AssignmentDelta { upsert, remove })
         };
         if let Some(msg) = msg {
             if out.send(msg).await.is_err() {

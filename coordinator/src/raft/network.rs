@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
@@ -42,7 +44,11 @@ impl RaftNetworkFactory<TypeConfig> for QuicNetwork {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> Self::Network {
-        PeerClient { peers: self.peers.clone(), target, addr: node.addr.clone() }
+        PeerClient {
+            peers: self.peers.clone(),
+            target,
+            addr: node.addr.clone(),
+        }
     }
 }
 
@@ -54,7 +60,9 @@ fn transport_error<E: std::error::Error>(e: CallError) -> RPCError<u64, BasicNod
 }
 
 fn unexpected<E: std::error::Error>(what: &str) -> RPCError<u64, BasicNode, E> {
-    RPCError::Network(NetworkError::new(&std::io::Error::other(format!("unexpected answer to {what}"))))
+    RPCError::Network(NetworkError::new(&std::io::Error::other(format!(
+        "unexpected answer to {what}"
+    ))))
 }
 
 impl PeerClient {
@@ -70,8 +78,14 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        match self.call(PeerRequest::AppendEntries(rpc), &option).await.map_err(transport_error)? {
-            PeerResponse::AppendEntries(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+        match self
+            .call(PeerRequest::AppendEntries(rpc), &option)
+            .await
+            .map_err(transport_error)?
+        {
+            PeerResponse::AppendEntries(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(unexpected("append_entries")),
         }
     }
@@ -80,9 +94,18 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         &mut self,
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
-    ) -> Result<InstallSnapshotResponse<u64>, RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>> {
-        match self.call(PeerRequest::InstallSnapshot(rpc), &option).await.map_err(transport_error)? {
-            PeerResponse::InstallSnapshot(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+    ) -> Result<
+        InstallSnapshotResponse<u64>,
+        RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>,
+    > {
+        match self
+            .call(PeerRequest::InstallSnapshot(rpc), &option)
+            .await
+            .map_err(transport_error)?
+        {
+            PeerResponse::InstallSnapshot(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(unexpected("install_snapshot")),
         }
     }
@@ -92,8 +115,14 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         rpc: VoteRequest<u64>,
         option: RPCOption,
     ) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        match self.call(PeerRequest::Vote(rpc), &option).await.map_err(transport_error)? {
-            PeerResponse::Vote(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+        match self
+            .call(PeerRequest::Vote(rpc), &option)
+            .await
+            .map_err(transport_error)?
+        {
+            PeerResponse::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(unexpected("vote")),
         }
     }

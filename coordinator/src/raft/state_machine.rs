@@ -42,8 +42,9 @@ pub struct StateMachine {
 impl StateMachine {
     /// Opens the state machine over `store`, reading where applying stopped.
     pub fn open(db: &sled::Db, store: StateStore) -> Result<Self, StorageError> {
-        let raft_tree =
-            db.open_tree("sm_raft").map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?;
+        let raft_tree = db
+            .open_tree("sm_raft")
+            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?;
         let applied = match raft_tree
             .get(APPLIED)
             .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?
@@ -52,7 +53,11 @@ impl StateMachine {
                 .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, e))?,
             None => Applied::default(),
         };
-        Ok(Self { store, raft_tree, applied })
+        Ok(Self {
+            store,
+            raft_tree,
+            applied,
+        })
     }
 
     fn save_applied(&self) -> Result<(), StorageError> {
@@ -87,16 +92,22 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let data = self
-            .data
-            .clone()
-            .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Read, std::io::Error::other(e)))?;
+        let data = self.data.clone().map_err(|e| {
+            io_err(
+                ErrorSubject::StateMachine,
+                ErrorVerb::Read,
+                std::io::Error::other(e),
+            )
+        })?;
         // The state the snapshot covers must be on disk before the log under it may be purged.
         self.store
             .flush()
             .await
             .map_err(|e| io_err(ErrorSubject::StateMachine, ErrorVerb::Write, e))?;
-        let stored = StoredSnapshot { meta: self.meta.clone(), data: data.clone() };
+        let stored = StoredSnapshot {
+            meta: self.meta.clone(),
+            data: data.clone(),
+        };
         let bytes = postcard::to_allocvec(&stored)
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         self.raft_tree
@@ -106,7 +117,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             .flush()
             .await
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
-        Ok(Snapshot { meta: self.meta.clone(), snapshot: Box::new(Cursor::new(data)) })
+        Ok(Snapshot {
+            meta: self.meta.clone(),
+            snapshot: Box::new(Cursor::new(data)),
+        })
     }
 }
 
@@ -115,7 +129,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn applied_state(
         &mut self,
-    ) -> Result<(Option<LogId<u64>>, StoredMembership<u64, openraft::BasicNode>), StorageError> {
+    ) -> Result<
+        (
+            Option<LogId<u64>>,
+            StoredMembership<u64, openraft::BasicNode>,
+        ),
+        StorageError,
+    > {
         Ok((self.applied.last_applied, self.applied.membership.clone()))
     }
 
@@ -164,14 +184,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let subject = ErrorSubject::Snapshot(Some(meta.signature()));
-        self.store.import(&data).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
-        self.applied =
-            Applied { last_applied: meta.last_log_id, membership: meta.last_membership.clone() };
+        self.store
+            .import(&data)
+            .map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        self.applied = Applied {
+            last_applied: meta.last_log_id,
+            membership: meta.last_membership.clone(),
+        };
         self.save_applied()?;
-        let stored = StoredSnapshot { meta: meta.clone(), data };
-        let bytes = postcard::to_allocvec(&stored).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
-        self.raft_tree.insert(SNAPSHOT, bytes).map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
-        self.store.flush().await.map_err(|e| io_err(subject, ErrorVerb::Write, e))?;
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        };
+        let bytes = postcard::to_allocvec(&stored)
+            .map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        self.raft_tree
+            .insert(SNAPSHOT, bytes)
+            .map_err(|e| io_err(subject.clone(), ErrorVerb::Write, e))?;
+        self.store
+            .flush()
+            .await
+            .map_err(|e| io_err(subject, ErrorVerb::Write, e))?;
         Ok(())
     }
 
@@ -183,6 +216,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let Some(raw) = raw else { return Ok(None) };
         let stored: StoredSnapshot = postcard::from_bytes(&raw)
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e))?;
-        Ok(Some(Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data)) }))
+        Ok(Some(Snapshot {
+            meta: stored.meta,
+            snapshot: Box::new(Cursor::new(stored.data)),
+        }))
     }
 }

@@ -18,7 +18,10 @@ pub enum Command {
     /// Revoke a join token.
     RevokeJoinToken { id: String },
     /// Create a monitor, or replace it when `expect_existing` is set (and it exists).
-    PutMonitor { monitor: Monitor, expect_existing: bool },
+    PutMonitor {
+        monitor: Monitor,
+        expect_existing: bool,
+    },
     /// Delete a monitor and its history.
     DeleteMonitor { id: String },
     /// Record an enrolled node.
@@ -35,7 +38,11 @@ pub enum Command {
     /// set removes the node from the placement). Nodes not listed keep theirs.
     SetPlacement { changes: Vec<(String, Vec<String>)> },
     /// Nodes holding a live session on `coordinator` were heard from at `at_ms`.
-    NodesSeen { coordinator: u64, nodes: Vec<String>, at_ms: i64 },
+    NodesSeen {
+        coordinator: u64,
+        nodes: Vec<String>,
+        at_ms: i64,
+    },
 }
 
 /// Session change of one node.

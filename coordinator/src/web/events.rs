@@ -54,7 +54,10 @@ pub(super) async fn events(State(ctx): State<Context>, parts: Parts) -> Response
     };
     // End the stream when the coordinator stops, so graceful shutdown does not wait for it.
     let stream = futures::StreamExt::take_until(
-        futures::StreamExt::map(changes(ctx.store().subscribe(), DEBOUNCE), Ok::<_, Infallible>),
+        futures::StreamExt::map(
+            changes(ctx.store().subscribe(), DEBOUNCE),
+            Ok::<_, Infallible>,
+        ),
         stopping,
     );
     let mut r = Sse::new(stream)

@@ -9,6 +9,7 @@
 //! - [`message`]: the messages of a session ([`message::EdgeMessage`], [`message::CoordinatorMessage`]).
 //! - [`check`]: what an edge node is asked to probe ([`check::CheckSpec`]).
 //! - [`result`]: what it measured ([`result::CheckResult`]), with a machine-readable error class.
+//! - [`json_path`]: the small JSON path dialect of HTTP checks.
 //! - [`identity`]: the cluster CA, node certificates issued from CSRs at enrolment.
 //! - [`tls`]: rustls configurations for mutual TLS, and the CA-pinning verifier used at enrolment.
 //! - [`token`]: the join token format (secret plus CA fingerprint).
@@ -16,6 +17,7 @@
 pub mod check;
 pub mod frame;
 pub mod identity;
+pub mod json_path;
 pub mod message;
 pub mod result;
 pub mod tls;

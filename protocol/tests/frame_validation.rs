@@ -82,6 +82,11 @@ fn http_check() -> CheckSpec {
             body_contains: Some("ok".into()),
             follow_redirects: true,
             insecure_skip_verify: false,
+            body_regex: Some("v\\d+".into()),
+            json_path: Some("$.status".into()),
+            json_equals: Some("\"ok\"".into()),
+            json_contains: None,
+            ca_pem: None,
         }),
     }
 }

@@ -8,6 +8,7 @@ use std::error::Error as StdError;
 use std::io;
 
 use netpulse_protocol::check::{HttpSpec, StatusMatch};
+use netpulse_protocol::json_path::{JsonPath, Segment};
 use netpulse_protocol::result::ErrorClass;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
@@ -34,7 +35,29 @@ pub struct HttpProbe {
     body: Option<String>,
     expect_status: Vec<StatusMatch>,
     body_contains: Option<String>,
+    body_regex: Option<regex::Regex>,
+    json: Option<JsonCheck>,
 }
+
+/// An assertion on one value of a JSON response.
+#[derive(Debug)]
+struct JsonCheck {
+    path: JsonPath,
+    expect: JsonExpect,
+}
+
+#[derive(Debug)]
+enum JsonExpect {
+    /// The value must exist.
+    Exists,
+    /// The value must equal this.
+    Equals(serde_json::Value),
+    /// The value must contain this.
+    Contains(String),
+}
+
+/// Largest compiled size of a `body_regex`, so a hostile pattern cannot exhaust memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 impl HttpProbe {
     /// Validates the spec (URL, method, headers) and builds the client.
@@ -71,8 +94,57 @@ impl HttpProbe {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let client = Client::builder()
+        let body_regex = match spec.body_regex.as_deref().filter(|r| !r.is_empty()) {
+            Some(r) => Some(
+                regex::RegexBuilder::new(r)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| ProbeBuildError::InvalidField {
+                        field: "body_regex",
+                        reason: e.to_string(),
+                    })?,
+            ),
+            None => None,
+        };
+        let json = match spec.json_path.as_deref() {
+            Some(p) => {
+                let path = JsonPath::parse(p).map_err(|e| ProbeBuildError::InvalidField {
+                    field: "json_path",
+                    reason: e.to_string(),
+                })?;
+                let expect = match (&spec.json_equals, &spec.json_contains) {
+                    (Some(eq), _) => JsonExpect::Equals(
+                        serde_json::from_str(eq)
+                            .unwrap_or_else(|_| serde_json::Value::String(eq.clone())),
+                    ),
+                    (None, Some(c)) => JsonExpect::Contains(c.clone()),
+                    (None, None) => JsonExpect::Exists,
+                };
+                Some(JsonCheck { path, expect })
+            }
+            None => None,
+        };
+        let mut builder = Client::builder();
+        if let Some(pem) = spec.ca_pem.as_deref() {
+            let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+                ProbeBuildError::InvalidField {
+                    field: "ca_pem",
+                    reason: describe(&e),
+                }
+            })?;
+            if roots.is_empty() {
+                return Err(ProbeBuildError::InvalidField {
+                    field: "ca_pem",
+                    reason: "no certificate".into(),
+                });
+            }
+            // The operator named the CA of this service: trust it alone.
+            builder = builder.tls_certs_only(roots);
+        }
+        let client = builder
             .user_agent(user_agent)
+            // Lets the run read the server certificate for expiry facts.
+            .tls_info(true)
             .redirect(redirect)
             .tls_danger_accept_invalid_certs(spec.insecure_skip_verify)
             // A fresh connection per run: the check measures connect and handshake every time.
@@ -92,6 +164,8 @@ impl HttpProbe {
             body: spec.body.clone(),
             expect_status: spec.expect_status.clone(),
             body_contains: spec.body_contains.clone(),
+            body_regex,
+            json,
         })
     }
 
@@ -112,9 +186,16 @@ impl HttpProbe {
         };
         let ttfb = start.elapsed();
         let status = response.status().as_u16();
+        let cert_days_left = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|t| t.peer_certificate())
+            .and_then(days_left);
 
         // Read the body up to the limit, keeping it only when an assertion needs it.
-        let keep = self.body_contains.as_deref().is_some_and(|n| !n.is_empty());
+        let keep = self.body_contains.as_deref().is_some_and(|n| !n.is_empty())
+            || self.body_regex.is_some()
+            || self.json.is_some();
         let mut kept: Vec<u8> = Vec::new();
         let mut body_bytes = 0usize;
         let mut truncated = false;
@@ -144,7 +225,7 @@ impl HttpProbe {
         drop(response);
         let total = start.elapsed();
 
-        let metrics = vec![
+        let mut metrics = vec![
             ("time_to_first_byte_ms".to_owned(), ms(ttfb)),
             ("total_ms".to_owned(), ms(total)),
             ("status_code".to_owned(), f64::from(status)),
@@ -154,6 +235,9 @@ impl HttpProbe {
                 if truncated { 1.0 } else { 0.0 },
             ),
         ];
+        if let Some(days) = cert_days_left {
+            metrics.push(("cert_days_left".to_owned(), days));
+        }
 
         if !status_accepted(&self.expect_status, status) {
             return ProbeOutcome::down(
@@ -192,7 +276,89 @@ impl HttpProbe {
                 );
             }
         }
+        if let Some(re) = &self.body_regex {
+            if !re.is_match(&String::from_utf8_lossy(&kept)) {
+                let quoted: String = re.as_str().chars().take(NEEDLE_QUOTE_CHARS).collect();
+                return ProbeOutcome::down(
+                    ErrorClass::Assertion,
+                    format!("body does not match /{quoted}/"),
+                    metrics,
+                );
+            }
+        }
+        if let Some(check) = &self.json {
+            if let Err(why) = check.evaluate(&kept) {
+                return ProbeOutcome::down(ErrorClass::Assertion, why, metrics);
+            }
+        }
         ProbeOutcome::up(metrics)
+    }
+}
+
+/// Whole days until the certificate's notAfter (negative when expired).
+fn days_left(der: &[u8]) -> Option<f64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = cert.validity().not_after.timestamp();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    Some(((not_after - now) as f64 / 86_400.0).floor())
+}
+
+impl JsonCheck {
+    fn evaluate(&self, body: &[u8]) -> Result<(), String> {
+        let doc: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+        let mut cur = &doc;
+        for seg in &self.path.0 {
+            let next = match seg {
+                Segment::Key(k) => cur.get(k.as_str()),
+                Segment::Index(i) => cur.get(*i),
+            };
+            cur = next.ok_or_else(|| format!("JSON path {} not found", self.path))?;
+        }
+        let shown = || {
+            let full = cur.to_string();
+            let mut t: String = full.chars().take(128).collect();
+            if t.len() < full.len() {
+                t.push_str("...");
+            }
+            t
+        };
+        match &self.expect {
+            JsonExpect::Exists => Ok(()),
+            JsonExpect::Equals(want) if cur == want => Ok(()),
+            JsonExpect::Equals(want) => Err(format!(
+                "JSON path {} is {}, expected {want}",
+                self.path,
+                shown()
+            )),
+            JsonExpect::Contains(needle) => {
+                let found = match cur {
+                    serde_json::Value::String(s) => s.contains(needle.as_str()),
+                    // An element equal to the needle, read as JSON when it is JSON ("2", "true"),
+                    // else as a string.
+                    serde_json::Value::Array(items) => {
+                        let want = serde_json::from_str(needle)
+                            .unwrap_or_else(|_| serde_json::Value::String(needle.clone()));
+                        items
+                            .iter()
+                            .any(|v| *v == want || v.as_str() == Some(needle.as_str()))
+                    }
+                    other => other.to_string().contains(needle.as_str()),
+                };
+                if found {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "JSON path {} ({}) does not contain {needle:?}",
+                        self.path,
+                        shown()
+                    ))
+                }
+            }
+        }
     }
 }
 
@@ -471,6 +637,11 @@ mod tests {
             body_contains: None,
             follow_redirects: false,
             insecure_skip_verify: false,
+            body_regex: None,
+            json_path: None,
+            json_equals: None,
+            json_contains: None,
+            ca_pem: None,
         }
     }
 
@@ -905,8 +1076,14 @@ mod tests {
     /// An HTTPS server on 127.0.0.1 whose certificate comes from a CA nobody trusts.
     /// Runs rustls on blocking std sockets in threads, so no extra TLS crate is needed.
     fn start_tls_server(body: &'static str) -> SocketAddr {
+        start_tls_server_with_ca(body).0
+    }
+
+    /// A TLS server with a certificate from a fresh private CA; returns the CA's PEM too.
+    fn start_tls_server_with_ca(body: &'static str) -> (SocketAddr, String) {
         use netpulse_protocol::identity::ClusterCa;
         let ca = ClusterCa::generate().expect("ca");
+        let ca_pem = ca.cert_pem().to_owned();
         let identity = ca
             .issue_coordinator(&["127.0.0.1".parse().expect("ip")])
             .expect("cert");
@@ -943,7 +1120,7 @@ mod tests {
                 });
             }
         });
-        addr
+        (addr, ca_pem)
     }
 
     #[tokio::test]
@@ -959,6 +1136,91 @@ mod tests {
         insecure.body_contains = Some("secure hello".into());
         let outcome = run(insecure).await;
         assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn custom_ca_is_trusted_and_certificate_expiry_is_reported() {
+        let (addr, ca_pem) = start_tls_server_with_ca("secure hello");
+        let mut s = spec(format!("https://127.0.0.1:{}/", addr.port()));
+        s.ca_pem = Some(ca_pem);
+        let outcome = run(s).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        // The test CA issues leaf certificates for 825 days.
+        let days = outcome.metric("cert_days_left").expect("cert facts");
+        assert!((800.0..=825.0).contains(&days), "{days}");
+        let mut bad = spec(format!("https://127.0.0.1:{}/", addr.port()));
+        bad.ca_pem = Some("not pem".into());
+        assert!(matches!(
+            Probe::build(&ProbeSpec::Http(bad), &ctx()),
+            Err(ProbeBuildError::InvalidField {
+                field: "ca_pem",
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn body_regex_matches_or_is_an_assertion() {
+        let server = TestServer::start(|_| ok("build 4711 healthy")).await;
+        let mut s = spec(server.url("/"));
+        s.body_regex = Some(r"build \d+ (healthy|degraded)".into());
+        assert_eq!(run(s.clone()).await.status, CheckStatus::Up);
+        s.body_regex = Some(r"^down$".into());
+        let outcome = run(s).await;
+        assert_eq!(
+            outcome.error_class(),
+            Some(ErrorClass::Assertion),
+            "{outcome:?}"
+        );
+        assert!(message(&outcome).contains("does not match"), "{outcome:?}");
+        let mut invalid = spec(server.url("/"));
+        invalid.body_regex = Some("(unclosed".into());
+        assert!(Probe::build(&ProbeSpec::Http(invalid), &ctx()).is_err());
+    }
+
+    #[tokio::test]
+    async fn json_path_equals_contains_and_missing() {
+        let body = r#"{"status": "ok", "version": 7, "checks": [{"name": "db", "ok": true}], "tags": ["eu", "prod"]}"#;
+        let server = TestServer::start(move |_| ok(body)).await;
+        let check = |path: &str, eq: Option<&str>, contains: Option<&str>| {
+            let mut s = spec(server.url("/"));
+            s.json_path = Some(path.into());
+            s.json_equals = eq.map(Into::into);
+            s.json_contains = contains.map(Into::into);
+            s
+        };
+        for (s, up) in [
+            (check("$.status", Some("ok"), None), true),
+            (check("$.status", Some("\"ok\""), None), true),
+            (check("$.version", Some("7"), None), true),
+            (check("$.version", Some("8"), None), false),
+            (check("$.checks[0].ok", Some("true"), None), true),
+            (check("$.checks[0].name", None, Some("d")), true),
+            (check("$.tags", None, Some("prod")), true),
+            (check("$.tags", None, Some("us")), false),
+            (check("$.checks[3]", None, None), false),
+            (check("$.missing", None, None), false),
+        ] {
+            let desc = format!(
+                "{:?} {:?} {:?}",
+                s.json_path, s.json_equals, s.json_contains
+            );
+            let outcome = run(s).await;
+            if up {
+                assert_eq!(outcome.status, CheckStatus::Up, "{desc}: {outcome:?}");
+            } else {
+                assert_eq!(
+                    outcome.error_class(),
+                    Some(ErrorClass::Assertion),
+                    "{desc}: {outcome:?}"
+                );
+            }
+        }
+        let not_json = TestServer::start(|_| ok("<html>")).await;
+        let mut s = spec(not_json.url("/"));
+        s.json_path = Some("$.status".into());
+        let outcome = run(s).await;
+        assert!(message(&outcome).contains("not JSON"), "{outcome:?}");
     }
 
     #[tokio::test]

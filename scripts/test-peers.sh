@@ -2,7 +2,9 @@
 # Installs the real servers and tools that the probe integration tests run against
 # (edge-node/tests/probes_real.rs): nsd (DNS), openssl (s_server), iproute2 (network
 # namespaces), procps (sysctl), nftables (packet loss inside a test namespace),
-# ca-certificates (system roots for the TLS probe).
+# ca-certificates (system roots for the TLS probe), snmpd + snmp tools (SNMP probe,
+# edge-node/tests/probe_snmp.rs), OpenSSH sshd + ssh-keygen and passwd (useradd, chpasswd) for
+# the SSH probe (edge-node/tests/probe_ssh.rs).
 #
 # Idempotent and fast when everything is present: apt is only touched for what is missing.
 # Needs root (or sudo) to install; the tests themselves also need root for ICMP and network
@@ -18,6 +20,12 @@ declare -A wanted=(
   [sysctl]=procps
   [unshare]=util-linux
   [nft]=nftables
+  [snmpd]=snmpd
+  [snmpget]=snmp
+  [sshd]=openssh-server
+  [ssh-keygen]=openssh-client
+  [chpasswd]=passwd
+  [useradd]=passwd
 )
 
 missing=()

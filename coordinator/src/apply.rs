@@ -75,7 +75,7 @@ pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied
     let id = monitor.id.clone();
     match ctx
         .write(Command::PutMonitor {
-            monitor,
+            monitor: Box::new(monitor),
             expect_existing,
         })
         .await?

@@ -31,6 +31,10 @@ pub enum ProbeSpec {
     Tls(TlsSpec),
     /// ICMP echo (ping).
     Icmp(IcmpSpec),
+    /// SSH login, optionally running a command.
+    Ssh(SshSpec),
+    /// SNMP GET/WALK with thresholds and counter rates.
+    Snmp(SnmpSpec),
 }
 
 impl ProbeSpec {
@@ -42,6 +46,8 @@ impl ProbeSpec {
             ProbeSpec::Dns(_) => "dns",
             ProbeSpec::Tls(_) => "tls",
             ProbeSpec::Icmp(_) => "icmp",
+            ProbeSpec::Ssh(_) => "ssh",
+            ProbeSpec::Snmp(_) => "snmp",
         }
     }
 }
@@ -65,6 +71,18 @@ pub struct HttpSpec {
     pub follow_redirects: bool,
     /// Accept any server certificate (self-signed lab gear); the check still reports TLS use.
     pub insecure_skip_verify: bool,
+    /// The response body (first 1 MiB) must match this regular expression.
+    pub body_regex: Option<String>,
+    /// A value in a JSON response body, as a [`crate::json_path::JsonPath`].
+    pub json_path: Option<String>,
+    /// The value at `json_path` must equal this JSON value (text that is not JSON compares as
+    /// a string).
+    pub json_equals: Option<String>,
+    /// The value at `json_path` must contain this: a substring of a string, an element of an
+    /// array, a substring of the value's JSON text otherwise.
+    pub json_contains: Option<String>,
+    /// PEM roots that replace the system roots for this check (private CAs).
+    pub ca_pem: Option<String>,
 }
 
 /// One accepted status: an exact code or a class such as `2xx`.
@@ -481,9 +499,422 @@ pub const ICMP_DEFAULT_PACKET_SIZE: u16 = 56;
 /// Largest payload that fits a 1500-byte Ethernet MTU without fragmentation (IPv4).
 pub const ICMP_MAX_PACKET_SIZE: u16 = 1472;
 
+/// An SSH check: connect, verify the host key, authenticate, optionally run a command.
+///
+/// `Debug` never shows the secrets in [`SshAuth`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshSpec {
+    /// Host name or IP literal.
+    pub host: String,
+    /// TCP port (22 by default in the API).
+    pub port: u16,
+    /// User to log in as.
+    pub username: String,
+    /// How to authenticate.
+    pub auth: SshAuth,
+    /// Pinned host key, as OpenSSH prints it (`SHA256:<base64 without padding>`); `None` means
+    /// trust on first use: any key is accepted and its fingerprint is reported.
+    pub host_key_fingerprint: Option<String>,
+    /// Command to run after login; its exit status must be 0.
+    pub command: Option<String>,
+    /// Regular expression the command's output (stdout then stderr) must match.
+    pub expect_regex: Option<String>,
+    /// Named numbers to extract from the output: `(metric name, regex with one capture group)`.
+    pub extract: Vec<(String, String)>,
+    /// Also offer old algorithms (SHA-1 key exchanges, CBC ciphers, `hmac-sha1`) for old
+    /// network gear.
+    pub legacy_algorithms: bool,
+}
+
+/// SSH credentials. Its `Debug` output redacts every secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SshAuth {
+    /// Password authentication.
+    Password(String),
+    /// Public key authentication with a private key in OpenSSH (or PEM/PKCS#8) format.
+    PrivateKey {
+        /// The private key text.
+        pem: String,
+        /// Passphrase decrypting the key, if it is encrypted.
+        passphrase: Option<String>,
+    },
+    /// Keyboard-interactive authentication, answering every prompt with this password.
+    KeyboardInteractive(String),
+}
+
+impl SshAuth {
+    /// The method's name as in the API (`password`, `private_key`, `keyboard_interactive`).
+    pub fn method(&self) -> &'static str {
+        match self {
+            SshAuth::Password(_) => "password",
+            SshAuth::PrivateKey { .. } => "private_key",
+            SshAuth::KeyboardInteractive(_) => "keyboard_interactive",
+        }
+    }
+}
+
+impl std::fmt::Debug for SshAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SshAuth::Password(_) => f.write_str("Password(<redacted>)"),
+            SshAuth::PrivateKey { passphrase, .. } => f
+                .debug_struct("PrivateKey")
+                .field("pem", &"<redacted>")
+                .field("passphrase", &passphrase.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            SshAuth::KeyboardInteractive(_) => f.write_str("KeyboardInteractive(<redacted>)"),
+        }
+    }
+}
+
+/// Default of [`SshSpec::port`].
+pub const SSH_DEFAULT_PORT: u16 = 22;
+
+/// An SNMP check: GET of chosen objects, WALK of subtrees, thresholds on numeric values and
+/// per-second rates of counters between two runs of the same check.
+///
+/// `Debug` never shows the community or the USM passwords.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnmpSpec {
+    /// Host name or IP literal of the agent (IPv6 without brackets).
+    pub host: String,
+    /// UDP port of the agent, [`SNMP_DEFAULT_PORT`] unless told otherwise.
+    pub port: u16,
+    /// Protocol version and its credentials.
+    pub version: SnmpVersion,
+    /// Objects fetched with one GET (dotted numeric OIDs, e.g. `1.3.6.1.2.1.1.5.0`).
+    pub oids: Vec<String>,
+    /// Subtrees walked (dotted numeric OIDs); every numeric value found becomes a metric.
+    pub walk: Vec<String>,
+    /// Conditions on numeric values (GET, walked or rate) that make a run degraded or down.
+    pub thresholds: Vec<SnmpThreshold>,
+    /// Counter objects (dotted numeric OIDs of Counter32/Counter64 instances) whose
+    /// per-second rate between two runs is reported as `<oid>_per_s`.
+    pub rates: Vec<String>,
+}
+
+/// Default of [`SnmpSpec::port`].
+pub const SNMP_DEFAULT_PORT: u16 = 161;
+
+/// sysUpTime.0, fetched on every run (reported as `sys_uptime_s`, and used to tell a counter
+/// wrap from an agent restart).
+pub const SNMP_SYS_UPTIME_OID: &str = "1.3.6.1.2.1.1.3.0";
+
+/// SNMP version with its credentials.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnmpVersion {
+    /// SNMPv2c with a community string (a secret).
+    V2c {
+        /// The community; never logged or shown.
+        community: String,
+    },
+    /// SNMPv3 with the user-based security model.
+    V3 {
+        /// USM user name (not secret).
+        user: String,
+        /// Authentication protocol and password; `None` means noAuthNoPriv.
+        auth: Option<(SnmpAuthProtocol, String)>,
+        /// Privacy protocol and password; requires `auth`.
+        privacy: Option<(SnmpPrivProtocol, String)>,
+    },
+}
+
+impl std::fmt::Debug for SnmpVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnmpVersion::V2c { .. } => f
+                .debug_struct("V2c")
+                .field("community", &"<redacted>")
+                .finish(),
+            SnmpVersion::V3 {
+                user,
+                auth,
+                privacy,
+            } => f
+                .debug_struct("V3")
+                .field("user", user)
+                .field("auth", &auth.as_ref().map(|(p, _)| (p, "<redacted>")))
+                .field("privacy", &privacy.as_ref().map(|(p, _)| (p, "<redacted>")))
+                .finish(),
+        }
+    }
+}
+
+impl SnmpVersion {
+    /// `"v2c"` or `"v3"`, as in the API.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SnmpVersion::V2c { .. } => "v2c",
+            SnmpVersion::V3 { .. } => "v3",
+        }
+    }
+}
+
+/// SNMPv3 USM authentication protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SnmpAuthProtocol {
+    /// HMAC-MD5-96.
+    Md5,
+    /// HMAC-SHA-96 (SHA-1).
+    Sha,
+    /// HMAC-SHA-224.
+    Sha224,
+    /// HMAC-SHA-256.
+    Sha256,
+    /// HMAC-SHA-384.
+    Sha384,
+    /// HMAC-SHA-512.
+    Sha512,
+}
+
+/// Every authentication protocol, in API order.
+pub const SNMP_AUTH_PROTOCOLS: [SnmpAuthProtocol; 6] = [
+    SnmpAuthProtocol::Md5,
+    SnmpAuthProtocol::Sha,
+    SnmpAuthProtocol::Sha224,
+    SnmpAuthProtocol::Sha256,
+    SnmpAuthProtocol::Sha384,
+    SnmpAuthProtocol::Sha512,
+];
+
+impl SnmpAuthProtocol {
+    /// The API name (`"md5"`, `"sha"`, `"sha256"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnmpAuthProtocol::Md5 => "md5",
+            SnmpAuthProtocol::Sha => "sha",
+            SnmpAuthProtocol::Sha224 => "sha224",
+            SnmpAuthProtocol::Sha256 => "sha256",
+            SnmpAuthProtocol::Sha384 => "sha384",
+            SnmpAuthProtocol::Sha512 => "sha512",
+        }
+    }
+
+    /// Parses an API name, case-insensitively (`"sha1"` and `"sha-256"` are accepted too).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase().replace('-', "");
+        let s = if s == "sha1" { "sha".to_owned() } else { s };
+        SNMP_AUTH_PROTOCOLS.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// SNMPv3 USM privacy (encryption) protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SnmpPrivProtocol {
+    /// DES-CBC (weak; for old gear).
+    Des,
+    /// AES-128-CFB.
+    Aes,
+    /// AES-192-CFB (Blumenthal key extension, as net-snmp).
+    Aes192,
+    /// AES-256-CFB (Blumenthal key extension, as net-snmp).
+    Aes256,
+}
+
+/// Every privacy protocol, in API order.
+pub const SNMP_PRIV_PROTOCOLS: [SnmpPrivProtocol; 4] = [
+    SnmpPrivProtocol::Des,
+    SnmpPrivProtocol::Aes,
+    SnmpPrivProtocol::Aes192,
+    SnmpPrivProtocol::Aes256,
+];
+
+impl SnmpPrivProtocol {
+    /// The API name (`"des"`, `"aes"`, `"aes192"`, `"aes256"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnmpPrivProtocol::Des => "des",
+            SnmpPrivProtocol::Aes => "aes",
+            SnmpPrivProtocol::Aes192 => "aes192",
+            SnmpPrivProtocol::Aes256 => "aes256",
+        }
+    }
+
+    /// Parses an API name, case-insensitively (`"aes128"` and `"aes-256"` are accepted too).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase().replace('-', "");
+        let s = if s == "aes128" { "aes".to_owned() } else { s };
+        SNMP_PRIV_PROTOCOLS.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A condition on one numeric value; when it holds, the run is degraded or down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnmpThreshold {
+    /// The value's metric name: a dotted numeric OID (GET or walked), or `<oid>_per_s` for a
+    /// rate.
+    pub oid: String,
+    /// How the value is compared with `value`.
+    pub op: ThresholdOp,
+    /// The threshold.
+    pub value: f64,
+    /// What a breach makes the run.
+    pub severity: ThresholdSeverity,
+}
+
+impl SnmpThreshold {
+    /// Whether `observed` breaches this threshold.
+    pub fn breached_by(&self, observed: f64) -> bool {
+        self.op.holds(observed, self.value)
+    }
+}
+
+/// Comparison operators of a threshold: the threshold is breached when
+/// `observed <op> value` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ThresholdOp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+/// Every threshold operator, in API order.
+pub const THRESHOLD_OPS: [ThresholdOp; 6] = [
+    ThresholdOp::Lt,
+    ThresholdOp::Le,
+    ThresholdOp::Gt,
+    ThresholdOp::Ge,
+    ThresholdOp::Eq,
+    ThresholdOp::Ne,
+];
+
+impl ThresholdOp {
+    /// The operator as written in the API (`"<"`, `">="`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdOp::Lt => "<",
+            ThresholdOp::Le => "<=",
+            ThresholdOp::Gt => ">",
+            ThresholdOp::Ge => ">=",
+            ThresholdOp::Eq => "==",
+            ThresholdOp::Ne => "!=",
+        }
+    }
+
+    /// Parses `"<"`, `"<="`, `">"`, `">="`, `"=="`, `"!="`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        THRESHOLD_OPS.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// Whether `observed <op> threshold` holds (`==`/`!=` compare exactly; NaN never
+    /// breaches an ordering).
+    pub fn holds(self, observed: f64, threshold: f64) -> bool {
+        match self {
+            ThresholdOp::Lt => observed < threshold,
+            ThresholdOp::Le => observed <= threshold,
+            ThresholdOp::Gt => observed > threshold,
+            ThresholdOp::Ge => observed >= threshold,
+            ThresholdOp::Eq => observed == threshold,
+            ThresholdOp::Ne => observed != threshold,
+        }
+    }
+}
+
+/// What a breached threshold makes a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ThresholdSeverity {
+    /// Degraded.
+    Degraded,
+    /// Down.
+    Down,
+}
+
+impl ThresholdSeverity {
+    /// `"degraded"` or `"down"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdSeverity::Degraded => "degraded",
+            ThresholdSeverity::Down => "down",
+        }
+    }
+
+    /// Parses `"degraded"` / `"down"`, case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "degraded" => Some(ThresholdSeverity::Degraded),
+            "down" => Some(ThresholdSeverity::Down),
+            _ => None,
+        }
+    }
+}
+
+/// Checks that `s` is a dotted numeric OID (`1.3.6.1.2.1.1.3.0`, a leading dot allowed), with
+/// at least two arcs, each fitting 32 bits, the first 0-2 (and the second below 40 when the
+/// first is 0 or 1). Returns the OID without the leading dot.
+pub fn parse_numeric_oid(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let bare = t.strip_prefix('.').unwrap_or(t);
+    if bare.is_empty() {
+        return Err("empty OID".into());
+    }
+    let mut arcs = Vec::new();
+    for arc in bare.split('.') {
+        if arc.is_empty() || !arc.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{s:?} is not a dotted numeric OID"));
+        }
+        let n: u32 = arc
+            .parse()
+            .map_err(|_| format!("{s:?}: arc {arc} does not fit 32 bits"))?;
+        arcs.push(n);
+    }
+    if arcs.len() < 2 {
+        return Err(format!("{s:?}: an OID has at least two arcs"));
+    }
+    if arcs.len() > 128 {
+        return Err(format!("{s:?}: more than 128 arcs"));
+    }
+    if arcs[0] > 2 || (arcs[0] < 2 && arcs[1] >= 40) {
+        return Err(format!("{s:?}: invalid first arcs"));
+    }
+    Ok(arcs
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssh_auth_debug_redacts_secrets() {
+        let spec = SshSpec {
+            host: "h".into(),
+            port: 22,
+            username: "u".into(),
+            auth: SshAuth::PrivateKey {
+                pem: "KEYMATERIAL".into(),
+                passphrase: Some("PASSPHRASE".into()),
+            },
+            host_key_fingerprint: None,
+            command: None,
+            expect_regex: None,
+            extract: Vec::new(),
+            legacy_algorithms: false,
+        };
+        let shown = format!("{spec:?}");
+        assert!(
+            !shown.contains("KEYMATERIAL") && !shown.contains("PASSPHRASE"),
+            "{shown}"
+        );
+        for auth in [
+            SshAuth::Password("hunter2".into()),
+            SshAuth::KeyboardInteractive("hunter2".into()),
+        ] {
+            assert!(!format!("{auth:?}").contains("hunter2"));
+        }
+    }
 
     #[test]
     fn record_types_round_trip() {
@@ -579,5 +1010,127 @@ mod tests {
             port: 5353,
         };
         assert_eq!(v4.to_string(), "127.0.0.1:5353");
+    }
+}
+
+#[cfg(test)]
+mod snmp_tests {
+    use super::*;
+
+    #[test]
+    fn numeric_oids_parse() {
+        assert_eq!(
+            parse_numeric_oid(".1.3.6.1.2.1.1.3.0").as_deref(),
+            Ok("1.3.6.1.2.1.1.3.0")
+        );
+        assert_eq!(parse_numeric_oid(" 1.3.6 ").as_deref(), Ok("1.3.6"));
+        assert_eq!(parse_numeric_oid("1.3.06").as_deref(), Ok("1.3.6"));
+        for bad in [
+            "",
+            ".",
+            "1",
+            "1..3",
+            "1.3.",
+            "sysUpTime.0",
+            "1.3.x",
+            "3.1",
+            "1.40",
+            "1.3.4294967296",
+            "1.3.-1",
+        ] {
+            assert!(parse_numeric_oid(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn threshold_ops() {
+        for op in THRESHOLD_OPS {
+            assert_eq!(ThresholdOp::parse(op.as_str()), Some(op));
+        }
+        assert_eq!(ThresholdOp::parse("=>"), None);
+        assert!(ThresholdOp::Lt.holds(1.0, 2.0));
+        assert!(!ThresholdOp::Lt.holds(2.0, 2.0));
+        assert!(ThresholdOp::Le.holds(2.0, 2.0));
+        assert!(ThresholdOp::Gt.holds(3.0, 2.0));
+        assert!(!ThresholdOp::Ge.holds(1.0, 2.0));
+        assert!(ThresholdOp::Eq.holds(2.0, 2.0));
+        assert!(ThresholdOp::Ne.holds(2.5, 2.0));
+        assert!(!ThresholdOp::Gt.holds(f64::NAN, 2.0));
+        let t = SnmpThreshold {
+            oid: "1.3.6.1.2.1.1.3.0".into(),
+            op: ThresholdOp::Ge,
+            value: 10.0,
+            severity: ThresholdSeverity::Down,
+        };
+        assert!(t.breached_by(10.0));
+        assert!(!t.breached_by(9.9));
+        assert_eq!(
+            ThresholdSeverity::parse("Degraded"),
+            Some(ThresholdSeverity::Degraded)
+        );
+        assert_eq!(ThresholdSeverity::parse("up"), None);
+    }
+
+    #[test]
+    fn usm_protocols_parse() {
+        for p in SNMP_AUTH_PROTOCOLS {
+            assert_eq!(SnmpAuthProtocol::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(SnmpAuthProtocol::parse("SHA1"), Some(SnmpAuthProtocol::Sha));
+        assert_eq!(
+            SnmpAuthProtocol::parse("sha-256"),
+            Some(SnmpAuthProtocol::Sha256)
+        );
+        assert_eq!(SnmpAuthProtocol::parse("sha3"), None);
+        for p in SNMP_PRIV_PROTOCOLS {
+            assert_eq!(SnmpPrivProtocol::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(
+            SnmpPrivProtocol::parse("AES128"),
+            Some(SnmpPrivProtocol::Aes)
+        );
+        assert_eq!(SnmpPrivProtocol::parse("3des"), None);
+    }
+
+    #[test]
+    fn snmp_spec_round_trips_postcard() {
+        let spec = ProbeSpec::Snmp(SnmpSpec {
+            host: "::1".into(),
+            port: SNMP_DEFAULT_PORT,
+            version: SnmpVersion::V3 {
+                user: "mon".into(),
+                auth: Some((SnmpAuthProtocol::Sha512, "authpass-1".into())),
+                privacy: Some((SnmpPrivProtocol::Aes256, "privpass-1".into())),
+            },
+            oids: vec![SNMP_SYS_UPTIME_OID.into()],
+            walk: vec!["1.3.6.1.2.1.2".into()],
+            thresholds: vec![SnmpThreshold {
+                oid: "1.3.6.1.2.1.2.2.1.10.1_per_s".into(),
+                op: ThresholdOp::Ne,
+                value: 0.5,
+                severity: ThresholdSeverity::Degraded,
+            }],
+            rates: vec!["1.3.6.1.2.1.2.2.1.10.1".into()],
+        });
+        let bytes = postcard::to_allocvec(&spec).expect("encode");
+        let back: ProbeSpec = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back, spec);
+        assert_eq!(back.kind(), "snmp");
+    }
+
+    #[test]
+    fn snmp_debug_redacts_secrets() {
+        let v2 = SnmpVersion::V2c {
+            community: "s3cret-community".into(),
+        };
+        assert!(!format!("{v2:?}").contains("s3cret"));
+        let v3 = SnmpVersion::V3 {
+            user: "mon".into(),
+            auth: Some((SnmpAuthProtocol::Sha256, "authpass-secret".into())),
+            privacy: Some((SnmpPrivProtocol::Aes, "privpass-secret".into())),
+        };
+        let dbg = format!("{v3:?}");
+        assert!(dbg.contains("mon") && dbg.contains("Sha256"), "{dbg}");
+        assert!(!dbg.contains("secret"), "{dbg}");
     }
 }

@@ -73,7 +73,7 @@ async fn put_monitor(
     let id = monitor.id.clone();
     match ctx
         .write(Command::PutMonitor {
-            monitor,
+            monitor: Box::new(monitor),
             expect_existing,
         })
         .await?

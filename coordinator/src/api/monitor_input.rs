@@ -5,12 +5,19 @@
 //!
 //! Kinds and their fields (beside `name`, `kind`, `target`, `interval_s`, `timeout_s`,
 //! `regions`, `paused`); `docs/probes.md` has the full reference:
-//! - `http`: `method`, `headers`, `body`, `expect_status`, `body_contains`, `follow_redirects`,
+//! - `http`: `method`, `headers`, `body`, `expect_status`, `body_contains`, `body_regex`,
+//!   `json_path` (+ `json_equals` | `json_contains`), `ca_pem`, `follow_redirects`,
 //!   `insecure_skip_verify`;
 //! - `tcp`: none (`target` is `host:port`);
 //! - `dns`: `record_type`, `nameserver`, `expect`, `expect_rcode` (`target` is the name);
 //! - `tls`: `server_name`, `warn_days`, `critical_days`, `ca_pem`, `min_version`;
 //! - `icmp`: `count`, `packet_size` (`target` is a host).
+//! - `ssh`: `username`, one of `password` / `private_key` (+ `private_key_passphrase`) /
+//!   `keyboard_interactive_password`, `host_key_fingerprint`, `command`, `expect_regex`,
+//!   `extract`, `legacy_algorithms` (`target` is `host[:port]`, port 22 by default).
+//! - `snmp`: `version`, `community`, `user`, `auth_protocol`, `auth_password`,
+//!   `priv_protocol`, `priv_password`, `oids`, `walk`, `thresholds`, `rates` (`target` is
+//!   `host[:port]`, port 161 by default); see [`snmp`].
 
 use std::collections::BTreeMap;
 
@@ -20,13 +27,17 @@ use netpulse_protocol::check::{
     ICMP_DEFAULT_PACKET_SIZE, ICMP_MAX_COUNT, ICMP_MAX_PACKET_SIZE, ICMP_MIN_COUNT,
     TLS_DEFAULT_CRITICAL_DAYS, TLS_DEFAULT_WARN_DAYS,
 };
+use netpulse_protocol::check::{SshAuth, SshSpec, SSH_DEFAULT_PORT};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use crate::state::model::ALL_REGIONS;
 
+mod snmp;
+
 /// A monitor as submitted by an operator.
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds secrets (passwords, keys, communities) as submitted.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorInput {
     name: String,
@@ -44,6 +55,10 @@ pub struct MonitorInput {
     body_contains: Option<String>,
     follow_redirects: Option<bool>,
     insecure_skip_verify: Option<bool>,
+    body_regex: Option<String>,
+    json_path: Option<String>,
+    json_equals: Option<serde_json::Value>,
+    json_contains: Option<String>,
     record_type: Option<String>,
     nameserver: Option<String>,
     expect: Option<Vec<String>>,
@@ -55,10 +70,31 @@ pub struct MonitorInput {
     min_version: Option<serde_json::Value>,
     count: Option<u32>,
     packet_size: Option<u32>,
+    username: Option<String>,
+    password: Option<String>,
+    private_key: Option<String>,
+    private_key_passphrase: Option<String>,
+    keyboard_interactive_password: Option<String>,
+    host_key_fingerprint: Option<String>,
+    command: Option<String>,
+    expect_regex: Option<String>,
+    extract: Option<BTreeMap<String, String>>,
+    legacy_algorithms: Option<bool>,
+    version: Option<String>,
+    community: Option<String>,
+    user: Option<String>,
+    auth_protocol: Option<String>,
+    auth_password: Option<String>,
+    priv_protocol: Option<String>,
+    priv_password: Option<String>,
+    oids: Option<Vec<String>>,
+    walk: Option<Vec<String>>,
+    thresholds: Option<Vec<snmp::ThresholdInput>>,
+    rates: Option<Vec<String>>,
 }
 
 /// Kinds a monitor can have, as named in the API.
-pub const KINDS: [&str; 5] = ["http", "tcp", "dns", "tls", "icmp"];
+pub const KINDS: &[&str] = &["http", "tcp", "dns", "tls", "icmp", "ssh", "snmp"];
 
 /// Most expected DNS answers per monitor.
 const MAX_EXPECT: usize = 64;
@@ -169,6 +205,8 @@ impl MonitorInput {
             "tcp" => ProbeSpec::Tcp(parse_host_port(&target)?),
             "dns" => ProbeSpec::Dns(self.dns(&target)?),
             "tls" => ProbeSpec::Tls(self.tls(&target)?),
+            "ssh" => ProbeSpec::Ssh(self.ssh(&target)?),
+            "snmp" => ProbeSpec::Snmp(self.snmp(&target)?),
             _ => ProbeSpec::Icmp(self.icmp(&target)?),
         };
         Ok(ValidMonitor {
@@ -184,12 +222,16 @@ impl MonitorInput {
 
     /// Refuses the first kind-specific field that was given but belongs to another kind.
     fn refuse_foreign_fields(&self) -> Result<(), ApiError> {
-        let fields: [(&str, bool, &str); 18] = [
+        let fields: &[(&str, bool, &str)] = &[
             ("method", self.method.is_some(), "http"),
             ("headers", self.headers.is_some(), "http"),
             ("body", self.body.is_some(), "http"),
             ("expect_status", self.expect_status.is_some(), "http"),
             ("body_contains", self.body_contains.is_some(), "http"),
+            ("body_regex", self.body_regex.is_some(), "http"),
+            ("json_path", self.json_path.is_some(), "http"),
+            ("json_equals", self.json_equals.is_some(), "http"),
+            ("json_contains", self.json_contains.is_some(), "http"),
             ("follow_redirects", self.follow_redirects.is_some(), "http"),
             (
                 "insecure_skip_verify",
@@ -203,14 +245,47 @@ impl MonitorInput {
             ("server_name", self.server_name.is_some(), "tls"),
             ("warn_days", self.warn_days.is_some(), "tls"),
             ("critical_days", self.critical_days.is_some(), "tls"),
-            ("ca_pem", self.ca_pem.is_some(), "tls"),
+            ("ca_pem", self.ca_pem.is_some(), "tls|http"),
             ("min_version", self.min_version.is_some(), "tls"),
             ("count", self.count.is_some(), "icmp"),
             ("packet_size", self.packet_size.is_some(), "icmp"),
+            ("username", self.username.is_some(), "ssh"),
+            ("password", self.password.is_some(), "ssh"),
+            ("private_key", self.private_key.is_some(), "ssh"),
+            (
+                "private_key_passphrase",
+                self.private_key_passphrase.is_some(),
+                "ssh",
+            ),
+            (
+                "keyboard_interactive_password",
+                self.keyboard_interactive_password.is_some(),
+                "ssh",
+            ),
+            (
+                "host_key_fingerprint",
+                self.host_key_fingerprint.is_some(),
+                "ssh",
+            ),
+            ("command", self.command.is_some(), "ssh"),
+            ("expect_regex", self.expect_regex.is_some(), "ssh"),
+            ("extract", self.extract.is_some(), "ssh"),
+            ("legacy_algorithms", self.legacy_algorithms.is_some(), "ssh"),
+            ("version", self.version.is_some(), "snmp"),
+            ("community", self.community.is_some(), "snmp"),
+            ("user", self.user.is_some(), "snmp"),
+            ("auth_protocol", self.auth_protocol.is_some(), "snmp"),
+            ("auth_password", self.auth_password.is_some(), "snmp"),
+            ("priv_protocol", self.priv_protocol.is_some(), "snmp"),
+            ("priv_password", self.priv_password.is_some(), "snmp"),
+            ("oids", self.oids.is_some(), "snmp"),
+            ("walk", self.walk.is_some(), "snmp"),
+            ("thresholds", self.thresholds.is_some(), "snmp"),
+            ("rates", self.rates.is_some(), "snmp"),
         ];
         match fields
             .iter()
-            .find(|(_, present, kind)| *present && *kind != self.kind)
+            .find(|(_, present, kinds)| *present && !kinds.split('|').any(|k| k == self.kind))
         {
             Some((field, _, kind)) => Err(ApiError::invalid_field(
                 field,
@@ -430,6 +505,40 @@ impl MonitorInput {
         if self.body.as_ref().is_some_and(|b| b.len() > 64 * 1024) {
             return Err(ApiError::invalid_field("body", "at most 64 KiB"));
         }
+        let body_regex = match self.body_regex.as_deref().filter(|r| !r.is_empty()) {
+            Some(r) if r.len() > 4096 => {
+                return Err(ApiError::invalid_field(
+                    "body_regex",
+                    "at most 4096 characters",
+                ))
+            }
+            Some(r) => match regex::RegexBuilder::new(r).size_limit(1 << 20).build() {
+                Ok(_) => Some(r.to_owned()),
+                Err(e) => return Err(ApiError::invalid_field("body_regex", e)),
+            },
+            None => None,
+        };
+        if let Some(p) = &self.json_path {
+            netpulse_protocol::json_path::JsonPath::parse(p)
+                .map_err(|e| ApiError::invalid_field("json_path", e))?;
+        } else if self.json_equals.is_some() || self.json_contains.is_some() {
+            let field = if self.json_equals.is_some() {
+                "json_equals"
+            } else {
+                "json_contains"
+            };
+            return Err(ApiError::invalid_field(field, "needs json_path"));
+        }
+        if self.json_equals.is_some() && self.json_contains.is_some() {
+            return Err(ApiError::invalid_field(
+                "json_contains",
+                "give json_equals or json_contains, not both",
+            ));
+        }
+        let ca_pem = match self.ca_pem.as_deref() {
+            Some(pem) => Some(check_ca_pem(pem)?),
+            None => None,
+        };
         Ok(HttpSpec {
             url: target.to_owned(),
             method,
@@ -439,6 +548,12 @@ impl MonitorInput {
             body_contains: self.body_contains.clone().filter(|s| !s.is_empty()),
             follow_redirects: self.follow_redirects.unwrap_or(true),
             insecure_skip_verify: self.insecure_skip_verify.unwrap_or(false),
+            body_regex,
+            json_path: self.json_path.clone(),
+            // Kept as JSON text: a JSON string compares as that string, anything else as JSON.
+            json_equals: self.json_equals.as_ref().map(|v| v.to_string()),
+            json_contains: self.json_contains.clone(),
+            ca_pem,
         })
     }
 }
@@ -536,6 +651,233 @@ pub fn parse_host_port(target: &str) -> Result<TcpSpec, ApiError> {
         host: host.to_owned(),
         port,
     })
+}
+
+/// Most `extract` entries per SSH monitor.
+const MAX_SSH_EXTRACT: usize = 32;
+
+/// Longest regular expression (`expect_regex`, `extract`) accepted.
+const MAX_REGEX_LEN: usize = 1024;
+
+/// Largest `private_key`.
+const MAX_PRIVATE_KEY: usize = 16 * 1024;
+
+/// Metric names the SSH probe sets itself; `extract` may not reuse them.
+const SSH_BUILTIN_METRICS: [&str; 5] =
+    ["dns_ms", "connect_ms", "auth_ms", "total_ms", "exit_status"];
+
+impl MonitorInput {
+    fn ssh(&self, target: &str) -> Result<SshSpec, ApiError> {
+        let (host, port) = parse_ssh_target(target)?;
+        let username = self
+            .username
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid_field("username", "is required for kind \"ssh\""))?;
+        if username.is_empty() || username.len() > 256 || username.chars().any(|c| c.is_control()) {
+            return Err(ApiError::invalid_field(
+                "username",
+                "must be 1 to 256 characters without control characters",
+            ));
+        }
+        let mut given = [
+            ("password", self.password.is_some()),
+            ("private_key", self.private_key.is_some()),
+            (
+                "keyboard_interactive_password",
+                self.keyboard_interactive_password.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(field, _)| field);
+        let Some(_) = given.next() else {
+            return Err(ApiError::invalid_field(
+                "password",
+                "one of password, private_key or keyboard_interactive_password is required",
+            ));
+        };
+        if let Some(second) = given.next() {
+            return Err(ApiError::invalid_field(
+                second,
+                "give only one of password, private_key and keyboard_interactive_password",
+            ));
+        }
+        if self.private_key_passphrase.is_some() && self.private_key.is_none() {
+            return Err(ApiError::invalid_field(
+                "private_key_passphrase",
+                "only valid together with private_key",
+            ));
+        }
+        let auth = if let Some(key) = &self.private_key {
+            let key = key.trim();
+            if key.len() > MAX_PRIVATE_KEY
+                || !(key.starts_with("-----BEGIN ") && key.contains(" PRIVATE KEY-----")
+                    || key.starts_with("PuTTY-User-Key-File-"))
+            {
+                // Never quote the value: it is a secret.
+                return Err(ApiError::invalid_field(
+                    "private_key",
+                    format!(
+                        "must be a private key in OpenSSH or PEM format (\"-----BEGIN ... PRIVATE KEY-----\"), at most {MAX_PRIVATE_KEY} bytes"
+                    ),
+                ));
+            }
+            SshAuth::PrivateKey {
+                pem: format!("{key}\n"),
+                passphrase: self.private_key_passphrase.clone(),
+            }
+        } else if let Some(p) = &self.password {
+            SshAuth::Password(p.clone())
+        } else {
+            SshAuth::KeyboardInteractive(
+                self.keyboard_interactive_password
+                    .clone()
+                    .unwrap_or_default(),
+            )
+        };
+        let host_key_fingerprint = match &self.host_key_fingerprint {
+            None => None,
+            Some(f) => Some(normalize_ssh_fingerprint(f).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "host_key_fingerprint",
+                    "must be a SHA-256 fingerprint as OpenSSH prints it (\"SHA256:\" and 43 base64 characters)",
+                )
+            })?),
+        };
+        let command = match &self.command {
+            None => None,
+            Some(c) if c.trim().is_empty() || c.len() > 4096 || c.contains('\0') => {
+                return Err(ApiError::invalid_field(
+                    "command",
+                    "must be 1 to 4096 characters without NUL",
+                ))
+            }
+            Some(c) => Some(c.clone()),
+        };
+        if let Some(re) = &self.expect_regex {
+            check_regex("expect_regex", re, None)?;
+            if command.is_none() {
+                return Err(ApiError::invalid_field(
+                    "expect_regex",
+                    "needs a command whose output it is matched against",
+                ));
+            }
+        }
+        let mut extract = Vec::new();
+        if let Some(map) = &self.extract {
+            if command.is_none() && !map.is_empty() {
+                return Err(ApiError::invalid_field(
+                    "extract",
+                    "needs a command whose output numbers are extracted from",
+                ));
+            }
+            if map.len() > MAX_SSH_EXTRACT {
+                return Err(ApiError::invalid_field(
+                    "extract",
+                    format!("at most {MAX_SSH_EXTRACT} entries"),
+                ));
+            }
+            for (name, re) in map {
+                let valid_name = (1..=64).contains(&name.len())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !valid_name {
+                    return Err(ApiError::invalid_field(
+                        "extract",
+                        format!("{name:?} is not a metric name ([a-z0-9_], 1-64 characters)"),
+                    ));
+                }
+                if SSH_BUILTIN_METRICS.contains(&name.as_str()) {
+                    return Err(ApiError::invalid_field(
+                        "extract",
+                        format!("{name:?} is a metric the SSH probe sets itself"),
+                    ));
+                }
+                check_regex("extract", re, Some(name))?;
+                extract.push((name.clone(), re.clone()));
+            }
+        }
+        Ok(SshSpec {
+            host,
+            port,
+            username: username.to_owned(),
+            auth,
+            host_key_fingerprint,
+            command,
+            expect_regex: self.expect_regex.clone(),
+            extract,
+            legacy_algorithms: self.legacy_algorithms.unwrap_or(false),
+        })
+    }
+}
+
+/// Compiles `re` (bounded in size); with `name`, it must have exactly one capture group.
+fn check_regex(field: &'static str, re: &str, name: Option<&str>) -> Result<(), ApiError> {
+    let what = name.map_or_else(String::new, |n| format!("{n:?}: "));
+    if re.len() > MAX_REGEX_LEN {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{what}at most {MAX_REGEX_LEN} characters"),
+        ));
+    }
+    let compiled = regex::RegexBuilder::new(re)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| ApiError::invalid_field(field, format!("{what}invalid regex: {e}")))?;
+    if name.is_some() && compiled.captures_len() != 2 {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{what}needs exactly one capture group (the number)"),
+        ));
+    }
+    Ok(())
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to 22.
+fn parse_ssh_target(target: &str) -> Result<(String, u16), ApiError> {
+    let bad = || {
+        ApiError::invalid_field(
+            "target",
+            "must be host or host:port (IPv6 as [addr] or [addr]:port)",
+        )
+    };
+    let spec = if let Some(v6) = target.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
+        TcpSpec {
+            host: v6.to_owned(),
+            port: SSH_DEFAULT_PORT,
+        }
+    } else if target.contains(':') {
+        parse_host_port(target)?
+    } else {
+        TcpSpec {
+            host: target.to_owned(),
+            port: SSH_DEFAULT_PORT,
+        }
+    };
+    let valid =
+        spec.host.parse::<std::net::IpAddr>().is_ok() || normalize_dns_name(&spec.host).is_ok();
+    if !valid {
+        return Err(bad());
+    }
+    Ok((spec.host, spec.port))
+}
+
+/// `SHA256:<43 base64 characters>` (OpenSSH's form; the `SHA256:` prefix may be in any case,
+/// `=` padding is dropped). `None` if it is not one.
+fn normalize_ssh_fingerprint(f: &str) -> Option<String> {
+    let f = f.trim();
+    let (prefix, b64) = f.split_once(':')?;
+    if !prefix.eq_ignore_ascii_case("sha256") {
+        return None;
+    }
+    let b64 = b64.trim_end_matches('=');
+    let valid = b64.len() == 43
+        && b64
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    valid.then(|| format!("SHA256:{b64}"))
 }
 
 #[cfg(test)]
@@ -802,6 +1144,39 @@ BjAKBggqhkjOPQQDAgNHADBEAiAH8eaWqzQs1euTkhIm+zNWnWf13KjV8aYsV7nd
     }
 
     #[test]
+    fn http_content_assertions_validate() {
+        let base = |extra: serde_json::Value| {
+            let mut v = serde_json::json!({"name": "n", "kind": "http", "target": "http://x/", "regions": ["a"]});
+            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            input(v)
+        };
+        let ok = base(
+            serde_json::json!({"body_regex": "v\\d+", "json_path": "$.a[0].b", "json_equals": 7}),
+        )
+        .expect("valid");
+        let ProbeSpec::Http(h) = ok.probe else {
+            panic!("http")
+        };
+        assert_eq!(h.json_equals.as_deref(), Some("7"));
+        assert_eq!(h.body_regex.as_deref(), Some("v\\d+"));
+        for (extra, field) in [
+            (serde_json::json!({"body_regex": "(open"}), "body_regex"),
+            (serde_json::json!({"json_path": "a.b"}), "json_path"),
+            (serde_json::json!({"json_equals": 1}), "json_equals"),
+            (
+                serde_json::json!({"json_path": "$.a", "json_equals": 1, "json_contains": "x"}),
+                "json_contains",
+            ),
+            (serde_json::json!({"ca_pem": "junk"}), "ca_pem"),
+        ] {
+            let err = base(extra.clone()).expect_err("refused");
+            assert!(err.contains(&format!("`{field}`")), "{extra}: {err}");
+        }
+    }
+
+    #[test]
     fn refusals_name_the_field() {
         let cases = [
             (
@@ -850,5 +1225,132 @@ BjAKBggqhkjOPQQDAgNHADBEAiAH8eaWqzQs1euTkhIm+zNWnWf13KjV8aYsV7nd
             assert!(err.contains(&format!("`{field}`")), "{body}: {err}");
         }
         assert!(input(serde_json::json!({"name": "n", "kind": "tcp", "target": "x:1", "regions": ["a"], "intervall_s": 5})).is_err());
+    }
+
+    #[test]
+    fn ssh_fields_defaults_and_refusals() {
+        let fp = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
+        let m = input(serde_json::json!({"name": "s", "kind": "ssh", "target": "gw.example.org", "regions": ["a"],
+            "username": "ops", "password": "pw", "host_key_fingerprint": fp, "command": "uptime",
+            "expect_regex": "load", "extract": {"load1": "load average: ([0-9.]+)"}}))
+        .expect("valid");
+        let ProbeSpec::Ssh(s) = m.probe else {
+            panic!("ssh")
+        };
+        assert_eq!((s.host.as_str(), s.port), ("gw.example.org", 22));
+        assert_eq!(s.auth, SshAuth::Password("pw".into()));
+        assert_eq!(s.host_key_fingerprint.as_deref(), Some(fp));
+        assert_eq!(
+            s.extract,
+            vec![("load1".into(), "load average: ([0-9.]+)".into())]
+        );
+        assert!(!s.legacy_algorithms);
+        let m = input(serde_json::json!({"name": "s", "kind": "ssh", "target": "[::1]:2222", "regions": ["a"],
+            "username": "ops", "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----",
+            "private_key_passphrase": "pp", "legacy_algorithms": true}))
+        .expect("valid");
+        let ProbeSpec::Ssh(s) = m.probe else {
+            panic!("ssh")
+        };
+        assert_eq!((s.host.as_str(), s.port), ("::1", 2222));
+        assert!(matches!(
+            s.auth,
+            SshAuth::PrivateKey {
+                passphrase: Some(_),
+                ..
+            }
+        ));
+        assert!(s.legacy_algorithms && s.host_key_fingerprint.is_none());
+
+        let base = |extra: serde_json::Value| {
+            let mut b = serde_json::json!({"name": "n", "kind": "ssh", "target": "h:22", "regions": ["a"], "username": "u", "password": "p"});
+            for (k, v) in extra.as_object().expect("object") {
+                if v.is_null() {
+                    b.as_object_mut().expect("object").remove(k);
+                } else {
+                    b[k] = v.clone();
+                }
+            }
+            b
+        };
+        let cases = [
+            (base(serde_json::json!({"username": null})), "username"),
+            (base(serde_json::json!({"password": null})), "password"),
+            (
+                base(serde_json::json!({"private_key": "junk"})),
+                "private_key",
+            ),
+            (
+                base(serde_json::json!({"private_key_passphrase": "x"})),
+                "private_key_passphrase",
+            ),
+            (
+                base(serde_json::json!({"keyboard_interactive_password": "x"})),
+                "keyboard_interactive_password",
+            ),
+            (
+                base(serde_json::json!({"host_key_fingerprint": "MD5:aa:bb"})),
+                "host_key_fingerprint",
+            ),
+            (
+                base(serde_json::json!({"host_key_fingerprint": "SHA256:short"})),
+                "host_key_fingerprint",
+            ),
+            (base(serde_json::json!({"command": ""})), "command"),
+            (
+                base(serde_json::json!({"command": "x", "expect_regex": "("})),
+                "expect_regex",
+            ),
+            (
+                base(serde_json::json!({"expect_regex": "ok"})),
+                "expect_regex",
+            ),
+            (
+                base(serde_json::json!({"command": "x", "extract": {"n": "[0-9]+"}})),
+                "extract",
+            ),
+            (
+                base(serde_json::json!({"command": "x", "extract": {"Bad Name": "([0-9]+)"}})),
+                "extract",
+            ),
+            (
+                base(serde_json::json!({"command": "x", "extract": {"total_ms": "([0-9]+)"}})),
+                "extract",
+            ),
+            (
+                base(serde_json::json!({"extract": {"n": "([0-9]+)"}})),
+                "extract",
+            ),
+            (base(serde_json::json!({"target": "h:0"})), "target"),
+            (base(serde_json::json!({"target": "a b"})), "target"),
+            (with_kind("tcp", "h:1", "username", "u"), "username"),
+            (
+                with_kind("icmp", "h", "legacy_algorithms", true),
+                "legacy_algorithms",
+            ),
+        ];
+        for (body, field) in cases {
+            let err = input(body.clone()).expect_err("must be refused");
+            assert!(err.contains(&format!("`{field}`")), "{body}: {err}");
+            assert!(!err.contains("hunter2"));
+        }
+        // A refused key is never quoted back.
+        let err = input(base(
+            serde_json::json!({"password": null, "private_key": "hunter2"}),
+        ))
+        .expect_err("refused");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    fn with_kind(
+        kind: &str,
+        target: &str,
+        field: &str,
+        value: impl Into<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut b =
+            serde_json::json!({"name": "n", "kind": kind, "target": target, "regions": ["a"]});
+        b[field] = value.into();
+        b
     }
 }

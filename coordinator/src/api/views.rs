@@ -175,6 +175,16 @@ fn settings(p: &ProbeSpec) -> BTreeMap<String, serde_json::Value> {
             let expect: Vec<String> = h.expect_status.iter().map(|m| m.to_string()).collect();
             s.insert("expect_status".into(), json!(expect));
             s.insert("body_contains".into(), json!(h.body_contains));
+            s.insert("body_regex".into(), json!(h.body_regex));
+            s.insert("json_path".into(), json!(h.json_path));
+            let equals = h
+                .json_equals
+                .as_deref()
+                .map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap_or_else(|_| json!(t)));
+            s.insert("json_equals".into(), json!(equals));
+            s.insert("json_contains".into(), json!(h.json_contains));
+            // CA certificates are public; returning them lets operators see what is trusted.
+            s.insert("ca_pem".into(), json!(h.ca_pem));
             s.insert("follow_redirects".into(), json!(h.follow_redirects));
             s.insert("insecure_skip_verify".into(), json!(h.insecure_skip_verify));
         }
@@ -203,6 +213,85 @@ fn settings(p: &ProbeSpec) -> BTreeMap<String, serde_json::Value> {
         ProbeSpec::Icmp(i) => {
             s.insert("count".into(), json!(i.count));
             s.insert("packet_size".into(), json!(i.packet_size));
+        }
+        ProbeSpec::Ssh(h) => {
+            use netpulse_protocol::check::SshAuth;
+            s.insert("username".into(), json!(h.username));
+            // Every credential is a secret: which method, never its value.
+            match &h.auth {
+                SshAuth::Password(_) => {
+                    s.insert("password".into(), json!(REDACTED));
+                }
+                SshAuth::PrivateKey { passphrase, .. } => {
+                    s.insert("private_key".into(), json!(REDACTED));
+                    s.insert(
+                        "private_key_passphrase".into(),
+                        json!(passphrase.as_ref().map(|_| REDACTED)),
+                    );
+                }
+                SshAuth::KeyboardInteractive(_) => {
+                    s.insert("keyboard_interactive_password".into(), json!(REDACTED));
+                }
+            }
+            s.insert("host_key_fingerprint".into(), json!(h.host_key_fingerprint));
+            s.insert("command".into(), json!(h.command));
+            s.insert("expect_regex".into(), json!(h.expect_regex));
+            let extract: BTreeMap<&str, &str> = h
+                .extract
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            s.insert("extract".into(), json!(extract));
+            s.insert("legacy_algorithms".into(), json!(h.legacy_algorithms));
+        }
+        ProbeSpec::Snmp(n) => {
+            use netpulse_protocol::check::SnmpVersion;
+            s.insert("version".into(), json!(n.version.as_str()));
+            // Community and USM passwords are secrets: whether set, never their value.
+            match &n.version {
+                SnmpVersion::V2c { .. } => {
+                    s.insert("community".into(), json!(REDACTED));
+                }
+                SnmpVersion::V3 {
+                    user,
+                    auth,
+                    privacy,
+                } => {
+                    s.insert("user".into(), json!(user));
+                    s.insert(
+                        "auth_protocol".into(),
+                        json!(auth.as_ref().map(|(p, _)| p.as_str())),
+                    );
+                    s.insert(
+                        "auth_password".into(),
+                        json!(auth.as_ref().map(|_| REDACTED)),
+                    );
+                    s.insert(
+                        "priv_protocol".into(),
+                        json!(privacy.as_ref().map(|(p, _)| p.as_str())),
+                    );
+                    s.insert(
+                        "priv_password".into(),
+                        json!(privacy.as_ref().map(|_| REDACTED)),
+                    );
+                }
+            }
+            s.insert("oids".into(), json!(n.oids));
+            s.insert("walk".into(), json!(n.walk));
+            let thresholds: Vec<serde_json::Value> = n
+                .thresholds
+                .iter()
+                .map(|t| {
+                    json!({
+                        "oid": t.oid,
+                        "op": t.op.as_str(),
+                        "value": t.value,
+                        "severity": t.severity.as_str(),
+                    })
+                })
+                .collect();
+            s.insert("thresholds".into(), json!(thresholds));
+            s.insert("rates".into(), json!(n.rates));
         }
     }
     s
@@ -301,5 +390,96 @@ mod tests {
         assert_eq!(parse_time(&s), Some(ms));
         assert_eq!(parse_time("12345"), Some(12345));
         assert_eq!(parse_time("yesterday"), None);
+    }
+}
+
+#[cfg(test)]
+mod snmp_tests {
+    use super::*;
+    use netpulse_protocol::check::{
+        SnmpAuthProtocol, SnmpPrivProtocol, SnmpSpec, SnmpThreshold, SnmpVersion, ThresholdOp,
+        ThresholdSeverity,
+    };
+
+    #[test]
+    fn snmp_settings_redact_secrets() {
+        let mut spec = SnmpSpec {
+            host: "192.0.2.1".into(),
+            port: 161,
+            version: SnmpVersion::V2c {
+                community: "c0mmunity-secret".into(),
+            },
+            oids: vec!["1.3.6.1.2.1.1.5.0".into()],
+            walk: vec!["1.3.6.1.2.1.2".into()],
+            thresholds: vec![SnmpThreshold {
+                oid: "1.3.6.1.2.1.1.5.0".into(),
+                op: ThresholdOp::Gt,
+                value: 5.0,
+                severity: ThresholdSeverity::Degraded,
+            }],
+            rates: vec!["1.3.6.1.2.1.2.2.1.10.1".into()],
+        };
+        let s = settings(&ProbeSpec::Snmp(spec.clone()));
+        let text = serde_json::to_string(&s).expect("json");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(s["community"], REDACTED);
+        assert_eq!(s["version"], "v2c");
+        assert_eq!(s["thresholds"][0]["op"], ">");
+        spec.version = SnmpVersion::V3 {
+            user: "monitor".into(),
+            auth: Some((SnmpAuthProtocol::Sha256, "auth-secret".into())),
+            privacy: Some((SnmpPrivProtocol::Aes, "priv-secret".into())),
+        };
+        let s = settings(&ProbeSpec::Snmp(spec));
+        let text = serde_json::to_string(&s).expect("json");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(s["user"], "monitor");
+        assert_eq!(s["auth_protocol"], "sha256");
+        assert_eq!(s["auth_password"], REDACTED);
+        assert_eq!(s["priv_protocol"], "aes");
+        assert_eq!(s["priv_password"], REDACTED);
+    }
+}
+
+#[cfg(test)]
+mod ssh_tests {
+    use super::*;
+    use netpulse_protocol::check::{SshAuth, SshSpec};
+
+    #[test]
+    fn ssh_settings_redact_secrets() {
+        let mut spec = SshSpec {
+            host: "192.0.2.1".into(),
+            port: 22,
+            username: "ops".into(),
+            auth: SshAuth::Password("pw-secret".into()),
+            host_key_fingerprint: Some("SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU".into()),
+            command: Some("uptime".into()),
+            expect_regex: Some("load".into()),
+            extract: vec![("load1".into(), "load average: ([0-9.]+)".into())],
+            legacy_algorithms: true,
+        };
+        let s = settings(&ProbeSpec::Ssh(spec.clone()));
+        let text = serde_json::to_string(&s).expect("json");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(s["password"], REDACTED);
+        assert_eq!(s["username"], "ops");
+        assert_eq!(s["command"], "uptime");
+        assert_eq!(s["extract"]["load1"], "load average: ([0-9.]+)");
+        assert_eq!(s["legacy_algorithms"], true);
+        spec.auth = SshAuth::PrivateKey {
+            pem: "key-secret".into(),
+            passphrase: Some("pass-secret".into()),
+        };
+        let s = settings(&ProbeSpec::Ssh(spec.clone()));
+        let text = serde_json::to_string(&s).expect("json");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(s["private_key"], REDACTED);
+        assert_eq!(s["private_key_passphrase"], REDACTED);
+        spec.auth = SshAuth::KeyboardInteractive("kbd-secret".into());
+        let s = settings(&ProbeSpec::Ssh(spec));
+        let text = serde_json::to_string(&s).expect("json");
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(s["keyboard_interactive_password"], REDACTED);
     }
 }

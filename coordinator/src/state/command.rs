@@ -17,9 +17,10 @@ pub enum Command {
     CreateJoinToken(JoinTokenRecord),
     /// Revoke a join token.
     RevokeJoinToken { id: String },
-    /// Create a monitor, or replace it when `expect_existing` is set (and it exists).
+    /// Create a monitor, or replace it when `expect_existing` is set (and it exists). Boxed:
+    /// a monitor with its probe settings is far larger than every other command.
     PutMonitor {
-        monitor: Monitor,
+        monitor: Box<Monitor>,
         expect_existing: bool,
     },
     /// Delete a monitor and its history.

@@ -161,7 +161,7 @@ impl StateStore {
                         CommandResponse::Conflict(format!("monitor {} exists", monitor.id))
                     }
                     (existing, _) => {
-                        let mut m = monitor.clone();
+                        let mut m = (**monitor).clone();
                         m.revision = index;
                         if let Some(old) = existing {
                             m.created_at_ms = old.created_at_ms;

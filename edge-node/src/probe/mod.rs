@@ -31,12 +31,16 @@
 //! - [`tls`]: handshake, chain and hostname verification, days until expiry against thresholds.
 //! - [`icmp`]: echo requests through one socket per address family shared by the whole node
 //!   ([`icmp::IcmpSockets::node`]).
+//! - [`ssh`]: login with a checked host key, optional command judged on exit status and output.
+//! - [`snmp`]: v2c/v3 GET and WALK, thresholds on values, counter rates kept between runs.
 //!
 //! `docs/probes.md` documents every kind's fields, defaults, metrics and error classes.
 
 pub mod dns;
 pub mod http;
 pub mod icmp;
+pub mod snmp;
+pub mod ssh;
 pub mod tcp;
 pub mod tls;
 
@@ -226,6 +230,10 @@ pub enum Probe {
     Tls(tls::TlsProbe),
     /// ICMP echo.
     Icmp(icmp::IcmpProbe),
+    /// SSH login and command.
+    Ssh(ssh::SshProbe),
+    /// SNMP GET/WALK with thresholds and counter rates.
+    Snmp(snmp::SnmpProbe),
 }
 
 impl Probe {
@@ -237,6 +245,8 @@ impl Probe {
             ProbeSpec::Dns(s) => dns::DnsProbe::build(s, ctx).map(Probe::Dns),
             ProbeSpec::Tls(s) => tls::TlsProbe::build(s, ctx).map(Probe::Tls),
             ProbeSpec::Icmp(s) => icmp::IcmpProbe::build(s, ctx).map(Probe::Icmp),
+            ProbeSpec::Ssh(s) => ssh::SshProbe::build(s, ctx).map(Probe::Ssh),
+            ProbeSpec::Snmp(s) => snmp::SnmpProbe::build(s, ctx).map(Probe::Snmp),
         }
     }
 
@@ -252,6 +262,9 @@ impl Probe {
             // ICMP spreads its echo requests over the run and must stop waiting for replies
             // before the timeout, so that a lossy run still reports its loss and RTTs.
             Probe::Icmp(p) => tokio::time::timeout(timeout, p.run(timeout)).await,
+            Probe::Ssh(p) => tokio::time::timeout(timeout, p.run()).await,
+            // SNMP sizes its per-request timeout and retry from the budget.
+            Probe::Snmp(p) => tokio::time::timeout(timeout, p.run(timeout)).await,
         };
         let elapsed = start.elapsed();
         match result {
@@ -273,6 +286,8 @@ impl Probe {
             Probe::Dns(_) => "dns",
             Probe::Tls(_) => "tls",
             Probe::Icmp(_) => "icmp",
+            Probe::Ssh(_) => "ssh",
+            Probe::Snmp(_) => "snmp",
         }
     }
 }

@@ -1,0 +1,801 @@
+//! CPU cost per check of one edge node against `prometheus-blackbox-exporter`, probing the same
+//! local targets, for HTTP, TCP, ICMP and DNS (issue 4).
+//!
+//! Targets: a tiny HTTP server and a TCP listener in this process, the kernel's echo replies on
+//! 127.0.0.1, and `nsd` serving a small zone on 127.0.0.1 (a child process).
+//!
+//! NetPulse: one coordinator and one edge node (real processes, release build). For each kind it
+//! creates N monitors with a 1 s interval, lets them settle, then measures over a window the
+//! results committed by the coordinator (the node's `results_stored`) and the edge process's CPU
+//! time, and deletes the monitors.
+//!
+//! blackbox_exporter: started as a child with a config for the same targets, and driven by a
+//! paced load generator here at the same N probes/s (`GET /probe?module=..&target=..`, as
+//! Prometheus scrapes it). Over the same window length it measures the exporter's CPU time and
+//! the probes that answered `probe_success 1`.
+//!
+//! CPU is utime + stime from /proc/<pid>/stat (divided by `getconf CLK_TCK`), not wall time, so
+//! other work on the machine inflates the figures only a little. The two tools run one after the
+//! other, never at the same time. Run with `cargo bench --bench probe_cost`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SETTLE: Duration = Duration::from_secs(4);
+const WARMUP: Duration = Duration::from_secs(2);
+const WINDOW: Duration = Duration::from_secs(10);
+/// Most blackbox probes in flight at once from the load generator.
+const BLACKBOX_CONCURRENCY: usize = 512;
+const EXPORTER: &str = "prometheus-blackbox-exporter";
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Prints why the benchmark cannot run and exits non-zero: nothing is skipped silently.
+fn fail(msg: &str) -> ! {
+    eprintln!("probe_cost: {msg}");
+    std::process::exit(1);
+}
+
+/// The path of an installed program, or a clear failure naming the package.
+fn require(cmd: &str, package: &str) -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let dirs = path
+        .split(':')
+        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
+    for dir in dirs {
+        let candidate = Path::new(dir).join(cmd);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    fail(&format!(
+        "`{cmd}` is not installed; install it with `apt-get install -y {package}` (as root)"
+    ));
+}
+
+fn require_root() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    if euid != "0" {
+        fail("ICMP probes of both tools need raw sockets: run the benchmark as root");
+    }
+}
+
+fn spawn(args: &[&str]) -> (Killed, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netpulse"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn netpulse");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    (Killed(child), rx)
+}
+
+fn line(rx: &std::sync::mpsc::Receiver<String>, prefix: &str) -> String {
+    loop {
+        let l = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("process output");
+        if let Some(rest) = l.strip_prefix(prefix) {
+            return rest.trim().to_owned();
+        }
+    }
+}
+
+/// Kernel clock ticks per second (`getconf CLK_TCK`), the unit of /proc CPU times.
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU seconds (user + system) of a process.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    ticks / clock_ticks()
+}
+
+/// CPU seconds per thread group of a process: thread names without trailing digits and dashes
+/// (`sled-io-3` counts as `sled-io`). Threads that exited are missing, so this is a breakdown,
+/// not a total.
+fn thread_cpu(pid: u32) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    let hz = clock_ticks();
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close]
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-')
+            .to_owned();
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        *out.entry(name).or_default() += (ticks(11) + ticks(12)) / hz;
+    }
+    out
+}
+
+/// "tokio-rt-worker 60%, sled-io 35%, ..." for the CPU spent between two [`thread_cpu`] samples.
+fn thread_shares(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> String {
+    let mut spent: Vec<(&String, f64)> = after
+        .iter()
+        .map(|(name, t)| (name, t - before.get(name).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .collect();
+    let total: f64 = spent.iter().map(|(_, d)| d).sum();
+    spent.sort_by(|a, b| b.1.total_cmp(&a.1));
+    spent
+        .iter()
+        .map(|(name, d)| format!("{name} {:.0}%", d * 100.0 / total.max(f64::MIN_POSITIVE)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A port free for TCP and UDP on 127.0.0.1 at the time of the call.
+fn free_port() -> u16 {
+    for _ in 0..50 {
+        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(port) = udp.local_addr().map(|a| a.port()) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+// ---------------------------------------------------------------------------------------------
+
+/// An HTTP/1.1 server answering `200 ok` and closing, as in `edge_throughput`.
+async fn http_target() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// A TCP listener that accepts and closes.
+async fn tcp_target() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let _ = listener.accept().await;
+        }
+    });
+    addr
+}
+
+const ZONE: &str = "$ORIGIN example.test.
+$TTL 300
+@    IN SOA ns1.example.test. hostmaster.example.test. 2026112301 3600 600 86400 300
+@    IN NS  ns1.example.test.
+ns1  IN A   127.0.0.1
+www  IN A   127.0.0.10
+";
+
+/// `nsd` serving [`ZONE`] on 127.0.0.1; its process group is stopped on drop.
+struct Nsd {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nsd {
+    fn start() -> Nsd {
+        let nsd = require("nsd", "nsd");
+        let mut last_log = String::new();
+        for _attempt in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port = free_port();
+            let d = dir.path().display();
+            // Response rate limiting (on by default, 200 answers/s per source) would drop
+            // most of the load: turn it off.
+            let conf = format!(
+                "server:\n    ip-address: 127.0.0.1\n    port: {port}\n    \
+                 username: \"\"\n    chroot: \"\"\n    zonesdir: \"{d}\"\n    database: \"\"\n    \
+                 pidfile: \"{d}/nsd.pid\"\n    xfrdfile: \"{d}/xfrd.state\"\n    \
+                 zonelistfile: \"{d}/zone.list\"\n    logfile: \"{d}/nsd.log\"\n    \
+                 server-count: 1\n    verbosity: 0\n    reuseport: no\n    \
+                 rrl-ratelimit: 0\n\
+                 remote-control:\n    control-enable: no\n\
+                 zone:\n    name: \"example.test\"\n    zonefile: \"example.test.zone\"\n"
+            );
+            let conf_path = dir.path().join("nsd.conf");
+            std::fs::write(&conf_path, conf).expect("write nsd.conf");
+            std::fs::write(dir.path().join("example.test.zone"), ZONE).expect("zone");
+            let child = {
+                use std::os::unix::process::CommandExt;
+                Command::new(&nsd)
+                    .args(["-d", "-c"])
+                    .arg(&conf_path)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .process_group(0)
+                    .spawn()
+                    .expect("spawn nsd")
+            };
+            let mut server = Nsd {
+                child,
+                port,
+                _dir: dir,
+            };
+            if server.wait_ready() {
+                return server;
+            }
+            last_log =
+                std::fs::read_to_string(server._dir.path().join("nsd.log")).unwrap_or_default();
+            drop(server);
+        }
+        fail(&format!("nsd did not start; last log:\n{last_log}"));
+    }
+
+    /// Polls with a hand-made SOA query until nsd answers.
+    fn wait_ready(&mut self) -> bool {
+        let query: &[u8] = b"\x4e\x50\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\
+                              \x07example\x04test\x00\x00\x06\x00\x01";
+        let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
+            return false;
+        };
+        let _ = sock.set_read_timeout(Some(Duration::from_millis(100)));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            let _ = sock.send_to(query, ("127.0.0.1", self.port));
+            let mut buf = [0u8; 512];
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if n > 12 && buf[0..2] == query[0..2] {
+                    return true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Nsd {
+    fn drop(&mut self) {
+        // nsd forks server and xfrd processes into the same group: signal all of them.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The four cases
+// ---------------------------------------------------------------------------------------------
+
+struct Case {
+    kind: &'static str,
+    rate: usize,
+    /// Extra monitor fields beside name, kind, target, interval, timeout, regions.
+    monitor: Value,
+    /// NetPulse `target`; `{i}` is replaced by the monitor's number.
+    np_target: String,
+    /// blackbox_exporter module and target.
+    module: &'static str,
+    bb_target: String,
+}
+
+struct Measure {
+    per_s: f64,
+    us_each: f64,
+    /// Fraction of the sampled results (NetPulse) or of the probes (blackbox) that succeeded.
+    ok: f64,
+    /// Where the edge node's CPU went, by thread group (NetPulse only).
+    threads: String,
+}
+
+async fn stored(client: &reqwest::Client, base: &str, key: &str) -> u64 {
+    let v: Value = client
+        .get(format!("{base}/v1/nodes"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("nodes")
+        .json()
+        .await
+        .expect("json");
+    v["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n["results_stored"].as_u64()).sum())
+        .unwrap_or(0)
+}
+
+/// Sends `n` API requests with at most 16 in flight; `make(i)` builds request `i`.
+async fn api_batch<F>(n: usize, make: F) -> Vec<reqwest::Response>
+where
+    F: Fn(usize) -> reqwest::RequestBuilder,
+{
+    let mut out = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < n {
+        let end = (i + 16).min(n);
+        let mut set = tokio::task::JoinSet::new();
+        for j in i..end {
+            let req = make(j);
+            set.spawn(async move { (j, req.send().await.expect("api request")) });
+        }
+        let mut batch: Vec<(usize, reqwest::Response)> = set.join_all().await;
+        batch.sort_by_key(|(j, _)| *j);
+        out.extend(batch.into_iter().map(|(_, r)| r));
+        i = end;
+    }
+    out
+}
+
+struct NetPulse {
+    base: String,
+    key: String,
+    edge: Killed,
+    client: reqwest::Client,
+}
+
+impl NetPulse {
+    async fn measure(&self, case: &Case) -> Measure {
+        let (base, key, client) = (&self.base, &self.key, &self.client);
+        let created = api_batch(case.rate, |i| {
+            let mut body = json!({"name": format!("{}-{i}", case.kind), "kind": case.kind,
+                "target": case.np_target.replace("{i}", &i.to_string()),
+                "interval_s": 1, "timeout_s": 1, "regions": ["bench"]});
+            if let (Some(b), Some(extra)) = (body.as_object_mut(), case.monitor.as_object()) {
+                b.extend(extra.clone());
+            }
+            client
+                .post(format!("{base}/v1/monitors"))
+                .bearer_auth(key)
+                .json(&body)
+        })
+        .await;
+        let mut ids = Vec::with_capacity(created.len());
+        for r in created {
+            let status = r.status();
+            let v: Value = r.json().await.expect("json");
+            assert_eq!(status, 201, "create {} monitor: {v}", case.kind);
+            ids.push(v["data"]["id"].as_str().expect("id").to_owned());
+        }
+        tokio::time::sleep(SETTLE).await;
+        let pid = self.edge.0.id();
+        let (s0, c0, th0, t0) = (
+            stored(client, base, key).await,
+            cpu_seconds(pid),
+            thread_cpu(pid),
+            Instant::now(),
+        );
+        tokio::time::sleep(WINDOW).await;
+        let (s1, c1, th1) = (
+            stored(client, base, key).await,
+            cpu_seconds(pid),
+            thread_cpu(pid),
+        );
+        let secs = t0.elapsed().as_secs_f64();
+        // Sample the latest results of some monitors: checks must succeed to count as cheap.
+        let (mut up, mut total) = (0usize, 0usize);
+        for id in ids.iter().step_by((ids.len() / 20).max(1)) {
+            let v: Value = client
+                .get(format!("{base}/v1/monitors/{id}/results?limit=5"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("results")
+                .json()
+                .await
+                .expect("json");
+            for r in v["data"].as_array().into_iter().flatten() {
+                total += 1;
+                up += usize::from(r["status"] == "up");
+            }
+        }
+        let deleted = api_batch(ids.len(), |i| {
+            client
+                .delete(format!("{base}/v1/monitors/{}", ids[i]))
+                .bearer_auth(key)
+        })
+        .await;
+        assert!(deleted.iter().all(|r| r.status().is_success()), "delete");
+        // Let checks already scheduled drain before the next measurement.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let checks = (s1 - s0) as f64;
+        Measure {
+            per_s: checks / secs,
+            us_each: (c1 - c0) * 1e6 / checks.max(1.0),
+            ok: up as f64 / total.max(1) as f64,
+            threads: thread_shares(&th0, &th1),
+        }
+    }
+}
+
+/// Starts blackbox_exporter with one module per kind; returns the child and its base URL.
+fn start_blackbox(dir: &Path) -> (Killed, String) {
+    let exe = require(EXPORTER, EXPORTER);
+    let config = "modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+  tcp_connect:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+  icmp:
+    prober: icmp
+    timeout: 5s
+    icmp:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+  dns:
+    prober: dns
+    timeout: 5s
+    dns:
+      query_name: www.example.test
+      query_type: A
+      transport_protocol: udp
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+";
+    let path = dir.join("blackbox.yml");
+    std::fs::write(&path, config).expect("write blackbox.yml");
+    let port = free_port();
+    let child = Command::new(exe)
+        .arg(format!("--config.file={}", path.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn blackbox_exporter");
+    (Killed(child), format!("http://127.0.0.1:{port}"))
+}
+
+async fn wait_http(client: &reqwest::Client, url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fail(&format!("{EXPORTER} did not answer at {url}"));
+}
+
+/// Drives `/probe` at `case.rate` per second for WARMUP + WINDOW and measures the window.
+async fn blackbox_measure(
+    exporter: &Killed,
+    base: &str,
+    client: &reqwest::Client,
+    case: &Case,
+) -> Measure {
+    let url = format!(
+        "{base}/probe?module={}&target={}",
+        case.module, case.bb_target
+    );
+    let ok = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let limit = Arc::new(tokio::sync::Semaphore::new(BLACKBOX_CONCURRENCY));
+    let start = tokio::time::Instant::now();
+    let end = start + WARMUP + WINDOW;
+    let generator = {
+        let (ok, done, client, rate) = (ok.clone(), done.clone(), client.clone(), case.rate);
+        tokio::spawn(async move {
+            for i in 0u64.. {
+                let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due).await;
+                let permit = limit.clone().acquire_owned().await.expect("semaphore");
+                let (ok, done, req) = (ok.clone(), done.clone(), client.get(&url));
+                tokio::spawn(async move {
+                    let body = match req.send().await {
+                        Ok(r) => r.text().await.unwrap_or_default(),
+                        Err(_) => String::new(),
+                    };
+                    if body.lines().any(|l| l == "probe_success 1") {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    drop(permit);
+                });
+            }
+        })
+    };
+    tokio::time::sleep_until(start + WARMUP).await;
+    let pid = exporter.0.id();
+    let (ok0, done0, c0, t0) = (
+        ok.load(Ordering::Relaxed),
+        done.load(Ordering::Relaxed),
+        cpu_seconds(pid),
+        Instant::now(),
+    );
+    tokio::time::sleep_until(end).await;
+    let (ok1, done1, c1) = (
+        ok.load(Ordering::Relaxed),
+        done.load(Ordering::Relaxed),
+        cpu_seconds(pid),
+    );
+    let secs = t0.elapsed().as_secs_f64();
+    generator.await.expect("load generator");
+    // Let probes in flight finish before the next measurement.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let probes = (ok1 - ok0) as f64;
+    Measure {
+        per_s: probes / secs,
+        us_each: (c1 - c0) * 1e6 / probes.max(1.0),
+        ok: probes / ((done1 - done0) as f64).max(1.0),
+        threads: String::new(),
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    // Everything the run needs, before anything starts: a missing peer is a failure, not a skip.
+    require_root();
+    require(EXPORTER, EXPORTER);
+    require("nsd", "nsd");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let coord_dir = dir.path().join("coord");
+    let (coord, crx) = spawn(&[
+        "coordinator",
+        "--data-dir",
+        coord_dir.to_str().expect("utf8"),
+        "--listen",
+        "127.0.0.1:0",
+        "--quic",
+        "127.0.0.1:0",
+    ]);
+    let base = line(&crx, "UI: ").trim_end_matches('/').to_owned();
+    let quic = line(&crx, "QUIC: ");
+    let key = line(&crx, "Admin API key: ");
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{base}/v1/join-tokens"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = token["data"]["token"].as_str().expect("token").to_owned();
+    let edge_dir = dir.path().join("edge");
+    let (edge, erx) = spawn(&[
+        "edge",
+        "--data-dir",
+        edge_dir.to_str().expect("utf8"),
+        "--region",
+        "bench",
+        "--coordinator",
+        &quic,
+        "--join-token",
+        &token,
+        "--max-concurrent-checks",
+        "1024",
+    ]);
+    line(&erx, "Edge node ");
+    let netpulse = NetPulse {
+        base,
+        key,
+        edge,
+        client: client.clone(),
+    };
+
+    let http = http_target().await;
+    let tcp = tcp_target().await;
+    let nsd = Nsd::start();
+    let (exporter, bb_base) = start_blackbox(dir.path());
+    let bb_client = reqwest::Client::builder()
+        .pool_max_idle_per_host(BLACKBOX_CONCURRENCY)
+        .build()
+        .expect("client");
+    wait_http(&bb_client, &format!("{bb_base}/-/healthy")).await;
+
+    let ns = format!("127.0.0.1:{}", nsd.port);
+    let cases = [
+        Case {
+            kind: "http",
+            rate: 500,
+            monitor: json!({}),
+            np_target: format!("http://{http}/{{i}}"),
+            module: "http_2xx",
+            bb_target: format!("http://{http}/bb"),
+        },
+        Case {
+            kind: "tcp",
+            rate: 500,
+            monitor: json!({}),
+            np_target: tcp.to_string(),
+            module: "tcp_connect",
+            bb_target: tcp.to_string(),
+        },
+        Case {
+            kind: "icmp",
+            rate: 200,
+            monitor: json!({"count": 1}),
+            np_target: "127.0.0.1".into(),
+            module: "icmp",
+            bb_target: "127.0.0.1".into(),
+        },
+        Case {
+            kind: "dns",
+            rate: 500,
+            monitor: json!({"record_type": "A", "nameserver": ns}),
+            np_target: "www.example.test".into(),
+            module: "dns",
+            bb_target: ns.clone(),
+        },
+    ];
+
+    println!(
+        "probe_cost: one NetPulse edge node vs {EXPORTER} ({}), same local targets, run one after \
+         the other",
+        exporter_version()
+    );
+    println!(
+        "CPU = utime+stime from /proc/<pid>/stat over a {} s window (not wall time); blackbox CPU \
+         includes serving its own /probe HTTP endpoint, which is how Prometheus always drives it",
+        WINDOW.as_secs()
+    );
+    println!(
+        "{:<6} {:>8} {:>12} {:>13} {:>8} {:>12} {:>13} {:>8} {:>9}",
+        "kind",
+        "target/s",
+        "np checks/s",
+        "np us/check",
+        "np up%",
+        "bb probes/s",
+        "bb us/probe",
+        "bb ok%",
+        "ratio"
+    );
+    let mut breakdown = Vec::new();
+    for case in &cases {
+        let np = netpulse.measure(case).await;
+        let bb = blackbox_measure(&exporter, &bb_base, &bb_client, case).await;
+        println!(
+            "{:<6} {:>8} {:>12.0} {:>13.1} {:>8.1} {:>12.0} {:>13.1} {:>8.1} {:>8.1}x",
+            case.kind,
+            case.rate,
+            np.per_s,
+            np.us_each,
+            np.ok * 100.0,
+            bb.per_s,
+            bb.us_each,
+            bb.ok * 100.0,
+            bb.us_each / np.us_each.max(f64::MIN_POSITIVE)
+        );
+        breakdown.push(format!("  {:<6} {}", case.kind, np.threads));
+    }
+    println!("ratio = blackbox CPU per probe / NetPulse edge CPU per check (goal: >= 5x)");
+    println!("edge node CPU in the window by thread:");
+    for l in breakdown {
+        println!("{l}");
+    }
+    drop(exporter);
+    drop(nsd);
+    drop(netpulse);
+    drop(coord);
+}
+
+fn exporter_version() -> String {
+    Command::new(EXPORTER)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| {
+            let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+            s.push_str(&String::from_utf8_lossy(&o.stderr));
+            s.lines()
+                .next()
+                .unwrap_or("")
+                .split(" (")
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}

@@ -85,6 +85,8 @@ fn realistic_results(n: usize) -> Vec<CheckResult> {
                     ("tls_us".into(), tls as f64),
                     ("ttfb_us".into(), ttfb as f64),
                 ],
+                detail: None,
+                facts: Vec::new(),
             }
         })
         .collect()

@@ -78,6 +78,8 @@ fn result(seq: u64, monitor: &str) -> CheckResult {
         duration_us: 1234,
         error: None,
         metrics: vec![("connect_ms".into(), 1.2), ("total_ms".into(), 3.4)],
+        detail: None,
+        facts: Vec::new(),
     }
 }
 

@@ -305,7 +305,24 @@ async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckR
         duration_us: outcome.duration.as_micros().min(u128::from(u64::MAX)) as u64,
         error: outcome.error,
         metrics: outcome.metrics,
+        detail: outcome.detail.map(|d| clip(d, MAX_DETAIL)),
+        facts: outcome.facts,
     }
+}
+
+/// Longest detail text sent with a result.
+const MAX_DETAIL: usize = 1024;
+
+fn clip(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
 }
 
 async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>) {

@@ -393,6 +393,8 @@ mod tests {
             duration_us: 1_000,
             error: None,
             metrics: vec![("total_us".into(), 1_000.0)],
+            detail: None,
+            facts: Vec::new(),
         }
     }
 

@@ -58,6 +58,8 @@ fn result(monitor_id: String, n: u64) -> CheckResult {
             message: format!("timeout {n}"),
         }),
         metrics: vec![("total_us".into(), n as f64)],
+        detail: None,
+        facts: Vec::new(),
     }
 }
 

@@ -412,6 +412,17 @@ async fn ssh_trust_on_first_use_reports_fingerprint() {
         )),
         "{o:?}"
     );
+    // The coordinator pins what it is told here.
+    assert_eq!(
+        o.facts,
+        vec![("ssh_host_key".to_owned(), sshd.host_key_fingerprint.clone())]
+    );
+    let mut pinned = sshd.password_spec();
+    pinned.host_key_fingerprint = Some(sshd.host_key_fingerprint.clone());
+    assert!(
+        run(pinned).await.facts.is_empty(),
+        "nothing to record once pinned"
+    );
 }
 
 #[tokio::test]

@@ -96,4 +96,10 @@ pub struct CheckResult {
     pub error: Option<ProbeError>,
     /// Named numeric measurements (timing phases, sizes, codes).
     pub metrics: Vec<(String, f64)>,
+    /// What the probe saw, for humans, also when up (DNS answers, certificate subject, command
+    /// output excerpt). Never contains secrets.
+    pub detail: Option<String>,
+    /// Named facts the coordinator acts on, e.g. `ssh_host_key` observed while not pinned
+    /// (trust on first use).
+    pub facts: Vec<(String, String)>,
 }

@@ -316,6 +316,10 @@ pub struct ResultView {
     pub metrics: BTreeMap<String, f64>,
     /// The node's sequence number (unique per node).
     pub seq: u64,
+    /// What the probe saw (DNS answers, certificate subject, output excerpt).
+    pub detail: Option<String>,
+    /// Named facts reported with the result (e.g. `ssh_host_key`).
+    pub facts: BTreeMap<String, String>,
 }
 
 impl From<&StoredResult> for ResultView {
@@ -332,6 +336,8 @@ impl From<&StoredResult> for ResultView {
             }),
             metrics: r.metrics.iter().cloned().collect(),
             seq: r.seq,
+            detail: r.detail.clone(),
+            facts: r.facts.iter().cloned().collect(),
         }
     }
 }

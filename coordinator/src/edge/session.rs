@@ -198,6 +198,15 @@ fn validate_batch(results: &[CheckResult]) -> Result<(), String> {
         if r.monitor_id.is_empty() || r.monitor_id.len() > 64 || r.metrics.len() > 64 {
             return Err(format!("result {} is malformed", r.seq));
         }
+        if r.detail.as_ref().is_some_and(|d| d.len() > 4096)
+            || r.facts.len() > 16
+            || r.facts.iter().any(|(k, v)| k.len() > 64 || v.len() > 512)
+        {
+            return Err(format!(
+                "result {} carries oversized detail or facts",
+                r.seq
+            ));
+        }
         if r.error.as_ref().is_some_and(|e| e.message.len() > 4096) {
             return Err(format!("result {} carries an oversized message", r.seq));
         }

@@ -204,7 +204,7 @@ impl StateStore {
                 self.bump(true);
                 CommandResponse::Ok
             }
-            Command::IngestResults(batch) => self.apply_ingest(batch)?,
+            Command::IngestResults(batch) => self.apply_ingest(batch, index)?,
             Command::SetPlacement { changes } => {
                 let mut batch = sled::Batch::default();
                 for (node, monitors) in changes {
@@ -285,7 +285,7 @@ impl StateStore {
         Ok(CommandResponse::Ok)
     }
 
-    fn apply_ingest(&self, batch: &IngestBatch) -> Result<CommandResponse, StateError> {
+    fn apply_ingest(&self, batch: &IngestBatch, index: u64) -> Result<CommandResponse, StateError> {
         let (mut stored, mut duplicates, mut dropped) = (0u64, 0u64, 0u64);
         let mut committed = Vec::with_capacity(batch.per_node.len());
         let mut monitors: BTreeMap<String, Option<Monitor>> = BTreeMap::new();
@@ -320,6 +320,11 @@ impl StateStore {
                         dropped += 1;
                         continue;
                     }
+                }
+                if let Some(pinned) =
+                    self.pin_first_host_key(&r.monitor_id, &r.facts, index, batch.received_at_ms)?
+                {
+                    monitors.insert(r.monitor_id.clone(), Some(pinned));
                 }
                 let sr = stored_result(r, &node);
                 let key = result_key(&r.monitor_id, r.checked_at_ms, &node.id, r.seq);
@@ -381,6 +386,43 @@ impl StateStore {
                 }),
             None => Ok(None),
         }
+    }
+
+    /// Trust on first use: an SSH monitor without a pinned host key pins the first key a node
+    /// reports (`ssh_host_key` fact), in log order, so every replica pins the same key. Returns
+    /// the updated monitor when it pinned one.
+    fn pin_first_host_key(
+        &self,
+        monitor_id: &str,
+        facts: &[(String, String)],
+        index: u64,
+        at_ms: i64,
+    ) -> Result<Option<Monitor>, StateError> {
+        let Some(key) = facts
+            .iter()
+            .find(|(k, _)| k == "ssh_host_key")
+            .map(|(_, v)| v)
+        else {
+            return Ok(None);
+        };
+        if !key.starts_with("SHA256:") || key.len() > 100 {
+            return Ok(None);
+        }
+        let Some(mut m) = self.monitor(monitor_id)? else {
+            return Ok(None);
+        };
+        let netpulse_protocol::check::ProbeSpec::Ssh(spec) = &mut m.probe else {
+            return Ok(None);
+        };
+        if spec.host_key_fingerprint.is_some() {
+            return Ok(None);
+        }
+        spec.host_key_fingerprint = Some(key.clone());
+        m.revision = index;
+        m.updated_at_ms = m.updated_at_ms.max(at_ms);
+        self.monitors.insert(m.id.as_bytes(), json(&m))?;
+        self.bump(true);
+        Ok(Some(m))
     }
 
     /// Highest sequence committed for `node` (0 when none).
@@ -596,5 +638,130 @@ fn stored_result(r: &CheckResult, node: &EdgeNode) -> StoredResult {
         duration_us: r.duration_us,
         error: r.error.clone(),
         metrics: r.metrics.clone(),
+        detail: r.detail.clone(),
+        facts: r.facts.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use netpulse_protocol::check::{ProbeSpec, SshAuth, SshSpec};
+    use netpulse_protocol::result::{CheckResult, CheckStatus};
+
+    use super::command::{Command, IngestBatch, NodeResults};
+    use super::model::{EdgeNode, Monitor};
+    use super::StateStore;
+
+    fn store() -> (tempfile::TempDir, StateStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("sled");
+        (dir, StateStore::open(&db).expect("store"))
+    }
+
+    fn result(seq: u64, key: &str) -> CheckResult {
+        CheckResult {
+            seq,
+            monitor_id: "mon_ssh".into(),
+            revision: 1,
+            checked_at_ms: 1000 + seq as i64,
+            status: CheckStatus::Up,
+            duration_us: 10,
+            error: None,
+            metrics: vec![],
+            detail: None,
+            facts: vec![("ssh_host_key".into(), key.into())],
+        }
+    }
+
+    fn ingest(s: &StateStore, index: u64, results: Vec<CheckResult>) {
+        let batch = IngestBatch {
+            received_at_ms: 5000,
+            per_node: vec![NodeResults {
+                node: "n-1".into(),
+                results,
+            }],
+        };
+        s.apply(&Command::IngestResults(batch), index)
+            .expect("apply");
+    }
+
+    #[test]
+    fn ssh_host_key_is_pinned_on_first_use_only() {
+        let (_d, s) = store();
+        let node = EdgeNode {
+            id: "n-1".into(),
+            region: "eu-west".into(),
+            labels: Default::default(),
+            version: String::new(),
+            token_id: "t".into(),
+            enrolled_at_ms: 0,
+            session: None,
+            session_since_ms: 0,
+            last_seen_ms: 0,
+            revoked: false,
+            results_stored: 0,
+            results_duplicate: 0,
+        };
+        s.apply(&Command::RegisterNode(node), 1).expect("node");
+        let spec = SshSpec {
+            host: "h".into(),
+            port: 22,
+            username: "u".into(),
+            auth: SshAuth::Password("p".into()),
+            host_key_fingerprint: None,
+            command: None,
+            expect_regex: None,
+            extract: vec![],
+            legacy_algorithms: false,
+        };
+        let monitor = Monitor {
+            id: "mon_ssh".into(),
+            name: "ssh".into(),
+            target: "h:22".into(),
+            interval_s: 60,
+            timeout_s: 10,
+            regions: vec!["eu-west".into()],
+            paused: false,
+            probe: ProbeSpec::Ssh(spec),
+            revision: 0,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        s.apply(
+            &Command::PutMonitor {
+                monitor: Box::new(monitor),
+                expect_existing: false,
+            },
+            2,
+        )
+        .expect("monitor");
+
+        ingest(
+            &s,
+            3,
+            vec![result(1, "SHA256:first"), result(2, "SHA256:second")],
+        );
+        let m = s.monitor("mon_ssh").expect("read").expect("exists");
+        let ProbeSpec::Ssh(spec) = &m.probe else {
+            panic!("ssh")
+        };
+        assert_eq!(spec.host_key_fingerprint.as_deref(), Some("SHA256:first"));
+        assert_eq!(
+            m.revision, 3,
+            "a new revision reaches the nodes with the pin"
+        );
+
+        ingest(&s, 4, vec![result(3, "SHA256:attacker")]);
+        let m = s.monitor("mon_ssh").expect("read").expect("exists");
+        let ProbeSpec::Ssh(spec) = &m.probe else {
+            panic!("ssh")
+        };
+        assert_eq!(
+            spec.host_key_fingerprint.as_deref(),
+            Some("SHA256:first"),
+            "pinned once"
+        );
+        assert_eq!(m.revision, 3);
+        assert_eq!(s.results("mon_ssh", None, 10).expect("results").len(), 3);
     }
 }

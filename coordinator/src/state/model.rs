@@ -156,6 +156,10 @@ pub struct StoredResult {
     pub error: Option<ProbeError>,
     /// Named measurements.
     pub metrics: Vec<(String, f64)>,
+    /// What the probe saw (DNS answers, certificate subject, output excerpt).
+    pub detail: Option<String>,
+    /// Named facts reported with the result.
+    pub facts: Vec<(String, String)>,
 }
 
 /// Latest result of a monitor in one region: what the overview shows.

@@ -91,6 +91,8 @@ pub struct ProbeOutcome {
     /// there. Never contains secrets. Not part of `CheckResult` yet, so it stays on the node
     /// (logs, tests) until the wire format carries it.
     pub detail: Option<String>,
+    /// Named facts for the coordinator to act on (`ssh_host_key` under trust on first use).
+    pub facts: Vec<(String, String)>,
 }
 
 impl ProbeOutcome {
@@ -102,6 +104,7 @@ impl ProbeOutcome {
             metrics,
             duration: Duration::ZERO,
             detail: None,
+            facts: Vec::new(),
         }
     }
 
@@ -133,12 +136,19 @@ impl ProbeOutcome {
             metrics,
             duration: Duration::ZERO,
             detail: None,
+            facts: Vec::new(),
         }
     }
 
     /// Attaches what the probe saw (see [`ProbeOutcome::detail`]).
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds a named fact (see [`ProbeOutcome::facts`]).
+    pub fn with_fact(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.facts.push((name.to_owned(), value.into()));
         self
     }
 

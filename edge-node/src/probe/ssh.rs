@@ -15,7 +15,7 @@
 //! `host key mismatch: expected X, got Y`. Without one (trust on first use) every key is
 //! accepted and the observed fingerprint is reported in [`ProbeOutcome::detail`]
 //! (`host key SHA256:...`); recording it and pinning it from then on is the coordinator's
-//! job (not done yet: the wire result does not carry `detail`).
+//! job: the key also travels as the `ssh_host_key` fact, and the coordinator pins the first one.
 //!
 //! # Secrets
 //! Passwords, private keys and passphrases never appear in messages, details, logs or the
@@ -40,6 +40,9 @@ use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
 
 /// Bytes of output kept for matching and extraction (per stream); the rest is discarded.
 const MAX_OUTPUT: usize = 64 * 1024;
+
+/// Name of the fact carrying a host key observed while none is pinned.
+pub const HOST_KEY_FACT: &str = "ssh_host_key";
 
 /// Bytes of output quoted in the outcome's detail.
 const EXCERPT_LEN: usize = 512;
@@ -233,6 +236,11 @@ impl SshProbe {
                 return self.handshake_failure(&e, fingerprint.as_deref(), metrics);
             }
         };
+        // Under trust on first use the coordinator records the first key it hears of.
+        let tofu = |o: ProbeOutcome| match (&fingerprint, &self.pinned) {
+            (Some(f), None) => o.with_fact(HOST_KEY_FACT, f.clone()),
+            _ => o,
+        };
         let mut detail = match (&fingerprint, &self.pinned) {
             (Some(f), Some(_)) => format!("host key {f} (pinned)"),
             (Some(f), None) => format!("host key {f} (not pinned: trust on first use)"),
@@ -245,7 +253,7 @@ impl SshProbe {
         if let Err((class, message)) = auth {
             metrics.push(("total_ms".to_owned(), ms(start.elapsed())));
             disconnect(&session).await;
-            return ProbeOutcome::down(class, message, metrics).with_detail(detail);
+            return tofu(ProbeOutcome::down(class, message, metrics).with_detail(detail));
         }
 
         let verdict = match &self.command {
@@ -269,12 +277,12 @@ impl SshProbe {
         };
         disconnect(&session).await;
         metrics.push(("total_ms".to_owned(), ms(start.elapsed())));
-        match verdict {
+        tofu(match verdict {
             Ok(()) => ProbeOutcome::up(metrics).with_detail(detail),
             Err((class, message)) => {
                 ProbeOutcome::down(class, message, metrics).with_detail(detail)
             }
-        }
+        })
     }
 
     /// Connects to the first of `addrs` that accepts.

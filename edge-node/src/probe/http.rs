@@ -6,6 +6,9 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use netpulse_protocol::check::{HttpSpec, StatusMatch};
 use netpulse_protocol::json_path::{JsonPath, Segment};
@@ -37,6 +40,98 @@ pub struct HttpProbe {
     body_contains: Option<String>,
     body_regex: Option<regex::Regex>,
     json: Option<JsonCheck>,
+    phases: Phases,
+}
+
+/// Connection phase timings of the current run, written by the client's resolver and
+/// connector layer (each probe owns its client). Summed over redirect hops.
+#[derive(Debug, Default, Clone, Copy)]
+struct PhaseClock {
+    /// Name resolution.
+    dns: Duration,
+    /// The whole connector call: resolution, TCP connect and, for https, the TLS handshake.
+    connector: Duration,
+    /// Connections opened.
+    connections: u32,
+}
+
+type Phases = Arc<Mutex<PhaseClock>>;
+
+fn lock(p: &Phases) -> std::sync::MutexGuard<'_, PhaseClock> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The system resolver, timed.
+struct TimedResolver {
+    phases: Phases,
+}
+
+impl reqwest::dns::Resolve for TimedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let phases = self.phases.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let start = Instant::now();
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await;
+            lock(&phases).dns += start.elapsed();
+            let addrs: Vec<SocketAddr> = found?.collect();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Wraps reqwest's connector to time each connection (resolve + connect + TLS).
+#[derive(Clone)]
+struct TimingLayer {
+    phases: Phases,
+}
+
+impl<S> tower::Layer<S> for TimingLayer {
+    type Service = TimedConnector<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TimedConnector {
+            inner,
+            phases: self.phases.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct TimedConnector<S> {
+    inner: S,
+    phases: Phases,
+}
+
+impl<S, R> tower::Service<R> for TimedConnector<S>
+where
+    S: tower::Service<R>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        let start = Instant::now();
+        let fut = self.inner.call(req);
+        let phases = self.phases.clone();
+        Box::pin(async move {
+            let out = fut.await;
+            let mut p = lock(&phases);
+            p.connector += start.elapsed();
+            p.connections += 1;
+            out
+        })
+    }
 }
 
 /// An assertion on one value of a JSON response.
@@ -141,7 +236,14 @@ impl HttpProbe {
             // The operator named the CA of this service: trust it alone.
             builder = builder.tls_certs_only(roots);
         }
+        let phases = Phases::default();
         let client = builder
+            .dns_resolver(Arc::new(TimedResolver {
+                phases: phases.clone(),
+            }))
+            .connector_layer(TimingLayer {
+                phases: phases.clone(),
+            })
             .user_agent(user_agent)
             // Lets the run read the server certificate for expiry facts.
             .tls_info(true)
@@ -166,11 +268,15 @@ impl HttpProbe {
             body_contains: spec.body_contains.clone(),
             body_regex,
             json,
+            phases,
         })
     }
 
     /// Performs one request. Never enforces a timeout itself (see `Probe::run`).
     pub async fn run(&self) -> ProbeOutcome {
+        // Runs of one check do not overlap unless its timeout exceeds its interval; then the
+        // phases of the overlapping runs mix (documented).
+        *lock(&self.phases) = PhaseClock::default();
         let start = Instant::now();
         let mut request = self
             .client
@@ -225,7 +331,13 @@ impl HttpProbe {
         drop(response);
         let total = start.elapsed();
 
+        let phases = *lock(&self.phases);
         let mut metrics = vec![
+            ("dns_ms".to_owned(), ms(phases.dns)),
+            (
+                "connect_ms".to_owned(),
+                ms(phases.connector.saturating_sub(phases.dns)),
+            ),
             ("time_to_first_byte_ms".to_owned(), ms(ttfb)),
             ("total_ms".to_owned(), ms(total)),
             ("status_code".to_owned(), f64::from(status)),
@@ -1157,6 +1269,39 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[tokio::test]
+    async fn connection_phases_are_timed() {
+        let server = TestServer::start(|_| ok("hello")).await;
+        let url = format!("http://localhost:{}/", server.addr.port());
+        let outcome = run(spec(url)).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        let (dns, connect, ttfb, total) = (
+            outcome.metric("dns_ms").expect("dns"),
+            outcome.metric("connect_ms").expect("connect"),
+            outcome.metric("time_to_first_byte_ms").expect("ttfb"),
+            outcome.metric("total_ms").expect("total"),
+        );
+        assert!(dns > 0.0 && connect > 0.0, "{outcome:?}");
+        assert!(
+            dns + connect <= ttfb && ttfb <= total,
+            "phases nest: {outcome:?}"
+        );
+        // TLS is part of the connect phase for https.
+        let (addr, ca_pem) = start_tls_server_with_ca("secure hello");
+        let mut s = spec(format!("https://127.0.0.1:{}/", addr.port()));
+        s.ca_pem = Some(ca_pem);
+        let outcome = run(s).await;
+        assert_eq!(
+            outcome.metric("dns_ms"),
+            Some(0.0),
+            "an IP literal needs no lookup"
+        );
+        assert!(
+            outcome.metric("connect_ms").is_some_and(|c| c > 0.0),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]

@@ -1,13 +1,15 @@
-// NetPulse operator UI: keeps the overview live without page reloads.
+// NetPulse operator UI: keeps pages live without page reloads.
 //
 // The server renders everything; this script only listens to /events (server-sent events) and,
-// on each `changed` event, fetches /fragment/overview and swaps it into <main id="overview">.
-// Without JavaScript the page falls back to a <noscript> meta refresh.
+// on each `changed` event, fetches the fragment named by the page's <main data-fragment="…">
+// (/fragment/overview, /fragment/monitors/<id>) and swaps it in.
+// Without JavaScript the pages fall back to a <noscript> meta refresh.
 "use strict";
 (function () {
-  var root = document.getElementById("overview");
+  var root = document.querySelector("main[data-fragment]");
   var indicator = document.getElementById("live");
   if (!root || !indicator || !window.EventSource || !window.fetch) return;
+  var fragment = root.getAttribute("data-fragment");
 
   var inFlight = false;
   var again = false;
@@ -21,9 +23,10 @@
   function refresh() {
     if (inFlight) { again = true; return; }
     inFlight = true;
-    fetch("/fragment/overview", { credentials: "same-origin", cache: "no-store" })
+    fetch(fragment, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) {
         if (r.status === 401) { window.location.assign("/login"); return null; }
+        if (r.status === 404) { window.location.reload(); return null; }
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.text();
       })

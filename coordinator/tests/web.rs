@@ -1,5 +1,5 @@
-//! The web UI against a real in-process coordinator: login, cookie session, overview, live
-//! events and static assets.
+//! The web UI against a real in-process coordinator: login, cookie session, overview, monitor
+//! detail, live events and static assets.
 
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ async fn coordinator(dir: &std::path::Path) -> Running {
     start(cfg).await.expect("coordinator starts")
 }
 
-async fn create_monitor(http: &Client, base: &str, key: &str, name: &str) {
+async fn create_monitor(http: &Client, base: &str, key: &str, name: &str) -> String {
     let body = serde_json::json!({
         "name": name,
         "kind": "http",
@@ -31,12 +31,169 @@ async fn create_monitor(http: &Client, base: &str, key: &str, name: &str) {
         .send()
         .await
         .expect("create monitor");
-    assert_eq!(
-        r.status(),
-        StatusCode::CREATED,
-        "{}",
-        r.text().await.unwrap_or_default()
+    let status = r.status();
+    let text = r.text().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    v["data"]["id"].as_str().expect("monitor id").to_owned()
+}
+
+async fn get(http: &Client, url: &str, cookie: Option<&str>) -> (StatusCode, String) {
+    let mut req = http.get(url);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let r = req.send().await.expect("GET");
+    let status = r.status();
+    (status, r.text().await.expect("body"))
+}
+
+/// Stores results of `monitor` as if an edge node in eu-west had sent them.
+async fn ingest_results(running: &Running, monitor: &str) {
+    use netpulse_coordinator::state::command::{Command, IngestBatch, NodeResults};
+    use netpulse_coordinator::state::model::EdgeNode;
+    use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError};
+
+    let now = netpulse_coordinator::now_ms();
+    let node = EdgeNode {
+        id: "edge-web-1".into(),
+        region: "eu-west".into(),
+        labels: Default::default(),
+        version: "test".into(),
+        token_id: "tok".into(),
+        enrolled_at_ms: now,
+        session: None,
+        session_since_ms: 0,
+        last_seen_ms: 0,
+        revoked: false,
+        results_stored: 0,
+        results_duplicate: 0,
+    };
+    running
+        .ctx
+        .write(Command::RegisterNode(node))
+        .await
+        .expect("register node");
+    let results = (1..=6u64)
+        .map(|seq| {
+            let down = seq == 4;
+            CheckResult {
+                seq,
+                monitor_id: monitor.to_owned(),
+                revision: 1,
+                checked_at_ms: now - (7 - seq as i64) * 60_000,
+                status: if down {
+                    CheckStatus::Down
+                } else {
+                    CheckStatus::Up
+                },
+                duration_us: 10_000 + seq * 1_000,
+                error: down.then(|| ProbeError {
+                    class: ErrorClass::Refused,
+                    message: "connection <refused>".into(),
+                }),
+                metrics: vec![],
+                detail: None,
+                facts: vec![],
+            }
+        })
+        .collect();
+    running
+        .ctx
+        .write(Command::IngestResults(IngestBatch {
+            received_at_ms: now,
+            per_node: vec![NodeResults {
+                node: "edge-web-1".into(),
+                results,
+            }],
+        }))
+        .await
+        .expect("ingest");
+}
+
+#[tokio::test]
+async fn monitor_detail_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let running = coordinator(dir.path()).await;
+    let key = running.admin_key.clone().expect("admin key on first start");
+    let base = format!("http://{}", running.http_addr);
+    let http = Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cookie = format!("netpulse_key={key}");
+    let id = create_monitor(&http, &base, &key, "detail <one>").await;
+    let page = format!("{base}/monitors/{id}");
+
+    // Without a session: the login form, like the overview.
+    let r = http.get(&page).send().await.expect("GET detail");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[header::LOCATION], "/login");
+    let (status, _) = get(&http, &format!("{base}/fragment/monitors/{id}"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Unknown ids are a 404 page.
+    let (status, html) = get(
+        &http,
+        &format!("{base}/monitors/mon_nope%3Cx%3E"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        html.contains("Not found") && !html.contains("mon_nope<x>"),
+        "{html}"
     );
+    let (status, _) = get(
+        &http,
+        &format!("{base}/fragment/monitors/mon_nope"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A fresh monitor: header, empty chart, no history.
+    let (status, html) = get(&http, &page, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("detail &#60;one&#62;") || html.contains("detail &lt;one&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("http://127.0.0.1:9/") && html.contains("60 s"));
+    assert!(html.contains("No results yet"));
+    assert!(html.contains("no results in this window"));
+
+    // The overview links to it.
+    let (_, overview) = get(&http, &format!("{base}/"), Some(&cookie)).await;
+    assert!(
+        overview.contains(&format!("href=\"/monitors/{id}\"")),
+        "{overview}"
+    );
+
+    // With results: a chart with points and a down marker, and the history.
+    ingest_results(&running, &id).await;
+    let (status, html) = get(&http, &page, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<svg class=\"chart\""), "{html}");
+    assert_eq!(html.matches("<circle").count(), 6, "{html}");
+    assert!(html.contains("class=\"pt down"));
+    assert!(html.contains("<polyline"));
+    assert!(!html.contains("No results yet"));
+    assert!(html.contains("edge-web-1"));
+    assert!(html.contains("<span class=\"err\">refused</span>"));
+    assert!(!html.contains("connection <refused>"));
+    assert!(html.contains("uptime <b>83.3 %</b>"), "{html}");
+    let (status, fragment) = get(
+        &http,
+        &format!("{base}/fragment/monitors/{id}"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(fragment.contains("<svg class=\"chart\"") && !fragment.contains("<html"));
+
+    drop(http);
+    running.shutdown().await;
 }
 
 #[tokio::test]

@@ -11,31 +11,39 @@
 //!   every 10 s.
 //! - `GET /fragment/overview`: the same overview as an HTML fragment (the template partial the
 //!   page includes), for the script to swap in.
+//! - `GET /monitors/{id}`: a monitor's detail page (header, a latency chart and uptime/latency
+//!   summary per region over the last hour, the newest checks); `404` page for an unknown id,
+//!   redirect to `/login` without a session. Linked from the monitor names in the overview.
+//! - `GET /fragment/monitors/{id}`: the detail page's content as a fragment, for the script.
 //! - `GET /events`: server-sent events; an event `changed` whenever the replicated state changes
 //!   (debounced), see [`events`].
 //! - `GET /static/app.js`, `GET /static/app.css`: assets embedded in the binary.
 //!
-//! Everything data-derived is escaped by askama; no template uses `|safe`. HTML responses carry
+//! Everything data-derived is escaped by askama. The one exception is the charts: inline SVG
+//! built by [`chart`], which escapes every text it embeds, is inserted with `|safe`. HTML responses carry
 //! a strict Content-Security-Policy (scripts and styles from this origin only, no framing) and
 //! `Cache-Control: no-store`.
 
+pub mod chart;
+pub mod detail;
 pub mod events;
 pub mod overview;
 pub mod session;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api::views::{MonitorView, NodeView};
+use crate::api::views::{MonitorView, NodeView, ResultView};
 use crate::context::Context;
 use crate::now_ms;
 use crate::state::StateError;
+use detail::MonitorDetail;
 use overview::Overview;
 use session::{authenticate, form_field, login_cookie, logout_cookie, verify_key, Denied};
 
@@ -76,6 +84,8 @@ pub fn router() -> Router<Context> {
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/fragment/overview", get(overview_fragment))
+        .route("/monitors/{id}", get(monitor_page))
+        .route("/fragment/monitors/{id}", get(monitor_fragment))
         .route("/events", get(events::events))
         .route("/static/app.js", get(app_js))
         .route("/static/app.css", get(app_css))
@@ -113,6 +123,36 @@ pub struct OverviewPage {
 pub struct OverviewFragment {
     /// What to show.
     pub ov: Overview,
+}
+
+/// A monitor's detail page.
+#[derive(Template)]
+#[template(path = "monitor.html")]
+pub struct MonitorPage {
+    /// Query string of asset URLs.
+    pub asset_version: String,
+    /// Name of the API key the operator signed in with.
+    pub key_name: String,
+    /// What to show.
+    pub d: MonitorDetail,
+}
+
+/// The detail alone, as `/fragment/monitors/{id}` returns it.
+#[derive(Template)]
+#[template(path = "monitor_fragment.html")]
+pub struct MonitorFragment {
+    /// What to show.
+    pub d: MonitorDetail,
+}
+
+/// The page shown for an unknown monitor.
+#[derive(Template)]
+#[template(path = "not_found.html")]
+pub struct NotFoundPage {
+    /// Query string of asset URLs.
+    pub asset_version: String,
+    /// What was not found.
+    pub what: String,
 }
 
 /// An HTML response with the UI's security and caching headers.
@@ -171,6 +211,84 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
         .collect::<Result<Vec<_>, StateError>>()?;
     let nodes: Vec<NodeView> = store.nodes()?.iter().map(NodeView::from).collect();
     Ok(Overview::build(&monitors, &nodes, now))
+}
+
+/// Reads the state into a [`MonitorDetail`]; `None` for an unknown monitor.
+fn load_detail(ctx: &Context, id: &str) -> Result<Option<MonitorDetail>, StateError> {
+    let now = now_ms();
+    let store = ctx.store();
+    let Some(m) = store.monitor(id)? else {
+        return Ok(None);
+    };
+    let view = MonitorView::build(&m, &store.latest(id)?, now);
+    let window: Vec<ResultView> = store
+        .results(
+            id,
+            Some(now - detail::WINDOW_MS),
+            detail::MAX_WINDOW_RESULTS,
+        )?
+        .iter()
+        .map(ResultView::from)
+        .collect();
+    let history: Vec<ResultView> = store
+        .results(id, None, detail::HISTORY_ROWS)?
+        .iter()
+        .map(ResultView::from)
+        .collect();
+    Ok(Some(MonitorDetail::build(&view, &window, &history, now)))
+}
+
+fn not_found(id: &str) -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        NotFoundPage {
+            asset_version: asset_version(),
+            what: format!("There is no monitor with id {id:?}."),
+        }
+        .render(),
+    )
+}
+
+async fn monitor_page(
+    State(ctx): State<Context>,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> Response {
+    let record = match authenticate(&ctx, &parts) {
+        Ok(r) => r,
+        Err(Denied::Missing) => return see_other("/login", None),
+        Err(Denied::Invalid) => return see_other("/login", Some(logout_cookie(&parts.headers))),
+        Err(Denied::State(e)) => return internal(e),
+    };
+    match load_detail(&ctx, &id) {
+        Ok(Some(d)) => {
+            let page = MonitorPage {
+                asset_version: asset_version(),
+                key_name: record.name,
+                d,
+            };
+            html(StatusCode::OK, page.render())
+        }
+        Ok(None) => not_found(&id),
+        Err(e) => internal(e),
+    }
+}
+
+async fn monitor_fragment(
+    State(ctx): State<Context>,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> Response {
+    match authenticate(&ctx, &parts) {
+        Ok(_) => {}
+        Err(Denied::State(e)) => return internal(e),
+        Err(_) => return (StatusCode::UNAUTHORIZED, "sign in again\n").into_response(),
+    }
+    match load_detail(&ctx, &id) {
+        Ok(Some(d)) => html(StatusCode::OK, MonitorFragment { d }.render()),
+        Ok(None) => (StatusCode::NOT_FOUND, "no such monitor\n").into_response(),
+        Err(e) => internal(e),
+    }
 }
 
 async fn overview_page(State(ctx): State<Context>, parts: Parts) -> Response {

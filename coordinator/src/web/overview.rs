@@ -100,6 +100,8 @@ pub struct Row {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// Link to the monitor's detail page.
+    pub href: String,
     /// Probe kind.
     pub kind: &'static str,
     /// Target as configured.
@@ -199,6 +201,7 @@ impl Overview {
                 Row {
                     id: m.id.clone(),
                     name: m.name.clone(),
+                    href: super::detail::monitor_href(&m.id),
                     kind: m.kind,
                     target: m.target.clone(),
                     status: m.status,

@@ -7,10 +7,11 @@ use askama::Template;
 use axum::http::HeaderMap;
 use futures::StreamExt;
 
+use super::detail::MonitorDetail;
 use super::overview::{relative, Overview};
 use super::session::{form_field, login_cookie, logout_cookie, url_decode};
 use super::*;
-use crate::api::views::{rfc3339, ErrorView, MonitorView, NodeView, RegionView};
+use crate::api::views::{rfc3339, ErrorView, MonitorView, NodeView, RegionView, ResultView};
 use crate::state::Versions;
 
 const NOW: i64 = 1_700_000_000_000;
@@ -185,7 +186,7 @@ fn page_includes_fragment_and_assets() {
         ov: sample(),
     };
     let html = page.render().expect("render");
-    assert!(html.contains("<main id=\"overview\">"));
+    assert!(html.contains("<main id=\"overview\" data-fragment=\"/fragment/overview\">"));
     assert!(html.contains("/static/app.js?v=v1"));
     assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"10\"></noscript>"));
     assert!(html.contains("class=\"matrix\""));
@@ -298,4 +299,128 @@ fn assets_are_versioned() {
     assert_eq!(asset_version().len(), 16);
     assert!(APP_JS.contains("/events"));
     assert!(APP_CSS.contains("prefers-color-scheme"));
+}
+
+fn result_view(
+    region: &str,
+    ago_ms: i64,
+    status: &'static str,
+    latency_ms: f64,
+    error: Option<(&'static str, &str)>,
+) -> ResultView {
+    ResultView {
+        region: region.to_owned(),
+        node: format!("node-{region}"),
+        status,
+        checked_at: rfc3339(NOW - ago_ms),
+        latency_ms,
+        error: error.map(|(class, message)| ErrorView {
+            class,
+            message: message.to_owned(),
+        }),
+        metrics: BTreeMap::new(),
+        seq: 1,
+        detail: Some("<b>answer</b>".to_owned()),
+        facts: BTreeMap::new(),
+    }
+}
+
+fn sample_detail() -> MonitorDetail {
+    let m = monitor(
+        "shop <main>",
+        "degraded",
+        &["eu-west", "us-east"],
+        vec![
+            region("eu-west", "up", 12.0, None),
+            region(
+                "us-east",
+                "down",
+                3.0,
+                Some(("refused", "connection refused")),
+            ),
+        ],
+    );
+    // Newest first, as the store returns them.
+    let mut results: Vec<ResultView> = (0..20)
+        .map(|i| result_view("eu-west", i * 60_000, "up", 10.0 + i as f64, None))
+        .collect();
+    results.push(result_view(
+        "us-east",
+        30_000,
+        "down",
+        3.0,
+        Some(("refused", "connection <refused>")),
+    ));
+    results.push(result_view("us-east", 90_000, "up", 40.0, None));
+    MonitorDetail::build(&m, &results, &results, NOW)
+}
+
+#[test]
+fn detail_model() {
+    let d = sample_detail();
+    let regions: Vec<&str> = d.panels.iter().map(|p| p.region.as_str()).collect();
+    assert_eq!(regions, ["eu-west", "us-east"]);
+    let eu = &d.panels[0];
+    assert_eq!((eu.count, eu.uptime.as_str()), (20, "100 %"));
+    assert_eq!((eu.p50.as_str(), eu.p95.as_str()), ("19 ms", "28 ms"));
+    let us = &d.panels[1];
+    assert_eq!((us.status, us.uptime.as_str()), ("down", "50.0 %"));
+    assert_eq!(us.p50, "40 ms");
+    assert!(us.svg.contains("class=\"pt down"));
+    assert_eq!(d.history.len(), 22);
+    assert_eq!(d.history[0].ago, "just now");
+    assert_eq!(d.window, "last hour");
+    assert_eq!(d.fragment_href, "/fragment/monitors/mon_11");
+    assert_eq!(d.regions, "eu-west, us-east");
+
+    // A fresh monitor: panels for its regions, empty charts, no history.
+    let fresh = MonitorDetail::build(&monitor("new", "unknown", &["all"], vec![]), &[], &[], NOW);
+    assert!(fresh.panels.is_empty());
+    assert!(fresh.history.is_empty());
+}
+
+#[test]
+fn detail_page_renders_and_escapes() {
+    let page = MonitorPage {
+        asset_version: "v1".into(),
+        key_name: "admin".into(),
+        d: sample_detail(),
+    };
+    let html = page.render().expect("render");
+    assert!(html.contains("<main id=\"detail\" data-fragment=\"/fragment/monitors/mon_11\">"));
+    assert!(html.contains("/static/app.js?v=v1"));
+    assert!(html.contains("<noscript><meta http-equiv=\"refresh\""));
+    assert!(!html.contains("shop <main>"), "name must be escaped");
+    assert!(!html.contains("<b>answer</b>"), "detail must be escaped");
+    assert!(!html.contains("connection <refused>"));
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 2);
+    assert!(html.contains("uptime <b>50.0 %</b>"));
+    assert!(html.contains("<span class=\"err\">refused</span>"));
+    assert!(html.contains("Check history"));
+    assert!(!html.contains("style="), "CSP forbids inline styles");
+    assert!(!html.contains("<script>"), "CSP forbids inline scripts");
+
+    let fresh = MonitorFragment {
+        d: MonitorDetail::build(
+            &monitor("new", "unknown", &["eu-west"], vec![]),
+            &[],
+            &[],
+            NOW,
+        ),
+    }
+    .render()
+    .expect("render");
+    assert!(fresh.contains("No results yet"));
+    assert!(fresh.contains("no results in this window"));
+    assert!(!fresh.contains("<html"));
+}
+
+#[test]
+fn overview_links_to_detail() {
+    let html = OverviewFragment { ov: sample() }.render().expect("render");
+    assert!(
+        html.contains("<a class=\"name\" href=\"/monitors/mon_4\">shop</a>"),
+        "{html}"
+    );
+    assert!(APP_JS.contains("data-fragment"));
 }

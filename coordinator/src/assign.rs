@@ -91,6 +91,7 @@ mod tests {
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "x".into(),
                 port: 1,
+                ..Default::default()
             }),
             revision: 1,
             created_at_ms: 0,

@@ -292,6 +292,7 @@ mod tests {
             probe: ProbeSpec::Tcp(TcpSpec {
                 host: "127.0.0.1".into(),
                 port: 80,
+                ..Default::default()
             }),
         }
     }

@@ -128,13 +128,17 @@ impl std::fmt::Display for StatusMatch {
     }
 }
 
-/// A TCP connect check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A TCP connect check, optionally with a payload to send and a banner to expect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcpSpec {
     /// Host name or IP literal.
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// Bytes to send after connecting (`\r\n` and the like are sent as written).
+    pub send: Option<String>,
+    /// What the peer sends (first 4 KiB, read until it matches or the peer closes) must match.
+    pub expect_regex: Option<String>,
 }
 
 /// A host and port, for peers that are not the probe's target itself (a DNS nameserver).

@@ -102,6 +102,7 @@ fn tcp_check() -> CheckSpec {
         probe: ProbeSpec::Tcp(TcpSpec {
             host: "db.internal".into(),
             port: 5432,
+            ..Default::default()
         }),
     }
 }

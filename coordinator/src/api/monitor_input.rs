@@ -78,6 +78,7 @@ pub struct MonitorInput {
     host_key_fingerprint: Option<String>,
     command: Option<String>,
     expect_regex: Option<String>,
+    send: Option<String>,
     extract: Option<BTreeMap<String, String>>,
     legacy_algorithms: Option<bool>,
     version: Option<String>,
@@ -202,7 +203,7 @@ impl MonitorInput {
         self.refuse_foreign_fields()?;
         let probe = match self.kind.as_str() {
             "http" => ProbeSpec::Http(self.http(&target)?),
-            "tcp" => ProbeSpec::Tcp(parse_host_port(&target)?),
+            "tcp" => ProbeSpec::Tcp(self.tcp(&target)?),
             "dns" => ProbeSpec::Dns(self.dns(&target)?),
             "tls" => ProbeSpec::Tls(self.tls(&target)?),
             "ssh" => ProbeSpec::Ssh(self.ssh(&target)?),
@@ -268,7 +269,8 @@ impl MonitorInput {
                 "ssh",
             ),
             ("command", self.command.is_some(), "ssh"),
-            ("expect_regex", self.expect_regex.is_some(), "ssh"),
+            ("expect_regex", self.expect_regex.is_some(), "ssh|tcp"),
+            ("send", self.send.is_some(), "tcp"),
             ("extract", self.extract.is_some(), "ssh"),
             ("legacy_algorithms", self.legacy_algorithms.is_some(), "ssh"),
             ("version", self.version.is_some(), "snmp"),
@@ -358,7 +360,7 @@ impl MonitorInput {
     }
 
     fn tls(&self, target: &str) -> Result<TlsSpec, ApiError> {
-        let TcpSpec { host, port } = parse_host_port(target)?;
+        let TcpSpec { host, port, .. } = parse_host_port(target)?;
         let server_name = match self.server_name.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(name) => {
@@ -595,7 +597,7 @@ fn parse_nameserver(text: &str) -> Result<Endpoint, ApiError> {
         });
     }
     let (host, port) = if text.contains(':') {
-        let TcpSpec { host, port } = parse_host_port(text).map_err(|_| bad())?;
+        let TcpSpec { host, port, .. } = parse_host_port(text).map_err(|_| bad())?;
         (host, port)
     } else {
         (text.to_owned(), 53)
@@ -650,7 +652,25 @@ pub fn parse_host_port(target: &str) -> Result<TcpSpec, ApiError> {
     Ok(TcpSpec {
         host: host.to_owned(),
         port,
+        ..Default::default()
     })
+}
+
+impl MonitorInput {
+    fn tcp(&self, target: &str) -> Result<TcpSpec, ApiError> {
+        let mut spec = parse_host_port(target)?;
+        if let Some(send) = &self.send {
+            if send.is_empty() || send.len() > 4096 {
+                return Err(ApiError::invalid_field("send", "1 to 4096 bytes"));
+            }
+        }
+        if let Some(re) = self.expect_regex.as_deref() {
+            check_regex("expect_regex", re, None)?;
+        }
+        spec.send = self.send.clone();
+        spec.expect_regex = self.expect_regex.clone().filter(|r| !r.is_empty());
+        Ok(spec)
+    }
 }
 
 /// Most `extract` entries per SSH monitor.
@@ -847,6 +867,7 @@ fn parse_ssh_target(target: &str) -> Result<(String, u16), ApiError> {
         TcpSpec {
             host: v6.to_owned(),
             port: SSH_DEFAULT_PORT,
+            ..Default::default()
         }
     } else if target.contains(':') {
         parse_host_port(target)?
@@ -854,6 +875,7 @@ fn parse_ssh_target(target: &str) -> Result<(String, u16), ApiError> {
         TcpSpec {
             host: target.to_owned(),
             port: SSH_DEFAULT_PORT,
+            ..Default::default()
         }
     };
     let valid =
@@ -904,7 +926,8 @@ mod tests {
             t.probe,
             ProbeSpec::Tcp(TcpSpec {
                 host: "::1".into(),
-                port: 5432
+                port: 5432,
+                ..Default::default()
             })
         );
     }
@@ -1141,6 +1164,30 @@ BjAKBggqhkjOPQQDAgNHADBEAiAH8eaWqzQs1euTkhIm+zNWnWf13KjV8aYsV7nd
         // field's path to the message).
         assert!(input(with("icmp", "h", "count", (-1).into())).is_err());
         assert!(input(with("tls", "h:1", "warn_days", "14".into())).is_err());
+    }
+
+    #[test]
+    fn tcp_send_and_expect_regex() {
+        let t = input(
+            serde_json::json!({"name": "smtp", "kind": "tcp", "target": "mail:25", "regions": ["a"],
+            "send": "EHLO netpulse\r\n", "expect_regex": "^250"}),
+        )
+        .expect("valid");
+        let ProbeSpec::Tcp(spec) = t.probe else {
+            panic!("tcp")
+        };
+        assert_eq!(
+            (spec.port, spec.expect_regex.as_deref()),
+            (25, Some("^250"))
+        );
+        let bad = input(
+            serde_json::json!({"name": "x", "kind": "tcp", "target": "h:1", "regions": ["a"], "expect_regex": "("}),
+        );
+        assert!(bad.expect_err("refused").contains("`expect_regex`"));
+        let foreign = input(
+            serde_json::json!({"name": "x", "kind": "http", "target": "http://h/", "regions": ["a"], "send": "x"}),
+        );
+        assert!(foreign.expect_err("refused").contains("`send`"));
     }
 
     #[test]

@@ -188,7 +188,10 @@ fn settings(p: &ProbeSpec) -> BTreeMap<String, serde_json::Value> {
             s.insert("follow_redirects".into(), json!(h.follow_redirects));
             s.insert("insecure_skip_verify".into(), json!(h.insecure_skip_verify));
         }
-        ProbeSpec::Tcp(_) => {}
+        ProbeSpec::Tcp(t) => {
+            s.insert("send".into(), json!(t.send));
+            s.insert("expect_regex".into(), json!(t.expect_regex));
+        }
         ProbeSpec::Dns(d) => {
             s.insert("record_type".into(), json!(d.record_type.as_str()));
             s.insert(

@@ -350,6 +350,7 @@ mod tests {
         let spec = ProbeSpec::Tcp(TcpSpec {
             host: "127.0.0.1".into(),
             port: 1,
+            ..Default::default()
         });
         let probe = Probe::build(&spec, &ctx).expect("valid tcp spec");
         assert_eq!(probe.kind(), spec.kind());

@@ -2,13 +2,16 @@
 //!
 //! The name is resolved on every run (a moved service shows up at once), then every resolved
 //! address is tried in order until one accepts, so a dual-stack name whose IPv6 path is broken
-//! still reports up when IPv4 works. The connection is closed straight away; nothing is sent.
+//! still reports up when IPv4 works. Optionally the probe then sends a payload and reads what
+//! the peer says (up to 4 KiB, until `expect_regex` matches or the peer closes); otherwise the
+//! connection is closed straight away.
 
 use std::io;
 use std::net::SocketAddr;
 
 use netpulse_protocol::check::TcpSpec;
 use netpulse_protocol::result::ErrorClass;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -20,7 +23,15 @@ pub struct TcpProbe {
     /// Host name or IP literal, without URL-style brackets.
     host: String,
     port: u16,
+    send: Option<Vec<u8>>,
+    expect: Option<regex::Regex>,
 }
+
+/// Most bytes read from the peer when a banner is expected.
+pub const MAX_BANNER_BYTES: usize = 4096;
+
+/// Quiet time after the peer's last bytes before an unmatched answer is judged.
+pub const BANNER_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl TcpProbe {
     /// Validates the host; accepts IPv6 literals with or without brackets (`::1`, `[::1]`).
@@ -35,9 +46,23 @@ impl TcpProbe {
         if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ProbeBuildError::InvalidHost(spec.host.clone()));
         }
+        let expect = match spec.expect_regex.as_deref().filter(|r| !r.is_empty()) {
+            Some(r) => Some(
+                regex::RegexBuilder::new(r)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| ProbeBuildError::InvalidField {
+                        field: "expect_regex",
+                        reason: e.to_string(),
+                    })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             host: host.to_owned(),
             port: spec.port,
+            send: spec.send.as_ref().map(|s| s.as_bytes().to_vec()),
+            expect,
         })
     }
 
@@ -64,15 +89,82 @@ impl TcpProbe {
             );
         }
         let mut metrics = vec![("dns_ms".to_owned(), ms(dns))];
-        match connect_any(&addrs).await {
-            Ok((addr, connect)) => {
-                metrics.push(("connect_ms".to_owned(), ms(connect)));
-                tracing::trace!(%addr, "tcp probe connected");
-                ProbeOutcome::up(metrics)
-            }
-            Err(failure) => ProbeOutcome::down(failure.class, failure.message, metrics),
+        let (addr, connect, mut stream) = match connect_any(&addrs).await {
+            Ok(c) => c,
+            Err(failure) => return ProbeOutcome::down(failure.class, failure.message, metrics),
+        };
+        metrics.push(("connect_ms".to_owned(), ms(connect)));
+        tracing::trace!(%addr, "tcp probe connected");
+        if self.send.is_none() && self.expect.is_none() {
+            return ProbeOutcome::up(metrics);
         }
+        let exchange = Instant::now();
+        if let Some(payload) = &self.send {
+            if let Err(e) = stream.write_all(payload).await {
+                return ProbeOutcome::down(
+                    ErrorClass::Protocol,
+                    format!("sending to {addr}: {e}"),
+                    metrics,
+                );
+            }
+        }
+        let Some(expect) = &self.expect else {
+            metrics.push(("exchange_ms".to_owned(), ms(exchange.elapsed())));
+            return ProbeOutcome::up(metrics);
+        };
+        let mut got = Vec::with_capacity(512);
+        let mut buf = [0u8; 1024];
+        loop {
+            if expect.is_match(&String::from_utf8_lossy(&got)) {
+                metrics.push(("exchange_ms".to_owned(), ms(exchange.elapsed())));
+                return ProbeOutcome::up(metrics).with_detail(excerpt(&got));
+            }
+            if got.len() >= MAX_BANNER_BYTES {
+                break;
+            }
+            // Before the peer says anything, wait as long as the check allows; once it has
+            // spoken, a pause without a match means the answer is wrong, not late.
+            let read = if got.is_empty() {
+                stream.read(&mut buf).await
+            } else {
+                match tokio::time::timeout(BANNER_QUIET, stream.read(&mut buf)).await {
+                    Ok(r) => r,
+                    Err(_) => break,
+                }
+            };
+            match read {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n.min(MAX_BANNER_BYTES - got.len())]),
+                Err(e) => {
+                    return ProbeOutcome::down(
+                        ErrorClass::Protocol,
+                        format!("reading from {addr}: {e}"),
+                        metrics,
+                    )
+                }
+            }
+        }
+        metrics.push(("exchange_ms".to_owned(), ms(exchange.elapsed())));
+        ProbeOutcome::down(
+            ErrorClass::Assertion,
+            format!(
+                "peer said {} which does not match /{}/",
+                excerpt(&got),
+                expect.as_str()
+            ),
+            metrics,
+        )
     }
+}
+
+/// The first 128 characters of what the peer sent, quoted.
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let short: String = text.chars().take(128).collect();
+    format!(
+        "{short:?}{}",
+        if short.len() < text.len() { "..." } else { "" }
+    )
 }
 
 /// Why no address accepted a connection: judged by the last attempt.
@@ -85,16 +177,12 @@ struct ConnectFailure {
 /// Tries each address in order; returns the one that accepted and how long its connect took.
 async fn connect_any(
     addrs: &[SocketAddr],
-) -> Result<(SocketAddr, std::time::Duration), ConnectFailure> {
+) -> Result<(SocketAddr, std::time::Duration, TcpStream), ConnectFailure> {
     let mut last: Option<(SocketAddr, io::Error)> = None;
     for &addr in addrs {
         let attempt = Instant::now();
         match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                let took = attempt.elapsed();
-                drop(stream);
-                return Ok((addr, took));
-            }
+            Ok(stream) => return Ok((addr, attempt.elapsed(), stream)),
             Err(e) => last = Some((addr, e)),
         }
     }
@@ -139,6 +227,7 @@ mod tests {
         let spec = ProbeSpec::Tcp(TcpSpec {
             host: host.into(),
             port,
+            ..Default::default()
         });
         let probe = Probe::build(&spec, &ctx()).expect("valid spec");
         probe.run(Duration::from_secs(10)).await
@@ -179,6 +268,79 @@ mod tests {
             .await
             .expect("server saw the connection");
         assert!(peer.is_some());
+    }
+
+    /// A line-based server: greets with `banner`, then answers `PING` with `PONG`.
+    async fn chatty_server(banner: &'static str) -> u16 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let _ = w.write_all(banner.as_bytes()).await;
+                    let mut lines = BufReader::new(r).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if line.trim() == "PING" {
+                            let _ = w.write_all(b"+PONG\r\n").await;
+                        } else {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    async fn run_exchange(port: u16, send: Option<&str>, expect: &str) -> ProbeOutcome {
+        let spec = ProbeSpec::Tcp(TcpSpec {
+            host: "127.0.0.1".into(),
+            port,
+            send: send.map(Into::into),
+            expect_regex: Some(expect.into()),
+        });
+        Probe::build(&spec, &ctx())
+            .expect("valid spec")
+            .run(Duration::from_secs(5))
+            .await
+    }
+
+    #[tokio::test]
+    async fn banner_and_send_expect_exchange() {
+        let port = chatty_server("220 mail.example ESMTP ready\r\n").await;
+        let o = run_exchange(port, None, r"^220 .*ESMTP").await;
+        assert_eq!(o.status, CheckStatus::Up, "{o:?}");
+        assert!(o.metric("exchange_ms").is_some());
+        let o = run_exchange(port, Some("PING\r\n"), r"\+PONG").await;
+        assert_eq!(o.status, CheckStatus::Up, "{o:?}");
+        let o = run_exchange(port, None, r"^554 ").await;
+        assert_eq!(o.error_class(), Some(ErrorClass::Assertion), "{o:?}");
+        assert!(
+            o.error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("220 mail.example")),
+            "{o:?}"
+        );
+        // A server that never says the expected thing runs into the probe's timeout.
+        let silent = chatty_server("").await;
+        let spec = ProbeSpec::Tcp(TcpSpec {
+            host: "127.0.0.1".into(),
+            port: silent,
+            send: None,
+            expect_regex: Some("READY".into()),
+        });
+        let o = Probe::build(&spec, &ctx())
+            .expect("valid")
+            .run(Duration::from_millis(300))
+            .await;
+        assert_eq!(o.error_class(), Some(ErrorClass::Timeout), "{o:?}");
+        let bad = ProbeSpec::Tcp(TcpSpec {
+            expect_regex: Some("(".into()),
+            ..TcpSpec::default()
+        });
+        assert!(Probe::build(&bad, &ctx()).is_err());
     }
 
     #[tokio::test]
@@ -240,7 +402,7 @@ mod tests {
         let (port, _accepted) = counting_listener(listener).await;
         let good: SocketAddr = ([127, 0, 0, 1], port).into();
         let bad: SocketAddr = ([127, 0, 0, 1], closed_port().await).into();
-        let (addr, _) = connect_any(&[bad, good])
+        let (addr, _, _) = connect_any(&[bad, good])
             .await
             .expect("second address accepts");
         assert_eq!(addr, good);
@@ -268,6 +430,7 @@ mod tests {
             let spec = TcpSpec {
                 host: host.into(),
                 port: 80,
+                ..Default::default()
             };
             assert!(
                 matches!(

@@ -36,7 +36,7 @@ pub(super) struct ThresholdInput {
 
 impl MonitorInput {
     pub(super) fn snmp(&self, target: &str) -> Result<SnmpSpec, ApiError> {
-        let TcpSpec { host, port } = snmp_target(target)?;
+        let TcpSpec { host, port, .. } = snmp_target(target)?;
         let version = match self.version.as_deref().map(str::trim) {
             None | Some("v2c") | Some("2c") => {
                 for (field, given) in [
@@ -186,6 +186,7 @@ fn snmp_target(target: &str) -> Result<TcpSpec, ApiError> {
         return Ok(TcpSpec {
             host: ip.to_string(),
             port: SNMP_DEFAULT_PORT,
+            ..Default::default()
         });
     }
     if let Some(v6) = target.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
@@ -193,6 +194,7 @@ fn snmp_target(target: &str) -> Result<TcpSpec, ApiError> {
         return Ok(TcpSpec {
             host: ip.to_string(),
             port: SNMP_DEFAULT_PORT,
+            ..Default::default()
         });
     }
     let spec = if target.contains(':') {
@@ -201,6 +203,7 @@ fn snmp_target(target: &str) -> Result<TcpSpec, ApiError> {
         TcpSpec {
             host: target.to_owned(),
             port: SNMP_DEFAULT_PORT,
+            ..Default::default()
         }
     };
     if spec.host.parse::<std::net::IpAddr>().is_err() && normalize_dns_name(&spec.host).is_err() {

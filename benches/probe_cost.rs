@@ -752,7 +752,7 @@ async fn run() {
         "bb ok%",
         "ratio"
     );
-    let mut breakdown = Vec::new();
+    let (mut breakdown, mut warnings) = (Vec::new(), Vec::new());
     for case in &cases {
         let np = netpulse.measure(case).await;
         let bb = blackbox_measure(&exporter, &bb_base, &bb_client, case).await;
@@ -769,10 +769,22 @@ async fn run() {
             bb.us_each / np.us_each.max(f64::MIN_POSITIVE)
         );
         breakdown.push(format!("  {:<6} {}", case.kind, np.threads));
+        for (tool, m) in [("NetPulse", &np), (EXPORTER, &bb)] {
+            if m.per_s < 0.9 * case.rate as f64 || m.ok < 0.99 {
+                warnings.push(format!(
+                    "WARNING: {} {tool}: {:.0}/s of {}/s, {:.1}% ok; its CPU per check is not \
+                     meaningful",
+                    case.kind,
+                    m.per_s,
+                    case.rate,
+                    m.ok * 100.0
+                ));
+            }
+        }
     }
     println!("ratio = blackbox CPU per probe / NetPulse edge CPU per check (goal: >= 5x)");
     println!("edge node CPU in the window by thread:");
-    for l in breakdown {
+    for l in breakdown.iter().chain(&warnings) {
         println!("{l}");
     }
     drop(exporter);

@@ -32,36 +32,8 @@ pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied
         .find(|m| m.name == v.name);
     let now = now_ms();
     let (monitor, expect_existing) = match &existing {
-        Some(old) => (
-            Monitor {
-                name: v.name,
-                target: v.target,
-                interval_s: v.interval_s,
-                timeout_s: v.timeout_s,
-                regions: v.regions,
-                paused: v.paused,
-                probe: v.probe,
-                updated_at_ms: now,
-                ..old.clone()
-            },
-            true,
-        ),
-        None => (
-            Monitor {
-                id: crate::api::new_id("mon"),
-                name: v.name,
-                target: v.target,
-                interval_s: v.interval_s,
-                timeout_s: v.timeout_s,
-                regions: v.regions,
-                paused: v.paused,
-                probe: v.probe,
-                revision: 0,
-                created_at_ms: now,
-                updated_at_ms: now,
-            },
-            false,
-        ),
+        Some(old) => (v.replace(old, now), true),
+        None => (v.create(now), false),
     };
     if let Some(old) = &existing {
         let same = Monitor {

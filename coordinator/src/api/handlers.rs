@@ -13,7 +13,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::monitor_input::MonitorInput;
 use super::views::{parse_time, rfc3339, MonitorView, NodeView, ResultView};
-use super::{new_id, Caller, JsonBody};
+use super::{Caller, JsonBody};
 use crate::auth::new_join_token;
 use crate::context::Context;
 use crate::now_ms;
@@ -95,20 +95,7 @@ pub(super) async fn create_monitor(
 ) -> ApiResult {
     caller.require_write()?;
     let v = input.validate()?;
-    let now = now_ms();
-    let monitor = Monitor {
-        id: new_id("mon"),
-        name: v.name,
-        target: v.target,
-        interval_s: v.interval_s,
-        timeout_s: v.timeout_s,
-        regions: v.regions,
-        paused: v.paused,
-        probe: v.probe,
-        revision: 0,
-        created_at_ms: now,
-        updated_at_ms: now,
-    };
+    let monitor = v.create(now_ms());
     let m = put_monitor(&ctx, monitor, false).await?;
     Ok((StatusCode::CREATED, data(monitor_view(&ctx, &m)?)).into_response())
 }
@@ -125,19 +112,7 @@ pub(super) async fn update_monitor(
         .store()
         .monitor(&id)?
         .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))?;
-    let monitor = Monitor {
-        id,
-        name: v.name,
-        target: v.target,
-        interval_s: v.interval_s,
-        timeout_s: v.timeout_s,
-        regions: v.regions,
-        paused: v.paused,
-        probe: v.probe,
-        revision: old.revision,
-        created_at_ms: old.created_at_ms,
-        updated_at_ms: now_ms(),
-    };
+    let monitor = v.replace(&old, now_ms());
     let m = put_monitor(&ctx, monitor, true).await?;
     Ok(data(monitor_view(&ctx, &m)?).into_response())
 }

@@ -128,6 +128,44 @@ pub struct ValidMonitor {
     pub probe: ProbeSpec,
 }
 
+impl ValidMonitor {
+    /// A new monitor with a fresh id.
+    pub fn create(self, now_ms: i64) -> crate::state::model::Monitor {
+        self.into_monitor(super::new_id("mon"), 0, now_ms, now_ms)
+    }
+
+    /// The replacement of `old`: same id, creation time and (until applied) revision.
+    pub fn replace(
+        self,
+        old: &crate::state::model::Monitor,
+        now_ms: i64,
+    ) -> crate::state::model::Monitor {
+        self.into_monitor(old.id.clone(), old.revision, old.created_at_ms, now_ms)
+    }
+
+    fn into_monitor(
+        self,
+        id: String,
+        revision: u64,
+        created_at_ms: i64,
+        updated_at_ms: i64,
+    ) -> crate::state::model::Monitor {
+        crate::state::model::Monitor {
+            id,
+            name: self.name,
+            target: self.target,
+            interval_s: self.interval_s,
+            timeout_s: self.timeout_s,
+            regions: self.regions,
+            paused: self.paused,
+            probe: self.probe,
+            revision,
+            created_at_ms,
+            updated_at_ms,
+        }
+    }
+}
+
 /// Whether `r` is a usable region tag: 1-32 chars of `[a-z0-9-]`.
 pub fn valid_region(r: &str) -> bool {
     (1..=32).contains(&r.len())

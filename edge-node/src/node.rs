@@ -325,13 +325,23 @@ fn clip(mut s: String, max: usize) -> String {
     s
 }
 
+/// How long the result writer gathers results before one durable write. Each write is an
+/// fsync; at hundreds of checks per second, writing every burst at once spent a third of the
+/// node's CPU in sled's I/O threads. The cost is up to this much extra delivery latency.
+pub const OUTBOX_LINGER: Duration = Duration::from_millis(100);
+
+/// Most results in one durable write.
+const OUTBOX_BATCH: usize = 1000;
+
 async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
-        while batch.len() < 1000 {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+        let deadline = tokio::time::Instant::now() + OUTBOX_LINGER;
+        while batch.len() < OUTBOX_BATCH {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(r)) => batch.push(r),
+                // Channel closed (shutdown) or linger over: write what we have.
+                Ok(None) | Err(_) => break,
             }
         }
         loop {

@@ -80,7 +80,9 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            r = versions.changed() => if r.is_err() { return },
+            // Monitors or nodes changed; result batches alone never move placement. A change
+            // that races the tick branch may count as seen; the next tick covers it.
+            r = crate::state::config_changed(&mut versions) => if r.is_err() { return },
             _ = shutdown.changed() => return,
         }
         if !ctx.is_leader() {

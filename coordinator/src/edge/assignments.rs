@@ -57,13 +57,7 @@ pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
     let (tx, rx) = watch::channel(compute(&store).unwrap_or_default());
     let mut versions = store.subscribe();
     tokio::spawn(async move {
-        let mut last = versions.borrow_and_update().config;
-        while versions.changed().await.is_ok() {
-            let v = versions.borrow_and_update().config;
-            if v == last {
-                continue;
-            }
-            last = v;
+        while crate::state::config_changed(&mut versions).await.is_ok() {
             if let Some(a) = compute(&store) {
                 tx.send_if_modified(|cur| {
                     let changed = **cur != *a;

@@ -83,18 +83,6 @@ impl EdgeServer {
         Ok(Self { endpoint })
     }
 
-    /// Binds the endpoint at `addr` with this coordinator's `identity`.
-    pub fn bind(
-        addr: SocketAddr,
-        identity: &NodeIdentity,
-        ca: &CertificateDer<'static>,
-    ) -> Result<Self, EdgeServerError> {
-        let cfg = server_config(identity, ca)?;
-        let endpoint = quinn::Endpoint::server(cfg, addr)
-            .map_err(|source| EdgeServerError::Bind { addr, source })?;
-        Ok(Self { endpoint })
-    }
-
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.endpoint.local_addr()

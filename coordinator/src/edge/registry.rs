@@ -68,15 +68,6 @@ impl Sessions {
         removed
     }
 
-    /// Closes a node's session (revocation).
-    pub fn kick(&self, node: &str) {
-        if let Some(e) = self.lock().remove(node) {
-            e.connection
-                .close(quinn::VarInt::from_u32(2), b"node removed");
-            self.changed.send_modify(|v| *v += 1);
-        }
-    }
-
     /// Nodes with a live session, for placement.
     pub fn live(&self) -> Vec<LiveNode> {
         let mut v: Vec<LiveNode> = self
@@ -89,16 +80,6 @@ impl Sessions {
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
-    }
-
-    /// Number of live sessions.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether there is no live session.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Notified whenever a session opens or closes.

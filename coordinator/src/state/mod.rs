@@ -51,6 +51,15 @@ pub struct Versions {
     pub results: u64,
 }
 
+/// Waits until the configuration counter moves past the value `rx` last saw, ignoring result
+/// traffic (which bumps only `results`). Errs when the store is gone.
+pub async fn config_changed(
+    rx: &mut watch::Receiver<Versions>,
+) -> Result<(), watch::error::RecvError> {
+    let seen = rx.borrow_and_update().config;
+    rx.wait_for(|v| v.config != seen).await.map(|_| ())
+}
+
 /// The application state of a coordinator.
 #[derive(Clone)]
 pub struct StateStore {
@@ -498,11 +507,6 @@ impl StateStore {
             })?);
         }
         Ok(out)
-    }
-
-    /// Number of stored results of a monitor (tests, metrics).
-    pub fn result_count(&self, monitor_id: &str) -> usize {
-        self.results.scan_prefix(prefix(monitor_id)).count()
     }
 
     /// One node.

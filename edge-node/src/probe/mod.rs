@@ -39,6 +39,7 @@
 pub mod dns;
 pub mod http;
 pub mod icmp;
+mod net;
 pub mod snmp;
 pub mod ssh;
 pub mod tcp;

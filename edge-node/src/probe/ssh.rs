@@ -23,7 +23,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,10 +32,9 @@ use regex::Regex;
 use russh::client;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect, Preferred};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeOutcome};
 
 /// Bytes of output kept for matching and extraction (per stream); the rest is discarded.
 const MAX_OUTPUT: usize = 64 * 1024;
@@ -201,25 +199,14 @@ impl SshProbe {
     /// One login (and command). Never enforces a timeout itself (see `Probe::run`).
     pub async fn run(&self) -> ProbeOutcome {
         let start = Instant::now();
-        let mut metrics = Vec::new();
-        let resolved = tokio::net::lookup_host((self.host.as_str(), self.port)).await;
-        let addrs: Vec<SocketAddr> = match resolved {
-            Ok(addrs) => addrs.collect(),
-            Err(e) => {
-                return ProbeOutcome::down(
-                    ErrorClass::Dns,
-                    format!("cannot resolve {}: {e}", self.host),
-                    metrics,
-                )
-            }
+        let net::Connected {
+            stream,
+            mut metrics,
+            ..
+        } = match net::connect(&self.host, self.port).await {
+            Ok(c) => c,
+            Err(down) => return down,
         };
-        metrics.push(("dns_ms".to_owned(), ms(start.elapsed())));
-        let connect_start = Instant::now();
-        let stream = match self.connect(&addrs).await {
-            Ok(s) => s,
-            Err((class, message)) => return ProbeOutcome::down(class, message, metrics),
-        };
-        metrics.push(("connect_ms".to_owned(), ms(connect_start.elapsed())));
 
         let seen = Arc::new(Mutex::new(None));
         let handler = HostKeyCheck {
@@ -283,33 +270,6 @@ impl SshProbe {
                 ProbeOutcome::down(class, message, metrics).with_detail(detail)
             }
         })
-    }
-
-    /// Connects to the first of `addrs` that accepts.
-    async fn connect(&self, addrs: &[SocketAddr]) -> Result<TcpStream, (ErrorClass, String)> {
-        let mut last = None;
-        for &addr in addrs {
-            match TcpStream::connect(addr).await {
-                Ok(s) => {
-                    // Best effort: small packets of the exchange should not wait.
-                    let _ = s.set_nodelay(true);
-                    return Ok(s);
-                }
-                Err(e) => last = Some((addr, e)),
-            }
-        }
-        let Some((addr, err)) = last else {
-            return Err((
-                ErrorClass::Dns,
-                format!("{} resolved to no address", self.host),
-            ));
-        };
-        let class = match err.kind() {
-            io::ErrorKind::ConnectionRefused => ErrorClass::Refused,
-            io::ErrorKind::TimedOut => ErrorClass::Timeout,
-            _ => ErrorClass::Connect,
-        };
-        Err((class, format!("connect to {addr}: {err}")))
     }
 
     /// Maps a failed version or key exchange to an outcome.

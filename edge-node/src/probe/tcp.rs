@@ -6,16 +6,12 @@
 //! the peer says (up to 4 KiB, until `expect_regex` matches or the peer closes); otherwise the
 //! connection is closed straight away.
 
-use std::io;
-use std::net::SocketAddr;
-
 use netpulse_protocol::check::TcpSpec;
 use netpulse_protocol::result::ErrorClass;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeOutcome};
 
 /// A validated TCP connect check.
 #[derive(Debug, Clone)]
@@ -68,32 +64,14 @@ impl TcpProbe {
 
     /// Resolves and connects once. Never enforces a timeout itself (see `Probe::run`).
     pub async fn run(&self) -> ProbeOutcome {
-        let start = Instant::now();
-        let addrs: Vec<SocketAddr> =
-            match tokio::net::lookup_host((self.host.as_str(), self.port)).await {
-                Ok(addrs) => addrs.collect(),
-                Err(e) => {
-                    return ProbeOutcome::down(
-                        ErrorClass::Dns,
-                        format!("cannot resolve {}: {e}", self.host),
-                        Vec::new(),
-                    )
-                }
-            };
-        let dns = start.elapsed();
-        if addrs.is_empty() {
-            return ProbeOutcome::down(
-                ErrorClass::Dns,
-                format!("{} resolved to no address", self.host),
-                Vec::new(),
-            );
-        }
-        let mut metrics = vec![("dns_ms".to_owned(), ms(dns))];
-        let (addr, connect, mut stream) = match connect_any(&addrs).await {
+        let net::Connected {
+            mut stream,
+            addr,
+            mut metrics,
+        } = match net::connect(&self.host, self.port).await {
             Ok(c) => c,
-            Err(failure) => return ProbeOutcome::down(failure.class, failure.message, metrics),
+            Err(down) => return down,
         };
-        metrics.push(("connect_ms".to_owned(), ms(connect)));
         tracing::trace!(%addr, "tcp probe connected");
         if self.send.is_none() && self.expect.is_none() {
             return ProbeOutcome::up(metrics);
@@ -167,53 +145,14 @@ fn excerpt(bytes: &[u8]) -> String {
     )
 }
 
-/// Why no address accepted a connection: judged by the last attempt.
-#[derive(Debug)]
-struct ConnectFailure {
-    class: ErrorClass,
-    message: String,
-}
-
-/// Tries each address in order; returns the one that accepted and how long its connect took.
-async fn connect_any(
-    addrs: &[SocketAddr],
-) -> Result<(SocketAddr, std::time::Duration, TcpStream), ConnectFailure> {
-    let mut last: Option<(SocketAddr, io::Error)> = None;
-    for &addr in addrs {
-        let attempt = Instant::now();
-        match TcpStream::connect(addr).await {
-            Ok(stream) => return Ok((addr, attempt.elapsed(), stream)),
-            Err(e) => last = Some((addr, e)),
-        }
-    }
-    let Some((addr, err)) = last else {
-        return Err(ConnectFailure {
-            class: ErrorClass::Dns,
-            message: "no address to connect to".into(),
-        });
-    };
-    let class = match err.kind() {
-        io::ErrorKind::ConnectionRefused => ErrorClass::Refused,
-        io::ErrorKind::TimedOut => ErrorClass::Timeout,
-        _ => ErrorClass::Connect,
-    };
-    let tried = if addrs.len() > 1 {
-        format!(" (all {} addresses failed)", addrs.len())
-    } else {
-        String::new()
-    };
-    Err(ConnectFailure {
-        class,
-        message: format!("connect to {addr}: {err}{tried}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use netpulse_protocol::check::ProbeSpec;
     use netpulse_protocol::result::CheckStatus;
+    use std::net::SocketAddr;
+
     use tokio::net::TcpListener;
 
     use super::*;
@@ -394,26 +333,6 @@ mod tests {
             .error
             .as_ref()
             .is_some_and(|e| e.message.contains("netpulse.invalid")));
-    }
-
-    #[tokio::test]
-    async fn tries_every_address_in_order() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let (port, _accepted) = counting_listener(listener).await;
-        let good: SocketAddr = ([127, 0, 0, 1], port).into();
-        let bad: SocketAddr = ([127, 0, 0, 1], closed_port().await).into();
-        let (addr, _, _) = connect_any(&[bad, good])
-            .await
-            .expect("second address accepts");
-        assert_eq!(addr, good);
-
-        let err = connect_any(&[bad, bad]).await.expect_err("nothing accepts");
-        assert_eq!(err.class, ErrorClass::Refused);
-        assert!(
-            err.message.contains("all 2 addresses failed"),
-            "{}",
-            err.message
-        );
     }
 
     #[tokio::test]

@@ -20,7 +20,6 @@
 //! verifies the full certificate chain.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,11 +34,10 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeOutcome};
 
 /// Seconds per day, for `days_left`.
 const DAY_SECS: f64 = 86_400.0;
@@ -124,25 +122,14 @@ impl TlsProbe {
 
     /// Connects, handshakes and judges. Never enforces a timeout itself (see `Probe::run`).
     pub async fn run(&self) -> ProbeOutcome {
-        let start = Instant::now();
-        let addrs: Vec<SocketAddr> =
-            match tokio::net::lookup_host((self.host.as_str(), self.port)).await {
-                Ok(addrs) => addrs.collect(),
-                Err(e) => {
-                    return ProbeOutcome::down(
-                        ErrorClass::Dns,
-                        format!("cannot resolve {}: {e}", self.host),
-                        Vec::new(),
-                    )
-                }
-            };
-        let mut metrics = vec![("dns_ms".to_owned(), ms(start.elapsed()))];
-        let connect_start = Instant::now();
-        let tcp = match connect_any(&addrs).await {
-            Ok(s) => s,
-            Err((class, message)) => return ProbeOutcome::down(class, message, metrics),
+        let net::Connected {
+            stream: tcp,
+            mut metrics,
+            ..
+        } = match net::connect(&self.host, self.port).await {
+            Ok(c) => c,
+            Err(down) => return down,
         };
-        metrics.push(("connect_ms".to_owned(), ms(connect_start.elapsed())));
 
         let seen = Arc::new(Mutex::new(None));
         let config = match self.client_config(seen.clone()) {
@@ -572,25 +559,6 @@ fn now_secs() -> f64 {
 }
 
 /// Tries each address in order; classifies the last failure.
-async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, (ErrorClass, String)> {
-    let mut last = None;
-    for &addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(s) => return Ok(s),
-            Err(e) => last = Some((addr, e)),
-        }
-    }
-    let Some((addr, e)) = last else {
-        return Err((ErrorClass::Dns, "resolved to no address".into()));
-    };
-    let class = match e.kind() {
-        io::ErrorKind::ConnectionRefused => ErrorClass::Refused,
-        io::ErrorKind::TimedOut => ErrorClass::Timeout,
-        _ => ErrorClass::Connect,
-    };
-    Err((class, format!("connect to {addr}: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use netpulse_protocol::check::{TLS_DEFAULT_CRITICAL_DAYS, TLS_DEFAULT_WARN_DAYS};

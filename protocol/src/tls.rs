@@ -87,17 +87,7 @@ pub fn enrolment_client_config(
     ca_fingerprint: &str,
     alpn: &[u8],
 ) -> Result<ClientConfig, TlsError> {
-    let verifier = PinnedCaVerifier {
-        fingerprint: ca_fingerprint.to_owned(),
-        provider: provider(),
-    };
-    let mut cfg = ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    cfg.alpn_protocols = vec![alpn.to_vec()];
-    Ok(cfg)
+    policy_client_config(ServerPolicy::PinnedCa(ca_fingerprint.to_owned()), alpn)
 }
 
 /// Client config presenting no certificate but verifying the server against `ca`. Used by tests
@@ -118,7 +108,12 @@ pub fn anonymous_client_config(
 /// certificate. The caller MUST authenticate the peer by other means: NetPulse binds an HMAC of
 /// the join secret to the TLS exporter of this very connection, in both directions.
 pub fn join_client_config(alpn: &[u8]) -> Result<ClientConfig, TlsError> {
-    let verifier = AnyServerCert {
+    policy_client_config(ServerPolicy::Any, alpn)
+}
+
+fn policy_client_config(policy: ServerPolicy, alpn: &[u8]) -> Result<ClientConfig, TlsError> {
+    let verifier = PolicyVerifier {
+        policy,
         provider: provider(),
     };
     let mut cfg = ClientConfig::builder_with_provider(provider())
@@ -130,65 +125,23 @@ pub fn join_client_config(alpn: &[u8]) -> Result<ClientConfig, TlsError> {
     Ok(cfg)
 }
 
+/// How a client without the cluster CA judges a coordinator's certificate.
 #[derive(Debug)]
-struct AnyServerCert {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+enum ServerPolicy {
+    /// Any certificate: the caller authenticates the peer by other means (joining).
+    Any,
+    /// The chain must contain the CA with this SHA-256 fingerprint and verify against it
+    /// (enrolment with a join token).
+    PinnedCa(String),
 }
 
 #[derive(Debug)]
-struct PinnedCaVerifier {
-    fingerprint: String,
+struct PolicyVerifier {
+    policy: ServerPolicy,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for PinnedCaVerifier {
+impl ServerCertVerifier for PolicyVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -197,9 +150,13 @@ impl ServerCertVerifier for PinnedCaVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let fingerprint_pin = match &self.policy {
+            ServerPolicy::Any => return Ok(ServerCertVerified::assertion()),
+            ServerPolicy::PinnedCa(fp) => fp,
+        };
         let ca = intermediates
             .iter()
-            .find(|c| fingerprint(c) == self.fingerprint)
+            .find(|c| fingerprint(c) == *fingerprint_pin)
             .ok_or_else(|| {
                 rustls::Error::General("coordinator CA does not match the join token".into())
             })?;

@@ -7,8 +7,10 @@
 //! sending a batch to receiving its acknowledgement, which the coordinator sends only after the
 //! batch is committed by a quorum (fsync'd) and applied. Run with `cargo bench --bench ingest`.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,17 +21,10 @@ use netpulse_protocol::result::{CheckResult, CheckStatus};
 use netpulse_protocol::tls::{node_client_config, ALPN_EDGE};
 use quinn::crypto::rustls::QuicClientConfig;
 use serde_json::{json, Value};
+use support::Killed;
 
 const NODES: usize = 6;
 const WINDOW: Duration = Duration::from_secs(8);
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn coordinator(
     dir: &std::path::Path,

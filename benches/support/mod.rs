@@ -1,0 +1,118 @@
+//! Helpers shared by the end-to-end benchmarks: real `netpulse` processes, their CPU time from
+//! /proc, a loopback HTTP target and the committed-result counter.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A child process killed (and reaped) when dropped.
+pub struct Killed(pub Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn spawn(args: &[&str]) -> (Killed, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netpulse"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn netpulse");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    (Killed(child), rx)
+}
+
+pub fn line(rx: &std::sync::mpsc::Receiver<String>, prefix: &str) -> String {
+    loop {
+        let l = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("process output");
+        if let Some(rest) = l.strip_prefix(prefix) {
+            return rest.trim().to_owned();
+        }
+    }
+}
+
+/// Kernel clock ticks per second (`getconf CLK_TCK`), the unit of /proc CPU times.
+pub fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU seconds (user + system) of a process.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    ticks / clock_ticks()
+}
+
+pub async fn http_target() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Results committed so far, summed over every edge node.
+pub async fn stored(client: &reqwest::Client, base: &str, key: &str) -> u64 {
+    let v: Value = client
+        .get(format!("{base}/v1/nodes"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("nodes")
+        .json()
+        .await
+        .expect("json");
+    v["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n["results_stored"].as_u64()).sum())
+        .unwrap_or(0)
+}

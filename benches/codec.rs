@@ -87,6 +87,7 @@ fn realistic_results(n: usize) -> Vec<CheckResult> {
                 ],
                 detail: None,
                 facts: Vec::new(),
+                impaired: false,
             }
         })
         .collect()

@@ -75,6 +75,7 @@ fn result(seq: u64, monitor: &str) -> CheckResult {
         metrics: vec![("connect_ms".into(), 1.2), ("total_ms".into(), 3.4)],
         detail: None,
         facts: Vec::new(),
+        impaired: false,
     }
 }
 

@@ -95,6 +95,7 @@ async fn ingest_results(running: &Running, monitor: &str) {
                 metrics: vec![],
                 detail: None,
                 facts: vec![],
+                impaired: false,
             }
         })
         .collect();

@@ -307,6 +307,7 @@ async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckR
         metrics: outcome.metrics,
         detail: outcome.detail.map(|d| clip(d, MAX_DETAIL)),
         facts: outcome.facts,
+        impaired: false,
     }
 }
 

@@ -395,6 +395,7 @@ mod tests {
             metrics: vec![("total_us".into(), 1_000.0)],
             detail: None,
             facts: Vec::new(),
+            impaired: false,
         }
     }
 

@@ -60,6 +60,7 @@ fn result(monitor_id: String, n: u64) -> CheckResult {
         metrics: vec![("total_us".into(), n as f64)],
         detail: None,
         facts: Vec::new(),
+        impaired: false,
     }
 }
 

@@ -102,4 +102,7 @@ pub struct CheckResult {
     /// Named facts the coordinator acts on, e.g. `ssh_host_key` observed while not pinned
     /// (trust on first use).
     pub facts: Vec<(String, String)>,
+    /// The node's own canary checks were failing when this ran: the node may have lost its
+    /// network, so the coordinator records the result but does not let it vote.
+    pub impaired: bool,
 }

@@ -66,6 +66,8 @@ fn result(seq: u64, up: bool) -> CheckResult {
         metrics: vec![("dns_us".into(), 812.0), ("connect_us".into(), 1_904.5)],
         detail: Some("answers: 192.0.2.1".into()),
         facts: vec![("ssh_host_key".into(), "SHA256:abc".into())],
+
+        impaired: false,
     }
 }
 

@@ -674,6 +674,7 @@ mod tests {
             metrics: vec![],
             detail: None,
             facts: vec![("ssh_host_key".into(), key.into())],
+            impaired: false,
         }
     }
 

@@ -96,6 +96,7 @@ mod tests {
             revision: 1,
             created_at_ms: 0,
             updated_at_ms: 0,
+            alerting: Default::default(),
         }
     }
 

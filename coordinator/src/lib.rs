@@ -7,6 +7,8 @@
 //! - [`context`]: the handle every part of a running coordinator shares, and the write path.
 //! - [`ca`]: the cluster CA and this coordinator's TLS identity in the data directory.
 //! - [`auth`]: API keys and join tokens (generation, hashing, verification).
+//! - [`decide`]: pure voting and quorum rules that turn per-region results into a monitor's
+//!   state, and maintenance windows.
 //! - [`assign`]: pure placement of monitors on edge nodes (rendezvous hashing).
 //! - [`placement`]: node liveness and the leader's committed placement.
 //! - [`edge`]: the QUIC endpoint edge nodes connect to: enrolment, sessions, result ingest.
@@ -23,6 +25,7 @@ pub mod auth;
 pub mod ca;
 pub mod cluster;
 pub mod context;
+pub mod decide;
 pub mod edge;
 pub mod node;
 pub mod placement;

@@ -42,6 +42,12 @@ impl ApiError {
         )
     }
 
+    /// The field an `invalid_field` error names.
+    #[cfg(test)]
+    pub fn field(&self) -> Option<&str> {
+        self.message.strip_prefix("field `")?.split('`').next()
+    }
+
     /// 404.
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(

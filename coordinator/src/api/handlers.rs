@@ -27,7 +27,12 @@ fn data(v: impl serde::Serialize) -> Json<serde_json::Value> {
 }
 
 fn monitor_view(ctx: &Context, m: &Monitor) -> Result<MonitorView, ApiError> {
-    Ok(MonitorView::build(m, &ctx.store().latest(&m.id)?, now_ms()))
+    Ok(MonitorView::build(
+        m,
+        &ctx.store().latest(&m.id)?,
+        ctx.store().monitor_health(&m.id)?.as_ref(),
+        now_ms(),
+    ))
 }
 
 pub(super) async fn readyz(State(ctx): State<Context>) -> impl IntoResponse {

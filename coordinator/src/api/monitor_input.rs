@@ -33,7 +33,10 @@ use serde::Deserialize;
 use super::error::ApiError;
 use crate::state::model::ALL_REGIONS;
 
+mod alerting;
 mod snmp;
+
+pub use alerting::tags as validate_tags;
 
 /// A monitor as submitted by an operator.
 /// No `Debug`: it holds secrets (passwords, keys, communities) as submitted.
@@ -92,6 +95,17 @@ pub struct MonitorInput {
     walk: Option<Vec<String>>,
     thresholds: Option<Vec<snmp::ThresholdInput>>,
     rates: Option<Vec<String>>,
+    confirm: Option<u32>,
+    recover: Option<u32>,
+    quorum: Option<serde_json::Value>,
+    alert_channels: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+    renotify_s: Option<u32>,
+    escalation: Option<Vec<alerting::StepInput>>,
+    notify_degraded: Option<bool>,
+    tls_expiry_warn_days: Option<u32>,
+    flap_threshold: Option<u32>,
+    flap_window_s: Option<u32>,
 }
 
 /// Kinds a monitor can have, as named in the API.
@@ -126,6 +140,8 @@ pub struct ValidMonitor {
     pub paused: bool,
     /// Probe configuration.
     pub probe: ProbeSpec,
+    /// Quorum, confirmation and alert routing.
+    pub alerting: crate::state::alerting::AlertSettings,
 }
 
 impl ValidMonitor {
@@ -159,6 +175,7 @@ impl ValidMonitor {
             regions: self.regions,
             paused: self.paused,
             probe: self.probe,
+            alerting: self.alerting,
             revision,
             created_at_ms,
             updated_at_ms,
@@ -177,7 +194,7 @@ const HTTP_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"
 
 impl MonitorInput {
     /// Checks every field and builds the probe configuration.
-    pub fn validate(self) -> Result<ValidMonitor, ApiError> {
+    pub fn validate(mut self) -> Result<ValidMonitor, ApiError> {
         let name = self.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(ApiError::invalid_field(
@@ -239,6 +256,20 @@ impl MonitorInput {
             ));
         }
         self.refuse_foreign_fields()?;
+        let alerting = alerting::AlertInput {
+            confirm: self.confirm,
+            recover: self.recover,
+            quorum: self.quorum.take(),
+            alert_channels: self.alert_channels.take(),
+            tags: self.tags.take(),
+            renotify_s: self.renotify_s,
+            escalation: self.escalation.take(),
+            notify_degraded: self.notify_degraded,
+            tls_expiry_warn_days: self.tls_expiry_warn_days,
+            flap_threshold: self.flap_threshold,
+            flap_window_s: self.flap_window_s,
+        }
+        .validate()?;
         let probe = match self.kind.as_str() {
             "http" => ProbeSpec::Http(self.http(&target)?),
             "tcp" => ProbeSpec::Tcp(self.tcp(&target)?),
@@ -256,6 +287,7 @@ impl MonitorInput {
             regions,
             paused: self.paused,
             probe,
+            alerting,
         })
     }
 

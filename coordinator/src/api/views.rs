@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use netpulse_protocol::check::ProbeSpec;
 use serde::Serialize;
 
-use crate::state::model::{
-    EdgeNode, Monitor, MonitorStatus, RegionLatest, StoredResult, ALL_REGIONS,
-};
+use crate::state::alerting::{AlertSettings, MonitorHealth};
+use crate::state::model::{EdgeNode, Monitor, RegionLatest, StoredResult, ALL_REGIONS};
 
 /// Unix ms as RFC 3339 (UTC, millisecond precision).
 pub fn rfc3339(ms: i64) -> String {
@@ -74,8 +73,14 @@ pub struct MonitorView {
     pub timeout_s: u32,
     /// Whether it is paused.
     pub paused: bool,
-    /// Aggregate status.
+    /// Status decided by quorum across regions: `up`, `degraded`, `down`, `unknown` (too few
+    /// regions can vote) or `paused`.
     pub status: &'static str,
+    /// The numbers behind `status`.
+    pub decision: Option<DecisionView>,
+    /// Quorum, confirmation and alert routing.
+    #[serde(flatten)]
+    pub alerting: AlertingView,
     /// Configured region names.
     pub region_names: Vec<String>,
     /// Status per region.
@@ -91,9 +96,78 @@ pub struct MonitorView {
     pub updated_at: String,
 }
 
+/// How a monitor's status was decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionView {
+    /// Regions voting down.
+    pub down: usize,
+    /// Regions voting at all (not stale, not impaired).
+    pub voting: usize,
+    /// Regions the monitor runs in.
+    pub regions: usize,
+    /// Down votes needed for `down`.
+    pub required: usize,
+    /// Since when the status has held.
+    pub since: String,
+    /// The open incident, while down.
+    pub incident_id: Option<String>,
+}
+
+/// The alerting settings of a monitor, in its API field names.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertingView {
+    /// Consecutive failures before a region votes down.
+    pub confirm: u32,
+    /// Consecutive successes before it votes up again.
+    pub recover: u32,
+    /// `"majority"`, a count, or `"60%"`.
+    pub quorum: crate::decide::quorum::Quorum,
+    /// Channels told about this monitor.
+    pub alert_channels: Vec<String>,
+    /// Tags (routing, maintenance).
+    pub tags: Vec<String>,
+    /// Seconds between reminders while down (0: off).
+    pub renotify_s: u32,
+    /// Escalation steps.
+    pub escalation: Vec<crate::state::alerting::EscalationStep>,
+    /// Whether degraded is alerted too.
+    pub notify_degraded: bool,
+    /// Certificate expiry warning threshold.
+    pub tls_expiry_warn_days: Option<u32>,
+    /// Flap damping threshold (0: off).
+    pub flap_threshold: u32,
+    /// Flap damping window.
+    pub flap_window_s: u32,
+}
+
+impl AlertingView {
+    /// The view of `a`.
+    pub fn of(a: &AlertSettings) -> Self {
+        Self {
+            confirm: a.confirm,
+            recover: a.recover,
+            quorum: a.quorum,
+            alert_channels: a.channels.clone(),
+            tags: a.tags.clone(),
+            renotify_s: a.renotify_s,
+            escalation: a.escalation.clone(),
+            notify_degraded: a.notify_degraded,
+            tls_expiry_warn_days: a.tls_expiry_warn_days,
+            flap_threshold: a.flap_threshold,
+            flap_window_s: a.flap_window_s,
+        }
+    }
+}
+
 impl MonitorView {
-    /// Builds the view of `m` from its latest results, judging staleness at `now_ms`.
-    pub fn build(m: &Monitor, latest: &[RegionLatest], now_ms: i64) -> Self {
+    /// Builds the view of `m` from its latest results and decided health, judging staleness
+    /// at `now_ms`.
+    pub fn build(
+        m: &Monitor,
+        latest: &[RegionLatest],
+        health: Option<&MonitorHealth>,
+        now_ms: i64,
+    ) -> Self {
         let stale_after = 2 * i64::from(m.interval_s) * 1000 + i64::from(m.timeout_s) * 1000;
         let mut names: Vec<String> = m
             .regions
@@ -132,10 +206,11 @@ impl MonitorView {
                 },
             })
             .collect();
-        let counted: Vec<&RegionLatest> = latest
-            .iter()
-            .filter(|l| names.contains(&l.region))
-            .collect();
+        let status = match (m.paused, health) {
+            (true, _) => "paused",
+            (false, Some(h)) => h.decision.health.as_str(),
+            (false, None) => "unknown",
+        };
         Self {
             id: m.id.clone(),
             name: m.name.clone(),
@@ -144,7 +219,16 @@ impl MonitorView {
             interval_s: m.interval_s,
             timeout_s: m.timeout_s,
             paused: m.paused,
-            status: MonitorStatus::aggregate(m.paused, counted).as_str(),
+            status,
+            decision: health.map(|h| DecisionView {
+                down: h.decision.down,
+                voting: h.decision.voting,
+                regions: h.decision.regions,
+                required: h.decision.required,
+                since: rfc3339(h.since_ms),
+                incident_id: h.incident.clone(),
+            }),
+            alerting: AlertingView::of(&m.alerting),
             region_names: m.regions.clone(),
             regions,
             settings: settings(&m.probe),

@@ -6,6 +6,7 @@
 use netpulse_protocol::result::CheckResult;
 use serde::{Deserialize, Serialize};
 
+use super::alerting::{ChannelRecord, Maintenance};
 use super::model::{ApiKeyRecord, EdgeNode, JoinTokenRecord, Monitor};
 
 /// A replicated state change. Variants are appended, never reordered (postcard encodes indices).
@@ -44,6 +45,76 @@ pub enum Command {
         nodes: Vec<String>,
         at_ms: i64,
     },
+    /// The leader's clock: staleness, reminders, escalation and maintenance are evaluated at
+    /// ticks, so every replica decides the same at the same log position.
+    Tick { at_ms: i64 },
+    /// Create or replace an alert channel.
+    PutChannel(Box<ChannelRecord>),
+    /// Delete an alert channel.
+    DeleteChannel { id: String },
+    /// Create or replace a maintenance window.
+    PutMaintenance(Box<Maintenance>),
+    /// Delete a maintenance window.
+    DeleteMaintenance { id: String },
+    /// Open an incident by hand (for status pages, or what monitors cannot see).
+    OpenIncident {
+        /// Title.
+        title: String,
+        /// First update.
+        message: Option<String>,
+        /// Related monitor.
+        monitor_id: Option<String>,
+        /// API key name.
+        author: String,
+        /// Leader clock.
+        at_ms: i64,
+    },
+    /// An operator acted on an incident.
+    IncidentAction {
+        /// Incident id.
+        id: String,
+        /// What.
+        action: IncidentAction,
+        /// API key name.
+        author: String,
+        /// Clock of the coordinator that took the request.
+        at_ms: i64,
+    },
+    /// The outcome of one delivery attempt of a notification.
+    DeliveryAttempted {
+        /// Notification id (its idempotency key).
+        id: String,
+        /// Coordinator that sent it.
+        coordinator: u64,
+        /// When it was sent (the sender's clock).
+        at_ms: i64,
+        /// What happened.
+        outcome: DeliveryOutcome,
+    },
+}
+
+/// Operator actions on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum IncidentAction {
+    /// Stop reminders and escalation.
+    Acknowledge,
+    /// Add a note.
+    Update { message: String },
+    /// Record the root cause.
+    RootCause { text: String },
+    /// Resolve by hand (manual incidents, or a monitor deleted while down).
+    Resolve,
+}
+
+/// Result of a delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryOutcome {
+    /// Accepted by the receiver.
+    Delivered,
+    /// Failed; try again at `next_attempt_ms`.
+    Retry { error: String, next_attempt_ms: i64 },
+    /// Failed for good.
+    Failed { error: String },
 }
 
 /// Session change of one node.
@@ -99,6 +170,8 @@ pub enum CommandResponse {
     },
     /// An id was allocated.
     Allocated(u64),
+    /// A record was created with this id.
+    Created(String),
     /// The command referred to something that does not exist.
     NotFound(String),
     /// The command conflicts with existing state.

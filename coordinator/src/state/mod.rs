@@ -5,7 +5,11 @@
 //! edge sessions) only reads. Applying is deterministic and idempotent: a command re-applied after
 //! a crash (sled had not flushed the state yet, but the log had) leaves the same state.
 
+pub mod alerting;
 pub mod command;
+mod decisions;
+mod delivery;
+mod incidents;
 pub mod model;
 
 use std::collections::BTreeMap;
@@ -28,7 +32,7 @@ pub enum StateError {
     Corrupt { tree: &'static str, detail: String },
 }
 
-const TREES: [&str; 9] = [
+const TREES: [&str; 18] = [
     "sm_placement",
     "sm_monitors",
     "sm_nodes",
@@ -38,6 +42,15 @@ const TREES: [&str; 9] = [
     "sm_latest",
     "sm_node_seq",
     "sm_meta",
+    "sm_votes",
+    "sm_health",
+    "sm_mesh",
+    "sm_incidents",
+    "sm_open_incidents",
+    "sm_channels",
+    "sm_notifications",
+    "sm_pending",
+    "sm_maintenance",
 ];
 
 const NEXT_COORDINATOR_ID: &[u8] = b"next_coordinator_id";
@@ -49,6 +62,8 @@ pub struct Versions {
     pub config: u64,
     /// Bumped when results arrive.
     pub results: u64,
+    /// Bumped when incidents, channels or notifications change (the dispatcher wakes on it).
+    pub alerts: u64,
 }
 
 /// Waits until the configuration counter moves past the value `rx` last saw, ignoring result
@@ -73,6 +88,15 @@ pub struct StateStore {
     node_seq: sled::Tree,
     meta: sled::Tree,
     placement: sled::Tree,
+    votes: sled::Tree,
+    health: sled::Tree,
+    mesh: sled::Tree,
+    incidents: sled::Tree,
+    open_incidents: sled::Tree,
+    channels: sled::Tree,
+    notifications: sled::Tree,
+    pending: sled::Tree,
+    maintenance: sled::Tree,
     versions: watch::Sender<Versions>,
 }
 
@@ -125,6 +149,15 @@ impl StateStore {
             node_seq: db.open_tree("sm_node_seq")?,
             meta: db.open_tree("sm_meta")?,
             placement: db.open_tree("sm_placement")?,
+            votes: db.open_tree("sm_votes")?,
+            health: db.open_tree("sm_health")?,
+            mesh: db.open_tree("sm_mesh")?,
+            incidents: db.open_tree("sm_incidents")?,
+            open_incidents: db.open_tree("sm_open_incidents")?,
+            channels: db.open_tree("sm_channels")?,
+            notifications: db.open_tree("sm_notifications")?,
+            pending: db.open_tree("sm_pending")?,
+            maintenance: db.open_tree("sm_maintenance")?,
             versions,
         })
     }
@@ -191,6 +224,7 @@ impl StateStore {
                 } else {
                     self.remove_prefix(&self.results, &prefix(id))?;
                     self.remove_prefix(&self.latest, &prefix(id))?;
+                    self.forget_decisions(id)?;
                     self.bump(true);
                     CommandResponse::Ok
                 }
@@ -243,6 +277,39 @@ impl StateStore {
                 self.bump(false);
                 CommandResponse::Ok
             }
+            Command::Tick { at_ms } => {
+                self.apply_tick(*at_ms, index)?;
+                CommandResponse::Ok
+            }
+            Command::PutChannel(c) => self.put_channel(c)?,
+            Command::DeleteChannel { id } => self.delete_channel(id)?,
+            Command::PutMaintenance(w) => self.put_maintenance(w)?,
+            Command::DeleteMaintenance { id } => self.delete_maintenance(id)?,
+            Command::OpenIncident {
+                title,
+                message,
+                monitor_id,
+                author,
+                at_ms,
+            } => self.open_manual_incident(
+                title,
+                message.as_deref(),
+                monitor_id.as_deref(),
+                author,
+                *at_ms,
+            )?,
+            Command::IncidentAction {
+                id,
+                action,
+                author,
+                at_ms,
+            } => self.apply_incident_action(id, action, author, *at_ms)?,
+            Command::DeliveryAttempted {
+                id,
+                coordinator,
+                at_ms,
+                outcome,
+            } => self.apply_delivery(id, *coordinator, *at_ms, outcome)?,
             Command::AllocateCoordinatorId => {
                 // Id 1 is the bootstrap coordinator; joiners get 2, 3, ...
                 let next = self.meta_u64(NEXT_COORDINATOR_ID)?.unwrap_or(2);
@@ -252,6 +319,10 @@ impl StateStore {
             }
         };
         Ok(resp)
+    }
+
+    fn bump_alerts(&self) {
+        self.versions.send_modify(|v| v.alerts += 1);
     }
 
     fn bump(&self, config: bool) {
@@ -335,6 +406,10 @@ impl StateStore {
                 {
                     monitors.insert(r.monitor_id.clone(), Some(pinned));
                 }
+                if let Some(m) = monitors.get(&r.monitor_id).and_then(Option::as_ref) {
+                    self.observe(m, &node.region, r, batch.received_at_ms)?;
+                    self.check_tls_expiry(m, r, batch.received_at_ms, index)?;
+                }
                 let sr = stored_result(r, &node);
                 let key = result_key(&r.monitor_id, r.checked_at_ms, &node.id, r.seq);
                 results.insert(key, postcard::to_allocvec(&sr).unwrap_or_default());
@@ -376,6 +451,10 @@ impl StateStore {
             self.nodes.insert(node.id.as_bytes(), json(&node))?;
             committed.push((nr.node.clone(), high));
         }
+        for m in monitors.values().flatten() {
+            self.evaluate(m, batch.received_at_ms, index)?;
+        }
+        self.update_mesh(batch.received_at_ms, index)?;
         self.bump(false);
         Ok(CommandResponse::Ingested {
             stored,
@@ -731,6 +810,7 @@ mod tests {
             revision: 0,
             created_at_ms: 0,
             updated_at_ms: 0,
+            alerting: Default::default(),
         };
         s.apply(
             &Command::PutMonitor {

@@ -34,6 +34,9 @@ pub struct Monitor {
     pub created_at_ms: i64,
     /// Last change, Unix ms.
     pub updated_at_ms: i64,
+    /// Quorum, confirmation and alert routing.
+    #[serde(default)]
+    pub alerting: super::alerting::AlertSettings,
 }
 
 /// The region name that means "every region with a live node".

@@ -207,7 +207,14 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
     let monitors = store
         .monitors()?
         .iter()
-        .map(|m| Ok(MonitorView::build(m, &store.latest(&m.id)?, now)))
+        .map(|m| {
+            Ok(MonitorView::build(
+                m,
+                &store.latest(&m.id)?,
+                store.monitor_health(&m.id)?.as_ref(),
+                now,
+            ))
+        })
         .collect::<Result<Vec<_>, StateError>>()?;
     let nodes: Vec<NodeView> = store.nodes()?.iter().map(NodeView::from).collect();
     Ok(Overview::build(&monitors, &nodes, now))
@@ -220,7 +227,12 @@ fn load_detail(ctx: &Context, id: &str) -> Result<Option<MonitorDetail>, StateEr
     let Some(m) = store.monitor(id)? else {
         return Ok(None);
     };
-    let view = MonitorView::build(&m, &store.latest(id)?, now);
+    let view = MonitorView::build(
+        &m,
+        &store.latest(id)?,
+        store.monitor_health(id)?.as_ref(),
+        now,
+    );
     let window: Vec<ResultView> = store
         .results(
             id,

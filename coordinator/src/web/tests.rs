@@ -51,6 +51,8 @@ fn monitor(
         timeout_s: 10,
         paused: status == "paused",
         status,
+        decision: None,
+        alerting: crate::api::views::AlertingView::of(&Default::default()),
         region_names: region_names.iter().map(|s| (*s).to_owned()).collect(),
         regions,
         settings: BTreeMap::new(),

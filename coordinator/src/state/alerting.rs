@@ -1,0 +1,348 @@
+//! Records of the alerting side of the state: decisions, incidents, channels, notifications,
+//! maintenance windows. Stored as JSON (fields can be added with `#[serde(default)]`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::decide::quorum::{Decision, Health, Quorum};
+
+/// How a monitor decides and whom it tells. Flattened into the monitor's API form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertSettings {
+    /// Consecutive failures before a region votes down.
+    #[serde(default = "default_confirm")]
+    pub confirm: u32,
+    /// Consecutive successes before a down region votes up.
+    #[serde(default = "default_recover")]
+    pub recover: u32,
+    /// Down votes that make the monitor down.
+    #[serde(default)]
+    pub quorum: Quorum,
+    /// Channels that receive this monitor's alerts (besides channels routed by tag).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Free tags; channels with a matching `route_tags` entry receive the alerts too.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Seconds between reminders while down and unacknowledged (0: never).
+    #[serde(default)]
+    pub renotify_s: u32,
+    /// Extra channels to tell when an incident stays unacknowledged.
+    #[serde(default)]
+    pub escalation: Vec<EscalationStep>,
+    /// Also alert when the monitor becomes degraded (default: only down and up).
+    #[serde(default)]
+    pub notify_degraded: bool,
+    /// Warn this many days before a certificate seen by the probe expires (HTTPS, TLS).
+    #[serde(default)]
+    pub tls_expiry_warn_days: Option<u32>,
+    /// State changes within `flap_window_s` beyond which alerts are held back (0: off).
+    #[serde(default = "default_flap_threshold")]
+    pub flap_threshold: u32,
+    /// The window flap damping counts state changes in.
+    #[serde(default = "default_flap_window")]
+    pub flap_window_s: u32,
+}
+
+fn default_confirm() -> u32 {
+    2
+}
+fn default_recover() -> u32 {
+    1
+}
+fn default_flap_threshold() -> u32 {
+    6
+}
+fn default_flap_window() -> u32 {
+    1800
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            confirm: default_confirm(),
+            recover: default_recover(),
+            quorum: Quorum::Majority,
+            channels: Vec::new(),
+            tags: Vec::new(),
+            renotify_s: 0,
+            escalation: Vec::new(),
+            notify_degraded: false,
+            tls_expiry_warn_days: None,
+            flap_threshold: default_flap_threshold(),
+            flap_window_s: default_flap_window(),
+        }
+    }
+}
+
+/// Tell more channels when an incident is unacknowledged after `after_s`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationStep {
+    /// Seconds after the incident opened.
+    pub after_s: u32,
+    /// Channels to notify.
+    pub channels: Vec<String>,
+}
+
+/// A monitor's decided state, kept between results and ticks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorHealth {
+    /// Current decision.
+    pub decision: Decision,
+    /// Since when (leader clock) the health has been what it is.
+    pub since_ms: i64,
+    /// The open incident, while down.
+    pub incident: Option<String>,
+    /// Recent state changes (leader clock), for flap damping.
+    #[serde(default)]
+    pub changes_ms: Vec<i64>,
+    /// The certificate expiry day (Unix day) already warned about.
+    #[serde(default)]
+    pub tls_warned_day: Option<i64>,
+}
+
+impl MonitorHealth {
+    /// The state of a monitor nobody has decided on yet.
+    pub fn unknown(since_ms: i64) -> Self {
+        Self {
+            decision: Decision {
+                health: Health::Unknown,
+                down: 0,
+                voting: 0,
+                regions: 0,
+                required: 0,
+            },
+            since_ms,
+            incident: None,
+            changes_ms: Vec::new(),
+            tls_warned_day: None,
+        }
+    }
+}
+
+/// Open or resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    /// Ongoing.
+    Open,
+    /// Over.
+    Resolved,
+}
+
+/// What one region said when an incident opened or resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionEvidence {
+    /// Region tag.
+    pub region: String,
+    /// `up`, `down`, `stale`, `impaired` or `silent`.
+    pub vote: String,
+    /// The failure the region saw.
+    pub detail: Option<String>,
+}
+
+/// An operator's note on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentUpdate {
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// Who (API key name).
+    pub author: String,
+    /// Text.
+    pub message: String,
+}
+
+/// An incident: opened by a down decision or by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `inc_` + sequence number.
+    pub id: String,
+    /// The monitor, unless created by hand without one.
+    pub monitor_id: Option<String>,
+    /// Short title.
+    pub title: String,
+    /// Open or resolved.
+    pub status: IncidentStatus,
+    /// Opened, Unix ms (leader clock).
+    pub started_at_ms: i64,
+    /// Resolved, Unix ms.
+    pub resolved_at_ms: Option<i64>,
+    /// One line of evidence: "3/3 regions failing: ...".
+    pub summary: String,
+    /// Per-region evidence when it opened.
+    pub evidence: Vec<RegionEvidence>,
+    /// Created by an operator rather than by a decision.
+    pub manual: bool,
+    /// Who acknowledged it (stops reminders and escalation).
+    pub acknowledged_by: Option<String>,
+    /// When it was acknowledged.
+    pub acknowledged_at_ms: Option<i64>,
+    /// Root cause, set by an operator.
+    pub root_cause: Option<String>,
+    /// Operator updates, oldest first.
+    pub updates: Vec<IncidentUpdate>,
+    /// Notifications sent about it, oldest first.
+    pub notifications: Vec<String>,
+    /// Reminders sent so far.
+    pub reminders: u32,
+    /// Escalation steps taken so far.
+    pub escalations: u32,
+    /// Last time channels were told (leader clock).
+    pub last_notified_ms: i64,
+}
+
+impl Incident {
+    /// Seconds between start and resolution.
+    pub fn downtime_s(&self) -> Option<u64> {
+        self.resolved_at_ms
+            .map(|r| (r.saturating_sub(self.started_at_ms).max(0) / 1000) as u64)
+    }
+}
+
+/// An alert channel. Its configuration is sealed (AES-256-GCM) because it holds credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRecord {
+    /// `ch_` + 16 hex chars.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Channel type (`webhook`, `email`, ...).
+    pub kind: String,
+    /// The configuration JSON, sealed with the cluster secret key.
+    pub sealed_config: String,
+    /// The configuration with every secret masked, for display.
+    pub redacted_config: serde_json::Value,
+    /// Monitors carrying one of these tags are routed here.
+    #[serde(default)]
+    pub route_tags: Vec<String>,
+    /// Whether this channel receives mesh alerts (lost vantage points).
+    #[serde(default = "yes")]
+    pub mesh_alerts: bool,
+    /// Created, Unix ms.
+    pub created_at_ms: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where a notification is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for (another) attempt at `next_attempt_ms`.
+    Pending {
+        /// Leader clock.
+        next_attempt_ms: i64,
+    },
+    /// The receiver accepted it.
+    Delivered {
+        /// When.
+        at_ms: i64,
+    },
+    /// Given up (permanent error or too many attempts).
+    Failed {
+        /// When.
+        at_ms: i64,
+    },
+    /// Not sent on purpose.
+    Suppressed {
+        /// `maintenance` or `flapping`.
+        reason: String,
+    },
+}
+
+/// One attempt to deliver, for the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    /// When (the sender's clock).
+    pub at_ms: i64,
+    /// Coordinator that sent it.
+    pub coordinator: u64,
+    /// `null` on success, the error otherwise.
+    pub error: Option<String>,
+}
+
+/// A notification to one channel, committed before it is sent. Its id is the idempotency key
+/// every attempt carries, whichever coordinator makes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Idempotency key.
+    pub id: String,
+    /// Target channel.
+    pub channel_id: String,
+    /// `monitor.down`, `monitor.up`, ...
+    pub event: String,
+    /// Monitor it is about.
+    pub monitor_id: Option<String>,
+    /// Monitor name and target when it was decided.
+    pub monitor_name: Option<String>,
+    /// Monitor target.
+    pub monitor_target: Option<String>,
+    /// Incident it is about.
+    pub incident_id: Option<String>,
+    /// One human line.
+    pub summary: String,
+    /// Per-region evidence.
+    pub regions: Vec<RegionEvidence>,
+    /// Decided at, Unix ms (leader clock).
+    pub created_at_ms: i64,
+    /// Delivery state.
+    pub state: DeliveryState,
+    /// Attempts so far.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// When a maintenance window applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum MaintenanceSchedule {
+    /// Once, between two instants.
+    Once {
+        /// Start, Unix ms.
+        starts_at_ms: i64,
+        /// End, Unix ms.
+        ends_at_ms: i64,
+    },
+    /// Every week on the given days, from `start_minute` (UTC minutes after midnight) for
+    /// `duration_min` minutes.
+    Weekly {
+        /// ISO weekdays, 1 = Monday .. 7 = Sunday.
+        days: Vec<u8>,
+        /// Minutes after midnight UTC.
+        start_minute: u32,
+        /// Length in minutes.
+        duration_min: u32,
+    },
+}
+
+/// A window in which alerts for some monitors are held back; state is still recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Maintenance {
+    /// `mnt_` + 16 hex chars.
+    pub id: String,
+    /// Shown to operators (and on status pages).
+    pub title: String,
+    /// Monitors it covers; empty with empty `tags` covers every monitor.
+    pub monitors: Vec<String>,
+    /// Monitors with one of these tags are covered too.
+    pub tags: Vec<String>,
+    /// When.
+    pub schedule: MaintenanceSchedule,
+    /// Created, Unix ms.
+    pub created_at_ms: i64,
+}
+
+/// The cluster-wide mesh alert: some regions cannot vote on some monitors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MeshState {
+    /// Episode number of the current (or last) mesh alert.
+    pub episode: u64,
+    /// Whether an episode is ongoing.
+    pub open: bool,
+    /// Since when, Unix ms.
+    pub since_ms: i64,
+    /// Channels told when it opened (told again when it closes).
+    pub channels: Vec<String>,
+    /// Abstaining region → reason, when it opened.
+    pub regions: Vec<RegionEvidence>,
+}

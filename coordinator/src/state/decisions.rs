@@ -1,0 +1,622 @@
+//! Applying results and ticks to votes, monitor health, incidents and the mesh alert.
+//!
+//! Runs inside [`StateStore::apply`], so it reads no clock: `now_ms` is the leader time carried
+//! by the command (a result batch's `received_at_ms` or a tick's `at_ms`). The pure rules live
+//! in [`crate::decide`]; this module loads and stores their inputs and acts on transitions.
+
+use netpulse_protocol::result::CheckResult;
+
+use super::alerting::{Incident, IncidentStatus, MeshState, MonitorHealth, RegionEvidence};
+use super::model::{Monitor, ALL_REGIONS};
+use super::{from_json, json, prefix, StateError, StateStore};
+use crate::decide::quorum::{decide, Decision, Health, RegionView};
+use crate::decide::vote::{Abstention, Observation, RegionTrack, VoteRules};
+
+const NEXT_INCIDENT: &[u8] = b"next_incident";
+const MESH: &[u8] = b"mesh";
+const DAY_MS: i64 = 86_400_000;
+
+/// Most state changes remembered per monitor for flap damping.
+const MAX_CHANGES: usize = 64;
+
+/// Voting thresholds of a monitor.
+pub fn rules(m: &Monitor) -> VoteRules {
+    VoteRules {
+        confirm: m.alerting.confirm,
+        recover: m.alerting.recover,
+        stale_after_ms: (2 * i64::from(m.interval_s) + i64::from(m.timeout_s)) * 1000,
+    }
+}
+
+pub(super) fn track_key(monitor: &str, region: &str) -> Vec<u8> {
+    let mut k = prefix(monitor);
+    k.extend_from_slice(region.as_bytes());
+    k
+}
+
+/// What a notification is about, before it is addressed to channels.
+pub(super) struct Draft<'a> {
+    pub event: &'static str,
+    pub monitor: Option<&'a Monitor>,
+    pub summary: String,
+    pub regions: Vec<RegionEvidence>,
+    /// Distinguishes repeated events of one subject (reminder number, escalation step).
+    pub ordinal: Option<u32>,
+}
+
+impl StateStore {
+    /// Feeds one stored result into its region's vote.
+    pub(super) fn observe(
+        &self,
+        m: &Monitor,
+        region: &str,
+        r: &CheckResult,
+        received_at_ms: i64,
+    ) -> Result<(), StateError> {
+        let key = track_key(&m.id, region);
+        let mut track = match self.votes.get(&key)? {
+            Some(v) => from_json("sm_votes", &v)?,
+            None => RegionTrack::new(),
+        };
+        let before = track.clone();
+        let error = r
+            .error
+            .as_ref()
+            .map(|e| format!("{}: {}", e.class.as_str(), e.message));
+        track.observe(
+            Observation {
+                status: r.status,
+                impaired: r.impaired,
+                checked_at_ms: r.checked_at_ms,
+                received_at_ms,
+                error: error.as_deref(),
+            },
+            rules(m),
+        );
+        if track != before {
+            self.votes.insert(key, json(&track))?;
+        }
+        Ok(())
+    }
+
+    /// Regions a monitor runs in; `all` expands to every region with an enrolled node.
+    fn monitor_regions(&self, m: &Monitor) -> Result<Vec<String>, StateError> {
+        let mut regions: Vec<String> = m
+            .regions
+            .iter()
+            .filter(|r| *r != ALL_REGIONS)
+            .cloned()
+            .collect();
+        if m.regions.iter().any(|r| r == ALL_REGIONS) {
+            for n in self.nodes()? {
+                if !n.revoked && !regions.contains(&n.region) {
+                    regions.push(n.region);
+                }
+            }
+        }
+        regions.sort();
+        Ok(regions)
+    }
+
+    /// Re-decides a monitor at `now_ms` and acts on a change of state.
+    pub(super) fn evaluate(&self, m: &Monitor, now_ms: i64, index: u64) -> Result<(), StateError> {
+        let regions = self.monitor_regions(m)?;
+        if m.paused {
+            for region in &regions {
+                self.set_mesh_entry(region, &m.id, None)?;
+            }
+            return Ok(());
+        }
+        let rules = rules(m);
+        let mut views = Vec::with_capacity(regions.len());
+        let mut evidence = Vec::with_capacity(regions.len());
+        let settled = now_ms.saturating_sub(m.created_at_ms) > rules.stale_after_ms;
+        for region in &regions {
+            let key = track_key(&m.id, region);
+            let track: Option<RegionTrack> = match self.votes.get(&key)? {
+                Some(v) => Some(from_json("sm_votes", &v)?),
+                None => None,
+            };
+            let (view, vote, detail) = match &track {
+                None => (RegionView::Silent, "silent", None),
+                Some(t) => match t.abstention(now_ms, rules) {
+                    Some(a) => (
+                        RegionView::Abstains(a),
+                        match a {
+                            Abstention::Stale => "stale",
+                            Abstention::Impaired => "impaired",
+                        },
+                        None,
+                    ),
+                    None => (
+                        RegionView::Votes {
+                            vote: t.vote,
+                            degraded: t.degraded,
+                        },
+                        match (t.vote, t.degraded) {
+                            (crate::decide::vote::Vote::Down, _) => "down",
+                            (_, true) => "degraded",
+                            _ => "up",
+                        },
+                        t.last_error
+                            .clone()
+                            .filter(|_| t.vote == crate::decide::vote::Vote::Down || t.degraded),
+                    ),
+                },
+            };
+            // A region that cannot vote is a lost vantage point (a new monitor's silent
+            // regions get a grace period).
+            let abstains =
+                matches!(view, RegionView::Abstains(_)) || (settled && view == RegionView::Silent);
+            self.set_mesh_entry(region, &m.id, abstains.then_some(vote))?;
+            views.push(view);
+            evidence.push(RegionEvidence {
+                region: region.clone(),
+                vote: vote.to_owned(),
+                detail,
+            });
+        }
+        let decision = decide(m.alerting.quorum, views);
+        let prev = self
+            .monitor_health(&m.id)?
+            .unwrap_or_else(|| MonitorHealth::unknown(m.created_at_ms));
+        let mut h = prev.clone();
+        h.decision = decision;
+        if decision.health != prev.decision.health {
+            h.since_ms = now_ms;
+            h.changes_ms.push(now_ms);
+            let window = i64::from(m.alerting.flap_window_s) * 1000;
+            h.changes_ms.retain(|t| now_ms.saturating_sub(*t) <= window);
+            if h.changes_ms.len() > MAX_CHANGES {
+                let cut = h.changes_ms.len() - MAX_CHANGES;
+                h.changes_ms.drain(..cut);
+            }
+            self.on_change(m, prev.decision.health, &mut h, &evidence, now_ms, index)?;
+        }
+        if h != prev {
+            self.health.insert(m.id.as_bytes(), json(&h))?;
+            self.bump(false);
+        }
+        Ok(())
+    }
+
+    fn flapping(m: &Monitor, h: &MonitorHealth) -> bool {
+        m.alerting.flap_threshold > 0 && h.changes_ms.len() > m.alerting.flap_threshold as usize
+    }
+
+    fn on_change(
+        &self,
+        m: &Monitor,
+        from: Health,
+        h: &mut MonitorHealth,
+        evidence: &[RegionEvidence],
+        now_ms: i64,
+        index: u64,
+    ) -> Result<(), StateError> {
+        let d = h.decision;
+        let held = self.hold_reason(m, h, now_ms)?;
+        match d.health {
+            Health::Down if h.incident.is_none() => {
+                let id = self.next_incident_id()?;
+                let summary = down_summary(m, &d, evidence);
+                let mut inc = Incident {
+                    id: id.clone(),
+                    monitor_id: Some(m.id.clone()),
+                    title: format!("{} is down", m.name),
+                    status: IncidentStatus::Open,
+                    started_at_ms: now_ms,
+                    resolved_at_ms: None,
+                    summary: summary.clone(),
+                    evidence: evidence.to_vec(),
+                    manual: false,
+                    acknowledged_by: None,
+                    acknowledged_at_ms: None,
+                    root_cause: None,
+                    updates: Vec::new(),
+                    notifications: Vec::new(),
+                    reminders: 0,
+                    escalations: 0,
+                    last_notified_ms: now_ms,
+                };
+                let draft = Draft {
+                    event: "monitor.down",
+                    monitor: Some(m),
+                    summary,
+                    regions: evidence.to_vec(),
+                    ordinal: None,
+                };
+                let channels = self.routed_channels(m)?;
+                self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
+                self.put_incident(&inc)?;
+                h.incident = Some(id);
+            }
+            Health::Up | Health::Degraded if h.incident.is_some() => {
+                if let Some(mut inc) = self.incident(h.incident.as_deref().unwrap_or_default())? {
+                    if inc.status == IncidentStatus::Open {
+                        inc.status = IncidentStatus::Resolved;
+                        inc.resolved_at_ms = Some(now_ms);
+                        let downtime = human_duration(now_ms.saturating_sub(inc.started_at_ms));
+                        let draft = Draft {
+                            event: "monitor.up",
+                            monitor: Some(m),
+                            summary: format!("{} is up again after {downtime} down", m.name),
+                            regions: evidence.to_vec(),
+                            ordinal: None,
+                        };
+                        let channels = self.routed_channels(m)?;
+                        self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
+                        self.put_incident(&inc)?;
+                    }
+                }
+                h.incident = None;
+            }
+            Health::Degraded if from == Health::Up && m.alerting.notify_degraded => {
+                let draft = Draft {
+                    event: "monitor.degraded",
+                    monitor: Some(m),
+                    summary: degraded_summary(m, &d, evidence),
+                    regions: evidence.to_vec(),
+                    ordinal: None,
+                };
+                let channels = self.routed_channels(m)?;
+                self.notify(&draft, &channels, None, held, now_ms, index)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Why alerts for `m` are held back right now, if they are.
+    fn hold_reason(
+        &self,
+        m: &Monitor,
+        h: &MonitorHealth,
+        now_ms: i64,
+    ) -> Result<Option<&'static str>, StateError> {
+        if self.in_maintenance(m, now_ms)? {
+            Ok(Some("maintenance"))
+        } else if Self::flapping(m, h) {
+            Ok(Some("flapping"))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Warns once per certificate when a probe sees it expire within the monitor's threshold.
+    pub(super) fn check_tls_expiry(
+        &self,
+        m: &Monitor,
+        r: &CheckResult,
+        now_ms: i64,
+        index: u64,
+    ) -> Result<(), StateError> {
+        let Some(warn_days) = m.alerting.tls_expiry_warn_days else {
+            return Ok(());
+        };
+        let Some(days_left) = r
+            .metrics
+            .iter()
+            .find(|(k, _)| k == "cert_days_left" || k == "days_left")
+            .map(|(_, v)| *v)
+        else {
+            return Ok(());
+        };
+        if !days_left.is_finite() || days_left >= f64::from(warn_days) {
+            return Ok(());
+        }
+        let expiry_day = r.checked_at_ms.div_euclid(DAY_MS) + days_left.floor() as i64;
+        let mut h = self
+            .monitor_health(&m.id)?
+            .unwrap_or_else(|| MonitorHealth::unknown(m.created_at_ms));
+        // The same certificate seen a day later computes to the same expiry day, give or take
+        // one for rounding.
+        if h.tls_warned_day
+            .is_some_and(|d| (d - expiry_day).abs() <= 1)
+        {
+            return Ok(());
+        }
+        h.tls_warned_day = Some(expiry_day);
+        self.health.insert(m.id.as_bytes(), json(&h))?;
+        let draft = Draft {
+            event: "tls.expiring",
+            monitor: Some(m),
+            summary: format!(
+                "{}: the certificate expires in {} days",
+                m.name,
+                days_left.max(0.0).floor()
+            ),
+            regions: Vec::new(),
+            ordinal: None,
+        };
+        let held = self.in_maintenance(m, now_ms)?.then_some("maintenance");
+        let channels = self.routed_channels(m)?;
+        self.notify(&draft, &channels, None, held, now_ms, index)
+    }
+
+    /// Applies a leader tick: re-decides every monitor (staleness), then reminders, escalation
+    /// and the mesh alert.
+    pub(super) fn apply_tick(&self, now_ms: i64, index: u64) -> Result<(), StateError> {
+        for m in self.monitors()? {
+            self.evaluate(&m, now_ms, index)?;
+        }
+        for id in self.open_incident_ids()? {
+            let Some(mut inc) = self.incident(&id)? else {
+                continue;
+            };
+            if inc.acknowledged_by.is_some() || inc.status != IncidentStatus::Open {
+                continue;
+            }
+            let Some(m) = inc
+                .monitor_id
+                .as_deref()
+                .map(|mid| self.monitor(mid))
+                .transpose()?
+                .flatten()
+            else {
+                continue;
+            };
+            let health = self.monitor_health(&m.id)?;
+            let held = match &health {
+                Some(h) => self.hold_reason(&m, h, now_ms)?,
+                None => None,
+            };
+            let mut changed = false;
+            let renotify = i64::from(m.alerting.renotify_s) * 1000;
+            if renotify > 0 && now_ms.saturating_sub(inc.last_notified_ms) >= renotify {
+                inc.reminders += 1;
+                let draft = Draft {
+                    event: "monitor.still_down",
+                    monitor: Some(&m),
+                    summary: format!(
+                        "{} is still down ({} so far)",
+                        m.name,
+                        human_duration(now_ms.saturating_sub(inc.started_at_ms))
+                    ),
+                    regions: inc.evidence.clone(),
+                    ordinal: Some(inc.reminders),
+                };
+                let channels = self.routed_channels(&m)?;
+                self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
+                changed = true;
+            }
+            while let Some(step) = m.alerting.escalation.get(inc.escalations as usize) {
+                if now_ms.saturating_sub(inc.started_at_ms) < i64::from(step.after_s) * 1000 {
+                    break;
+                }
+                inc.escalations += 1;
+                let draft = Draft {
+                    event: "monitor.escalation",
+                    monitor: Some(&m),
+                    summary: format!(
+                        "{} has been down for {} and nobody acknowledged it",
+                        m.name,
+                        human_duration(now_ms.saturating_sub(inc.started_at_ms))
+                    ),
+                    regions: inc.evidence.clone(),
+                    ordinal: Some(inc.escalations),
+                };
+                let channels = self.existing_channels(&step.channels)?;
+                self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
+                changed = true;
+            }
+            if changed {
+                self.put_incident(&inc)?;
+            }
+        }
+        self.update_mesh(now_ms, index)
+    }
+
+    /// Records whether `region` abstains on `monitor`.
+    fn set_mesh_entry(
+        &self,
+        region: &str,
+        monitor: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StateError> {
+        let key = track_key(region, monitor);
+        match reason {
+            Some(r) => {
+                if self.mesh.get(&key)?.as_deref() != Some(r.as_bytes()) {
+                    self.mesh.insert(key, r.as_bytes())?;
+                }
+            }
+            None => {
+                self.mesh.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens or closes the cluster-wide mesh alert after a command changed abstentions.
+    pub(super) fn update_mesh(&self, now_ms: i64, index: u64) -> Result<(), StateError> {
+        let mut mesh: MeshState = match self.meta.get(MESH)? {
+            Some(v) => from_json("sm_meta", &v)?,
+            None => MeshState::default(),
+        };
+        let lost = !self.mesh.is_empty();
+        if lost == mesh.open {
+            return Ok(());
+        }
+        if lost {
+            let mut regions: Vec<RegionEvidence> = Vec::new();
+            let mut monitors = 0usize;
+            for kv in self.mesh.iter() {
+                let (k, v) = kv?;
+                let region = k.split(|b| *b == 0).next().unwrap_or_default();
+                let region = String::from_utf8_lossy(region).into_owned();
+                monitors += 1;
+                if !regions.iter().any(|r| r.region == region) {
+                    regions.push(RegionEvidence {
+                        region,
+                        vote: String::from_utf8_lossy(&v).into_owned(),
+                        detail: None,
+                    });
+                }
+            }
+            mesh = MeshState {
+                episode: mesh.episode + 1,
+                open: true,
+                since_ms: now_ms,
+                channels: self
+                    .channels()?
+                    .into_iter()
+                    .filter(|c| c.mesh_alerts)
+                    .map(|c| c.id)
+                    .collect(),
+                regions,
+            };
+            let names: Vec<String> = mesh
+                .regions
+                .iter()
+                .map(|r| format!("{} ({})", r.region, r.vote))
+                .collect();
+            let draft = Draft {
+                event: "mesh.degraded",
+                monitor: None,
+                summary: format!(
+                    "vantage points lost: {} cannot vote on {monitors} monitor-region pairs",
+                    names.join(", ")
+                ),
+                regions: mesh.regions.clone(),
+                ordinal: Some(mesh.episode as u32),
+            };
+            self.notify(&draft, &mesh.channels, None, None, now_ms, index)?;
+        } else {
+            mesh.open = false;
+            let draft = Draft {
+                event: "mesh.recovered",
+                monitor: None,
+                summary: format!(
+                    "every region votes again (vantage points were lost for {})",
+                    human_duration(now_ms.saturating_sub(mesh.since_ms))
+                ),
+                regions: mesh.regions.clone(),
+                ordinal: Some(mesh.episode as u32),
+            };
+            let channels = self.existing_channels(&mesh.channels)?;
+            self.notify(&draft, &channels, None, None, now_ms, index)?;
+        }
+        self.meta.insert(MESH, json(&mesh))?;
+        self.bump(false);
+        Ok(())
+    }
+
+    /// Drops a deleted monitor's votes, health and mesh entries, and resolves its incident.
+    pub(super) fn forget_decisions(&self, id: &str) -> Result<(), StateError> {
+        self.remove_prefix(&self.votes, &prefix(id))?;
+        if let Some(h) = self.monitor_health(id)? {
+            if let Some(mut inc) = h
+                .incident
+                .as_deref()
+                .map(|i| self.incident(i))
+                .transpose()?
+                .flatten()
+            {
+                if inc.status == IncidentStatus::Open {
+                    inc.status = IncidentStatus::Resolved;
+                    inc.resolved_at_ms = Some(h.since_ms.max(inc.started_at_ms));
+                    inc.summary = format!("{} (monitor deleted)", inc.summary);
+                    self.put_incident(&inc)?;
+                }
+            }
+        }
+        self.health.remove(id.as_bytes())?;
+        let mut batch = sled::Batch::default();
+        for k in self.mesh.iter().keys() {
+            let k = k?;
+            if k.splitn(2, |b| *b == 0).nth(1) == Some(id.as_bytes()) {
+                batch.remove(k);
+            }
+        }
+        self.mesh.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// The current mesh alert state.
+    pub fn mesh_state(&self) -> Result<MeshState, StateError> {
+        Ok(match self.meta.get(MESH)? {
+            Some(v) => from_json("sm_meta", &v)?,
+            None => MeshState::default(),
+        })
+    }
+
+    /// Abstaining (region, monitor, reason) triples behind the mesh alert.
+    pub fn mesh_entries(&self) -> Result<Vec<(String, String, String)>, StateError> {
+        let mut out = Vec::new();
+        for kv in self.mesh.iter() {
+            let (k, v) = kv?;
+            let mut parts = k.splitn(2, |b| *b == 0);
+            let region = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let monitor = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            out.push((region, monitor, String::from_utf8_lossy(&v).into_owned()));
+        }
+        Ok(out)
+    }
+
+    /// The decided state of a monitor.
+    pub fn monitor_health(&self, id: &str) -> Result<Option<MonitorHealth>, StateError> {
+        self.get_json(&self.health, "sm_health", id)
+    }
+
+    /// Per-region vote tracks of a monitor, by region.
+    pub fn region_tracks(&self, id: &str) -> Result<Vec<(String, RegionTrack)>, StateError> {
+        let p = prefix(id);
+        let mut out = Vec::new();
+        for kv in self.votes.scan_prefix(&p) {
+            let (k, v) = kv?;
+            let region = String::from_utf8_lossy(&k[p.len()..]).into_owned();
+            out.push((region, from_json("sm_votes", &v)?));
+        }
+        Ok(out)
+    }
+
+    pub(super) fn next_incident_id(&self) -> Result<String, StateError> {
+        let n = self.meta_u64(NEXT_INCIDENT)?.unwrap_or(1);
+        self.meta.insert(NEXT_INCIDENT, &(n + 1).to_be_bytes())?;
+        Ok(format!("inc_{n}"))
+    }
+}
+
+/// "2h 5m", "45s".
+pub fn human_duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m {}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+fn failing_list(evidence: &[RegionEvidence]) -> String {
+    evidence
+        .iter()
+        .filter(|e| e.vote == "down" || e.vote == "degraded")
+        .map(|e| match &e.detail {
+            Some(d) => format!("{d} from {}", e.region),
+            None => e.region.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn down_summary(m: &Monitor, d: &Decision, evidence: &[RegionEvidence]) -> String {
+    format!(
+        "{} is DOWN: {}/{} regions failing ({})",
+        m.name,
+        d.down,
+        d.regions,
+        failing_list(evidence)
+    )
+}
+
+fn degraded_summary(m: &Monitor, d: &Decision, evidence: &[RegionEvidence]) -> String {
+    format!(
+        "{} is DEGRADED: {}/{} regions failing, quorum is {} ({})",
+        m.name,
+        d.down,
+        d.regions,
+        d.required,
+        failing_list(evidence)
+    )
+}

@@ -11,6 +11,8 @@ mod decisions;
 mod delivery;
 mod incidents;
 pub mod model;
+#[cfg(test)]
+mod tests_alerting;
 
 use std::collections::BTreeMap;
 

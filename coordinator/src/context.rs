@@ -45,6 +45,7 @@ struct Inner {
     ca: ClusterCa,
     sessions: Sessions,
     peers: Peers,
+    secret_key: netpulse_alert::SecretKey,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -57,6 +58,7 @@ impl Context {
         ca: ClusterCa,
         sessions: Sessions,
         peers: Peers,
+        secret_key: netpulse_alert::SecretKey,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         Self {
@@ -67,9 +69,15 @@ impl Context {
                 ca,
                 sessions,
                 peers,
+                secret_key,
                 shutdown,
             }),
         }
+    }
+
+    /// The key that seals channel credentials at rest (the same on every coordinator).
+    pub fn secret_key(&self) -> &netpulse_alert::SecretKey {
+        &self.inner.secret_key
     }
 
     /// Resolves when the coordinator begins to shut down, so long-lived responses (the UI's

@@ -11,6 +11,8 @@
 //!   state, and maintenance windows.
 //! - [`assign`]: pure placement of monitors on edge nodes (rendezvous hashing).
 //! - [`placement`]: node liveness and the leader's committed placement.
+//! - [`dispatch`]: on the leader, the tick that brings time into the log and the sender of
+//!   committed notifications.
 //! - [`edge`]: the QUIC endpoint edge nodes connect to: enrolment, sessions, result ingest.
 //! - [`apply`]: config-as-code, monitors matched by name.
 //! - [`api`]: the REST API under `/v1` and its authentication.
@@ -26,6 +28,7 @@ pub mod ca;
 pub mod cluster;
 pub mod context;
 pub mod decide;
+pub mod dispatch;
 pub mod edge;
 pub mod node;
 pub mod placement;

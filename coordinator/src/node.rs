@@ -200,6 +200,24 @@ fn write_cluster_file(dir: &Path, f: &ClusterFile) -> Result<(), StartError> {
     std::fs::rename(&tmp, &p).map_err(err)
 }
 
+/// File in the data directory holding the key that seals channel credentials.
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
+/// Writes the key received when joining, readable by the owner only.
+fn save_secret_key(dir: &Path, key: &netpulse_alert::SecretKey) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(SECRET_KEY_FILE);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(key.to_base64().as_bytes())?;
+    f.sync_all()
+}
+
 /// Starts a coordinator.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let dir_err = |detail: String| StartError::DataDir {
@@ -260,6 +278,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
                 .as_deref()
                 .ok_or_else(|| StartError::Config("--join needs --join-secret".into()))?;
             let grant = join::join(member, secret, &advertise).await?;
+            let key = netpulse_alert::SecretKey::from_base64(&grant.secret_key)
+                .map_err(|e| StartError::Config(format!("secret key from the cluster: {e}")))?;
+            save_secret_key(&cfg.data_dir, &key).map_err(|e| dir_err(e.to_string()))?;
             let ca = ClusterCa::from_pem(&grant.ca_cert_pem, &grant.ca_key_pem)
                 .map_err(ca::CaError::from)?;
             ca::save(&cfg.data_dir, &ca)?;
@@ -269,6 +290,15 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     if first_start {
         write_cluster_file(&cfg.data_dir, &ClusterFile { node_id })?;
     }
+    // Channel credentials are sealed with this key; NETPULSE_SECRET_KEY overrides the file.
+    let secret_key = netpulse_alert::SecretKey::load(
+        std::env::var(netpulse_alert::crypto::SECRET_KEY_ENV)
+            .ok()
+            .as_deref(),
+        &cfg.data_dir.join(SECRET_KEY_FILE),
+        true,
+    )
+    .map_err(|e| dir_err(format!("secret key: {e}")))?;
 
     let identity = ca::coordinator_identity(&ca, &[quic_addr.ip()])?;
     let peers = Peers::new(&identity, ca.cert_der(), quic_addr.ip())
@@ -294,6 +324,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         ca,
         Sessions::default(),
         peers,
+        secret_key,
         shutdown_rx.clone(),
     );
 
@@ -342,6 +373,14 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     }
     tasks.push(tokio::spawn(announce_start(ctx.clone(), started_at_ms)));
     tasks.push(tokio::spawn(crate::placement::heartbeat(
+        ctx.clone(),
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::dispatch::ticker(
+        ctx.clone(),
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(crate::dispatch::dispatcher(
         ctx.clone(),
         shutdown_rx.clone(),
     )));

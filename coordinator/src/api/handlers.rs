@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::monitor_input::MonitorInput;
+use super::monitor_input::{MonitorInput, ValidMonitor};
 use super::views::{parse_time, rfc3339, MonitorView, NodeView, ResultView};
 use super::{Caller, JsonBody};
 use crate::auth::new_join_token;
@@ -20,9 +20,9 @@ use crate::now_ms;
 use crate::state::command::{Command, CommandResponse};
 use crate::state::model::Monitor;
 
-type ApiResult = Result<axum::response::Response, ApiError>;
+pub(super) type ApiResult = Result<axum::response::Response, ApiError>;
 
-fn data(v: impl serde::Serialize) -> Json<serde_json::Value> {
+pub(super) fn data(v: impl serde::Serialize) -> Json<serde_json::Value> {
     Json(json!({ "data": v }))
 }
 
@@ -93,6 +93,29 @@ async fn put_monitor(
         .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))
 }
 
+/// Refuses a monitor that routes alerts to channels that do not exist.
+fn channels_exist(ctx: &Context, v: &ValidMonitor) -> Result<(), ApiError> {
+    let steps = v.alerting.escalation.iter().enumerate().flat_map(|(i, s)| {
+        s.channels
+            .iter()
+            .map(move |c| (format!("escalation[{i}].channels"), c))
+    });
+    let own = v
+        .alerting
+        .channels
+        .iter()
+        .map(|c| ("alert_channels".to_owned(), c));
+    for (field, id) in own.chain(steps) {
+        if ctx.store().channel(id)?.is_none() {
+            return Err(ApiError::invalid_field(
+                &field,
+                format!("channel {id} does not exist"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) async fn create_monitor(
     State(ctx): State<Context>,
     caller: Caller,
@@ -100,6 +123,7 @@ pub(super) async fn create_monitor(
 ) -> ApiResult {
     caller.require_write()?;
     let v = input.validate()?;
+    channels_exist(&ctx, &v)?;
     let monitor = v.create(now_ms());
     let m = put_monitor(&ctx, monitor, false).await?;
     Ok((StatusCode::CREATED, data(monitor_view(&ctx, &m)?)).into_response())
@@ -113,6 +137,7 @@ pub(super) async fn update_monitor(
 ) -> ApiResult {
     caller.require_write()?;
     let v = input.validate()?;
+    channels_exist(&ctx, &v)?;
     let old = ctx
         .store()
         .monitor(&id)?

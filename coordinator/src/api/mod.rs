@@ -4,10 +4,12 @@
 //! HttpOnly cookie instead). Reads are served from this coordinator's state; writes go through
 //! Raft and answer once applied. Bodies are limited in size and unknown fields are refused.
 
+pub mod alert_views;
 pub mod error;
 pub mod monitor_input;
 pub mod views;
 
+mod alerts;
 mod handlers;
 
 use axum::extract::{FromRequest, FromRequestParts};
@@ -65,6 +67,41 @@ fn v1() -> Router<Context> {
             "/join-tokens/{id}",
             axum::routing::delete(handlers::revoke_token),
         )
+        .route(
+            "/channels",
+            get(alerts::list_channels).post(alerts::create_channel),
+        )
+        .route(
+            "/channels/{id}",
+            get(alerts::get_channel)
+                .put(alerts::update_channel)
+                .delete(alerts::delete_channel),
+        )
+        .route("/channels/{id}/test", post(alerts::test_channel))
+        .route(
+            "/incidents",
+            get(alerts::list_incidents).post(alerts::create_incident),
+        )
+        .route("/incidents/{id}", get(alerts::get_incident))
+        .route(
+            "/incidents/{id}/acknowledge",
+            post(alerts::acknowledge_incident),
+        )
+        .route("/incidents/{id}/resolve", post(alerts::resolve_incident))
+        .route("/incidents/{id}/updates", post(alerts::add_incident_update))
+        .route(
+            "/incidents/{id}/root-cause",
+            axum::routing::put(alerts::set_root_cause),
+        )
+        .route(
+            "/maintenance",
+            get(alerts::list_maintenance).post(alerts::create_maintenance),
+        )
+        .route(
+            "/maintenance/{id}",
+            axum::routing::delete(alerts::delete_maintenance),
+        )
+        .route("/mesh", get(alerts::mesh))
         .route("/cluster", get(handlers::cluster_status))
         .route(
             "/cluster/members/{id}",

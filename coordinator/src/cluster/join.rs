@@ -48,6 +48,8 @@ pub struct JoinGrant {
     pub ca_cert_pem: String,
     /// Cluster CA key, PEM.
     pub ca_key_pem: String,
+    /// The key that seals channel credentials, base64.
+    pub secret_key: String,
 }
 
 fn mac(secret: &str, role: &[u8], exporter: &[u8]) -> Option<Hmac<Sha256>> {
@@ -138,6 +140,7 @@ pub async fn join(member: &str, secret: &str, my_addr: &str) -> Result<JoinGrant
             node_id,
             ca_cert_pem,
             ca_key_pem,
+            secret_key,
         } => {
             if !verify(secret, b"server", &ekm, &server_proof) {
                 return Err(JoinError::BadServerProof {
@@ -148,6 +151,7 @@ pub async fn join(member: &str, secret: &str, my_addr: &str) -> Result<JoinGrant
                 node_id,
                 ca_cert_pem,
                 ca_key_pem,
+                secret_key,
             })
         }
     }
@@ -218,6 +222,7 @@ async fn decide(
         node_id,
         ca_cert_pem: ctx.ca().cert_pem().to_owned(),
         ca_key_pem: ctx.ca().key_pem(),
+        secret_key: ctx.secret_key().to_base64(),
     }
 }
 

@@ -116,12 +116,14 @@ pub struct JoinRequest {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum JoinReply {
     /// Accepted: the server's own proof (`"server" || exporter`), the new member's id and the
-    /// cluster CA (certificate and key, so every coordinator can issue node certificates).
+    /// cluster CA (certificate and key, so every coordinator can issue node certificates) and
+    /// the secret key that seals channel credentials (base64), so every coordinator can send.
     Accepted {
         proof: Vec<u8>,
         node_id: u64,
         ca_cert_pem: String,
         ca_key_pem: String,
+        secret_key: String,
     },
     /// Refused, with a reason.
     Refused(String),

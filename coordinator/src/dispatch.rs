@@ -1,0 +1,241 @@
+//! Time and delivery, on the leader: the tick that brings the clock into the log, and the
+//! dispatcher that sends committed notifications.
+//!
+//! Both run on every coordinator and act only while it leads. The dispatcher reads pending
+//! notifications from the local state machine, sends each through its channel, and commits the
+//! outcome (`DeliveryAttempted`). A leader that dies between sending and committing leaves the
+//! notification pending; the next leader sends it again with the same idempotency key (the
+//! notification id), so a receiver that deduplicates by key sees it once.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use netpulse_alert::message::{AlertEvent, RegionVote};
+use netpulse_alert::{Alert, ChannelConfig, SendError, Sender};
+use tokio::sync::{watch, Semaphore};
+
+use crate::context::Context;
+use crate::now_ms;
+use crate::state::alerting::Notification;
+use crate::state::command::{Command, DeliveryOutcome};
+
+/// How often the leader commits a tick. Staleness, reminders, escalation and maintenance are
+/// judged at this resolution.
+pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Attempts before a notification is given up.
+pub const MAX_ATTEMPTS: usize = 30;
+
+/// Longest wait between attempts.
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+/// Sends at once, across channels.
+const MAX_CONCURRENT_SENDS: usize = 32;
+
+/// Wait before attempt `n + 1` after `n` failed attempts: 1 s, 2 s, 4 s, ... up to 5 minutes.
+pub fn backoff_ms(failed_attempts: usize) -> i64 {
+    let exp = failed_attempts.saturating_sub(1).min(20) as u32;
+    (1000i64 << exp).min(MAX_BACKOFF_MS)
+}
+
+/// Commits a tick every [`TICK_INTERVAL`] while this coordinator leads.
+pub async fn ticker(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(TICK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        if !ctx.is_leader() {
+            continue;
+        }
+        if let Err(e) = ctx.write_local(Command::Tick { at_ms: now_ms() }).await {
+            tracing::debug!(error = %e, "tick not committed");
+        }
+    }
+}
+
+/// Sends pending notifications while this coordinator leads.
+pub async fn dispatcher(ctx: Context, mut shutdown: watch::Receiver<bool>) {
+    let sender = match Sender::try_new() {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(error = %e, "alert sender unavailable; notifications stay pending");
+            return;
+        }
+    };
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_SENDS));
+    let mut versions = ctx.store().subscribe();
+    let mut wait = Duration::from_millis(0);
+    loop {
+        let seen = versions.borrow_and_update().alerts;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            r = versions.wait_for(|v| v.alerts != seen) => if r.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+        // Re-check leadership at least once a second (it is not in the version counters).
+        wait = Duration::from_secs(1);
+        if !ctx.is_leader() {
+            continue;
+        }
+        let pending = match ctx.store().pending_notifications() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read pending notifications");
+                continue;
+            }
+        };
+        let now = now_ms();
+        for (id, due) in pending {
+            if due > now {
+                let until = Duration::from_millis((due - now) as u64);
+                wait = wait.min(until);
+                continue;
+            }
+            let fresh = in_flight
+                .lock()
+                .map(|mut set| set.insert(id.clone()))
+                .unwrap_or(false);
+            if !fresh {
+                continue;
+            }
+            let (ctx, sender, in_flight, limit) = (
+                ctx.clone(),
+                sender.clone(),
+                in_flight.clone(),
+                limit.clone(),
+            );
+            tokio::spawn(async move {
+                let _permit = limit.acquire().await;
+                deliver(&ctx, &sender, &id).await;
+                if let Ok(mut set) = in_flight.lock() {
+                    set.remove(&id);
+                }
+            });
+        }
+    }
+}
+
+/// One attempt at one notification, and the commit of its outcome.
+async fn deliver(ctx: &Context, sender: &Sender, id: &str) {
+    let store = ctx.store();
+    let n = match store.notification(id) {
+        Ok(Some(n)) => n,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(id, error = %e, "cannot read notification");
+            return;
+        }
+    };
+    let failed_before = n.attempts.iter().filter(|a| a.error.is_some()).count();
+    let result = match store.channel(&n.channel_id) {
+        Ok(Some(ch)) => match ChannelConfig::from_sealed(ctx.secret_key(), &ch.sealed_config) {
+            Ok(cfg) => {
+                let alert = alert_for(ctx, &n);
+                sender.send(&cfg, &alert).await
+            }
+            // Another coordinator may hold the right key; keep trying, loudly.
+            Err(e) => Err(SendError::Retryable(format!(
+                "cannot unseal the channel configuration on coordinator {} ({e}); do all \
+                 coordinators share one secret key?",
+                ctx.id()
+            ))),
+        },
+        Ok(None) => Err(SendError::Permanent("channel deleted".into())),
+        Err(e) => Err(SendError::Retryable(format!("state: {e}"))),
+    };
+    let at_ms = now_ms();
+    let outcome = match result {
+        Ok(()) => {
+            tracing::info!(id, channel = %n.channel_id, event = %n.event, "notification delivered");
+            DeliveryOutcome::Delivered
+        }
+        Err(e) if e.is_retryable() && failed_before + 1 < MAX_ATTEMPTS => {
+            let next_attempt_ms = at_ms + backoff_ms(failed_before + 1);
+            tracing::warn!(id, channel = %n.channel_id, error = %e, retry_in_ms = next_attempt_ms - at_ms, "notification not delivered");
+            DeliveryOutcome::Retry {
+                error: e.message().to_owned(),
+                next_attempt_ms,
+            }
+        }
+        Err(e) => {
+            tracing::error!(id, channel = %n.channel_id, error = %e, "notification given up");
+            DeliveryOutcome::Failed {
+                error: e.message().to_owned(),
+            }
+        }
+    };
+    let cmd = Command::DeliveryAttempted {
+        id: id.to_owned(),
+        coordinator: ctx.id(),
+        at_ms,
+        outcome,
+    };
+    if let Err(e) = ctx.write(cmd).await {
+        // Unrecorded: the notification stays pending and is sent again (same key).
+        tracing::warn!(id, error = %e, "delivery outcome not committed");
+    }
+}
+
+/// The message a notification becomes, the same on every coordinator and every attempt
+/// (except the incident's acknowledgement flag, which is current).
+pub fn alert_for(ctx: &Context, n: &Notification) -> Alert {
+    let event = AlertEvent::parse(&n.event).unwrap_or(AlertEvent::Test);
+    let mut alert = Alert::new(event, n.id.clone(), n.summary.clone(), n.created_at_ms);
+    if let (Some(id), Some(name), Some(target)) =
+        (&n.monitor_id, &n.monitor_name, &n.monitor_target)
+    {
+        alert = alert.with_monitor(id.clone(), name.clone(), target.clone());
+    }
+    if let Some(inc_id) = &n.incident_id {
+        if let Ok(Some(inc)) = ctx.store().incident(inc_id) {
+            // A "down" sent late must not claim the incident resolved.
+            let resolved = if event.is_resolution() {
+                inc.resolved_at_ms
+            } else {
+                None
+            };
+            alert = alert.with_incident(
+                inc.id,
+                inc.started_at_ms,
+                resolved,
+                inc.acknowledged_by.is_some(),
+            );
+        }
+    }
+    for r in &n.regions {
+        let vote = match r.vote.as_str() {
+            "down" => RegionVote::Down,
+            "up" | "degraded" => RegionVote::Up,
+            _ => RegionVote::Abstain,
+        };
+        let detail = r.detail.clone().or_else(|| {
+            matches!(
+                r.vote.as_str(),
+                "stale" | "impaired" | "silent" | "degraded"
+            )
+            .then(|| r.vote.clone())
+        });
+        alert = alert.with_region(r.region.clone(), vote, detail);
+    }
+    alert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert_eq!(backoff_ms(1), 1000);
+        assert_eq!(backoff_ms(2), 2000);
+        assert_eq!(backoff_ms(4), 8000);
+        assert_eq!(backoff_ms(9), 256_000);
+        assert_eq!(backoff_ms(10), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(1000), MAX_BACKOFF_MS);
+    }
+}

@@ -4,7 +4,8 @@
 # namespaces), procps (sysctl), nftables (packet loss inside a test namespace),
 # ca-certificates (system roots for the TLS probe), snmpd + snmp tools (SNMP probe,
 # edge-node/tests/probe_snmp.rs), OpenSSH sshd + ssh-keygen and passwd (useradd, chpasswd) for
-# the SSH probe (edge-node/tests/probe_ssh.rs).
+# the SSH probe (edge-node/tests/probe_ssh.rs), and the aiosmtpd SMTP server (python3-aiosmtpd)
+# that the e-mail alert channel is delivered to (alert/tests/email.rs).
 #
 # Idempotent and fast when everything is present: apt is only touched for what is missing.
 # Needs root (or sudo) to install; the tests themselves also need root for ICMP and network
@@ -36,6 +37,10 @@ for cmd in "${!wanted[@]}"; do
 done
 if ! [ -s /etc/ssl/certs/ca-certificates.crt ]; then
   missing+=(ca-certificates)
+fi
+# A Python module, not a command: check that the system interpreter can import it.
+if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  missing+=(python3-aiosmtpd)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

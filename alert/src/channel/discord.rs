@@ -1,0 +1,119 @@
+//! Discord webhooks (one embed).
+//!
+//! The webhook URL is the credential, so it is redacted to scheme and host. Mentions are
+//! disabled (`allowed_mentions.parse = []`): a monitor name or error text containing
+//! `@everyone` must not page a whole server.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::fields::http_url;
+use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use crate::message::Alert;
+
+/// Discord limits: message content, embed title, description, field count, name and value.
+const CONTENT_MAX: usize = 2000;
+const TITLE_MAX: usize = 256;
+const DESCRIPTION_MAX: usize = 4096;
+const FIELDS_MAX: usize = 25;
+const FIELD_NAME_MAX: usize = 256;
+const FIELD_VALUE_MAX: usize = 1024;
+
+/// Configuration of a Discord webhook.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct DiscordConfig {
+    /// `https://discord.com/api/webhooks/<id>/<token>`.
+    pub webhook_url: String,
+}
+
+redacted_debug!(DiscordConfig);
+
+impl DiscordConfig {
+    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+        let webhook_url = f.string("webhook_url")?;
+        http_url("webhook_url", &webhook_url)?;
+        Ok(Self { webhook_url })
+    }
+
+    pub(crate) fn redacted(&self) -> Value {
+        json!({"webhook_url": super::redact_url_path(&self.webhook_url)})
+    }
+
+    pub(crate) async fn send(
+        &self,
+        client: &reqwest::Client,
+        alert: &Alert,
+    ) -> Result<(), SendError> {
+        let request = client.post(&self.webhook_url).json(&payload(alert));
+        http::execute(request, &[&self.webhook_url]).await
+    }
+}
+
+/// `content` is the summary; the embed carries title, details, colour, time and one inline
+/// field per region.
+pub fn payload(alert: &Alert) -> Value {
+    let mut description = Vec::new();
+    if let Some(m) = &alert.monitor {
+        description.push(format!("Target: {}", m.target));
+    }
+    if let Some(i) = &alert.incident {
+        description.push(format!("Incident: {}", i.id));
+        description.push(format!("Started: {}", i.started_at));
+        if let Some(d) = i.downtime_s {
+            description.push(format!("Downtime: {}", crate::message::human_duration(d)));
+        }
+    }
+    if description.is_empty() {
+        description.push(alert.summary.clone());
+    }
+    let fields: Vec<Value> = alert
+        .regions
+        .iter()
+        .take(FIELDS_MAX)
+        .map(|r| {
+            let value = match &r.detail {
+                Some(d) if !d.is_empty() => format!("{} ({d})", r.vote.as_str()),
+                _ => r.vote.as_str().to_string(),
+            };
+            json!({
+                "name": truncate_chars(&r.region, FIELD_NAME_MAX),
+                "value": truncate_chars(&value, FIELD_VALUE_MAX),
+                "inline": true,
+            })
+        })
+        .collect();
+    json!({
+        "content": truncate_chars(&alert.summary, CONTENT_MAX),
+        "allowed_mentions": {"parse": []},
+        "embeds": [{
+            "title": truncate_chars(&alert.title(), TITLE_MAX),
+            "description": truncate_chars(&description.join("\n"), DESCRIPTION_MAX),
+            "color": alert.event.severity().color(),
+            "timestamp": alert.timestamp,
+            "fields": fields,
+            "footer": {"text": alert.event.as_str()},
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::ChannelConfig;
+    use crate::message::AlertEvent;
+
+    #[test]
+    fn validation_names_fields() {
+        let e = ChannelConfig::parse("discord", &json!({"webhook_url": ["x"]})).unwrap_err();
+        assert_eq!(e.to_string(), "config.webhook_url: must be a string");
+    }
+
+    #[test]
+    fn payload_blocks_mentions_and_colours() {
+        let a = Alert::new(AlertEvent::MonitorUp, "k", "@everyone api is UP", 0);
+        let p = payload(&a);
+        assert_eq!(p["allowed_mentions"]["parse"], json!([]));
+        assert_eq!(p["embeds"][0]["color"], 0x2E_B8_6E);
+        assert_eq!(p["embeds"][0]["title"], "RESOLVED");
+    }
+}

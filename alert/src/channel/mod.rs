@@ -1,0 +1,599 @@
+//! Alert channels: configuration, validation, redaction and delivery.
+//!
+//! Each channel type lives in its own module, which holds its configuration struct (the
+//! validated form of the API's `config` object), its message rendering and its delivery:
+//!
+//! | kind | module | transport |
+//! |---|---|---|
+//! | `webhook` | [`webhook`] | HTTP POST of the [`Alert`] JSON, HMAC-signed |
+//! | `slack` | [`slack`] | Slack incoming webhook (Block Kit) |
+//! | `discord` | [`discord`] | Discord webhook (embed) |
+//! | `telegram` | [`telegram`] | Bot API `sendMessage` |
+//! | `teams` | [`teams`] | Teams / Power Automate webhook (Adaptive Card) |
+//! | `pagerduty` | [`pagerduty`] | Events API v2 (trigger / resolve) |
+//! | `opsgenie` | [`opsgenie`] | Alert API v2 (create / close) |
+//! | `email` | [`email`] | SMTP through lettre (none, STARTTLS or implicit TLS) |
+//! | `twilio` | [`twilio`] | Twilio Messages API (SMS) |
+//!
+//! [`ChannelConfig`] ties them together: [`ChannelConfig::parse`] validates the API input and
+//! names the offending field, [`ChannelConfig::redacted`] is what the API shows back, and
+//! [`Sender::send`] delivers one [`Alert`] and classifies failures as
+//! [`SendError::Retryable`] or [`SendError::Permanent`] so the coordinator knows whether to try
+//! again. This module never retries itself: retry policy, backoff and deduplication belong to
+//! the caller, which also owns the idempotency key that makes retries safe for receivers.
+
+pub mod discord;
+pub mod email;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod slack;
+pub mod teams;
+pub mod telegram;
+pub mod twilio;
+pub mod webhook;
+
+mod fields;
+mod http;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::crypto::{CryptoError, SecretKey};
+use crate::message::Alert;
+
+pub(crate) use fields::Fields;
+
+/// What secrets are replaced with in [`ChannelConfig::redacted`].
+pub const REDACTED: &str = "********";
+
+/// How long one delivery may take, connection included. Long enough for a slow API, short
+/// enough that a dead endpoint does not hold the coordinator's alert queue.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A validated channel configuration, one variant per channel type.
+///
+/// Serializes as `{"type": "<kind>", "config": {...}}` with secrets in clear (for sealing with
+/// [`ChannelConfig::to_sealed`]); deserializing runs [`ChannelConfig::parse`], so every value of
+/// this type is valid. `Debug` shows the redacted form only.
+#[derive(Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "config", rename_all = "lowercase")]
+pub enum ChannelConfig {
+    /// Generic signed JSON webhook.
+    Webhook(webhook::WebhookConfig),
+    /// Slack incoming webhook.
+    Slack(slack::SlackConfig),
+    /// Discord webhook.
+    Discord(discord::DiscordConfig),
+    /// Telegram bot message.
+    Telegram(telegram::TelegramConfig),
+    /// Microsoft Teams webhook.
+    Teams(teams::TeamsConfig),
+    /// PagerDuty Events API v2.
+    #[serde(rename = "pagerduty")]
+    PagerDuty(pagerduty::PagerDutyConfig),
+    /// Opsgenie Alert API.
+    Opsgenie(opsgenie::OpsgenieConfig),
+    /// E-mail over SMTP.
+    Email(email::EmailConfig),
+    /// SMS through Twilio.
+    Twilio(twilio::TwilioConfig),
+}
+
+impl ChannelConfig {
+    /// Every channel type name accepted by [`ChannelConfig::parse`].
+    pub const KINDS: &'static [&'static str] = &[
+        "webhook",
+        "slack",
+        "discord",
+        "telegram",
+        "teams",
+        "pagerduty",
+        "opsgenie",
+        "email",
+        "twilio",
+    ];
+
+    /// Parses the API's `type` and `config` JSON.
+    ///
+    /// Errors name the field as the API client sent it, e.g.
+    /// `config.url: must be an http or https URL`, so the UI can point at the input. Unknown
+    /// fields are rejected (a typo must not silently drop a setting); `null` and empty strings
+    /// count as absent for optional fields.
+    pub fn parse(kind: &str, config: &Value) -> Result<Self, ChannelConfigError> {
+        let mut f = Fields::new(config)?;
+        let parsed = match kind {
+            "webhook" => ChannelConfig::Webhook(webhook::WebhookConfig::parse(&mut f)?),
+            "slack" => ChannelConfig::Slack(slack::SlackConfig::parse(&mut f)?),
+            "discord" => ChannelConfig::Discord(discord::DiscordConfig::parse(&mut f)?),
+            "telegram" => ChannelConfig::Telegram(telegram::TelegramConfig::parse(&mut f)?),
+            "teams" => ChannelConfig::Teams(teams::TeamsConfig::parse(&mut f)?),
+            "pagerduty" => ChannelConfig::PagerDuty(pagerduty::PagerDutyConfig::parse(&mut f)?),
+            "opsgenie" => ChannelConfig::Opsgenie(opsgenie::OpsgenieConfig::parse(&mut f)?),
+            "email" => ChannelConfig::Email(email::EmailConfig::parse(&mut f)?),
+            "twilio" => ChannelConfig::Twilio(twilio::TwilioConfig::parse(&mut f)?),
+            other => {
+                return Err(ChannelConfigError::new(
+                    "type",
+                    format!(
+                        "unknown channel type {other:?}; expected one of {}",
+                        Self::KINDS.join(", ")
+                    ),
+                ))
+            }
+        };
+        f.finish()?;
+        Ok(parsed)
+    }
+
+    /// Parses an edited configuration, keeping secrets the client did not change.
+    ///
+    /// The API shows configurations through [`ChannelConfig::redacted`], so an edit form sends
+    /// back `"********"` (or a redacted URL) for secrets it did not touch. Every top-level field
+    /// whose value equals the redacted form of `previous` is replaced with the previous real
+    /// value before parsing. If the type changed, nothing is carried over.
+    pub fn parse_update(
+        kind: &str,
+        config: &Value,
+        previous: &ChannelConfig,
+    ) -> Result<Self, ChannelConfigError> {
+        if previous.kind() != kind {
+            return Self::parse(kind, config);
+        }
+        let shown = previous.redacted();
+        let real = previous.config_json();
+        let mut merged = config.clone();
+        if let Some(obj) = merged.as_object_mut() {
+            for (name, value) in obj.iter_mut() {
+                let was_redacted = shown.get(name) != real.get(name);
+                if was_redacted && shown.get(name) == Some(value) {
+                    if let Some(original) = real.get(name) {
+                        *value = original.clone();
+                    }
+                }
+            }
+        }
+        Self::parse(kind, &merged)
+    }
+
+    /// The channel type name (one of [`ChannelConfig::KINDS`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChannelConfig::Webhook(_) => "webhook",
+            ChannelConfig::Slack(_) => "slack",
+            ChannelConfig::Discord(_) => "discord",
+            ChannelConfig::Telegram(_) => "telegram",
+            ChannelConfig::Teams(_) => "teams",
+            ChannelConfig::PagerDuty(_) => "pagerduty",
+            ChannelConfig::Opsgenie(_) => "opsgenie",
+            ChannelConfig::Email(_) => "email",
+            ChannelConfig::Twilio(_) => "twilio",
+        }
+    }
+
+    /// The `config` object with every secret replaced by `"********"`: signing secrets, tokens,
+    /// routing and API keys, passwords, and the path of Slack/Discord/Teams webhook URLs (which
+    /// *are* the credential; only scheme, host and port remain). Safe to return from the API and
+    /// to log.
+    pub fn redacted(&self) -> Value {
+        match self {
+            ChannelConfig::Webhook(c) => c.redacted(),
+            ChannelConfig::Slack(c) => c.redacted(),
+            ChannelConfig::Discord(c) => c.redacted(),
+            ChannelConfig::Telegram(c) => c.redacted(),
+            ChannelConfig::Teams(c) => c.redacted(),
+            ChannelConfig::PagerDuty(c) => c.redacted(),
+            ChannelConfig::Opsgenie(c) => c.redacted(),
+            ChannelConfig::Email(c) => c.redacted(),
+            ChannelConfig::Twilio(c) => c.redacted(),
+        }
+    }
+
+    /// The full `config` object, secrets included. Only for sealing and for
+    /// [`ChannelConfig::parse_update`]; never show it.
+    pub fn config_json(&self) -> Value {
+        let value = match self {
+            ChannelConfig::Webhook(c) => serde_json::to_value(c),
+            ChannelConfig::Slack(c) => serde_json::to_value(c),
+            ChannelConfig::Discord(c) => serde_json::to_value(c),
+            ChannelConfig::Telegram(c) => serde_json::to_value(c),
+            ChannelConfig::Teams(c) => serde_json::to_value(c),
+            ChannelConfig::PagerDuty(c) => serde_json::to_value(c),
+            ChannelConfig::Opsgenie(c) => serde_json::to_value(c),
+            ChannelConfig::Email(c) => serde_json::to_value(c),
+            ChannelConfig::Twilio(c) => serde_json::to_value(c),
+        };
+        // Plain structs of strings, numbers and lists always serialize.
+        value.unwrap_or(Value::Null)
+    }
+
+    /// Seals the whole configuration (`{"type", "config"}` JSON) with `key`, for storage in the
+    /// replicated state. See [`crate::crypto`].
+    pub fn to_sealed(&self, key: &SecretKey) -> String {
+        let json = serde_json::json!({"type": self.kind(), "config": self.config_json()});
+        key.seal(json.to_string().as_bytes())
+    }
+
+    /// Opens a value made by [`ChannelConfig::to_sealed`] and validates it again.
+    pub fn from_sealed(key: &SecretKey, sealed: &str) -> Result<Self, CryptoError> {
+        let plain = key.open(sealed)?;
+        serde_json::from_slice::<ChannelConfig>(&plain)
+            .map_err(|e| CryptoError::Content(e.to_string()))
+    }
+}
+
+impl fmt::Debug for ChannelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChannelConfig::{}({})", self.kind(), self.redacted())
+    }
+}
+
+impl<'de> Deserialize<'de> for ChannelConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(rename = "type")]
+            kind: String,
+            config: Value,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        ChannelConfig::parse(&raw.kind, &raw.config).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A rejected channel configuration: which field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ChannelConfigError {
+    /// The field as the API client names it, e.g. `config.to[1]` or `type`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ChannelConfigError {
+    /// An error about `field` (given with its full path, e.g. `config.url`).
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a delivery failed, split by what the caller should do about it.
+///
+/// Messages describe the failure (status code, a trimmed response excerpt, the SMTP reply)
+/// and never contain the request URL or credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later: 5xx, 408, 429, timeouts, connection failures, SMTP 4xx.
+    #[error("temporary failure: {0}")]
+    Retryable(String),
+    /// Trying again will not help until the configuration changes: other 4xx, redirects,
+    /// SMTP 5xx, invalid configuration.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    /// True for [`SendError::Retryable`].
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SendError::Retryable(_))
+    }
+
+    /// The message without the classification prefix.
+    pub fn message(&self) -> &str {
+        match self {
+            SendError::Retryable(m) | SendError::Permanent(m) => m,
+        }
+    }
+}
+
+/// Delivers alerts. Create one and share it: it holds the HTTP connection pool.
+///
+/// The HTTP client never uses a proxy from the environment (alert traffic must not silently
+/// leave through `HTTPS_PROXY`), follows no redirects (a redirected POST would be replayed as
+/// GET or leak the body elsewhere), never retries on its own (the caller decides), and gives
+/// each request [`SEND_TIMEOUT`].
+#[derive(Clone)]
+pub struct Sender {
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl Default for Sender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sender {
+    /// A sender with the default HTTP client.
+    ///
+    /// # Panics
+    /// If the TLS backend cannot be initialised (the same condition in which
+    /// `reqwest::Client::new` panics); use [`Sender::try_new`] to handle it.
+    pub fn new() -> Self {
+        match Self::try_new() {
+            Ok(s) => s,
+            Err(e) => panic!("cannot build the alert HTTP client: {e}"),
+        }
+    }
+
+    /// Like [`Sender::new`], reporting a failure to build the HTTP client.
+    pub fn try_new() -> Result<Self, SendError> {
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent())
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .timeout(SEND_TIMEOUT)
+            .connect_timeout(SEND_TIMEOUT)
+            .build()
+            .map_err(|e| SendError::Permanent(http::describe(e, &[])))?;
+        Ok(Self { http })
+    }
+
+    /// Delivers `alert` through the channel `cfg`.
+    ///
+    /// Returns once the receiving service accepted it (any 2xx; for SMTP, the relay's 250).
+    /// Channels with several recipients (e-mail sends one message to all; Twilio one SMS per
+    /// number) report a failure if any recipient failed.
+    pub async fn send(&self, cfg: &ChannelConfig, alert: &Alert) -> Result<(), SendError> {
+        match cfg {
+            ChannelConfig::Webhook(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Slack(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Discord(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Telegram(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Teams(c) => c.send(&self.http, alert).await,
+            ChannelConfig::PagerDuty(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Opsgenie(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Email(c) => c.send(alert).await,
+            ChannelConfig::Twilio(c) => c.send(&self.http, alert).await,
+        }
+    }
+}
+
+/// `NetPulse/<crate version>`, sent as `User-Agent` by every HTTP channel.
+pub fn user_agent() -> String {
+    format!("NetPulse/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Implements `Debug` through the redacted JSON form, so a config struct can be logged safely.
+macro_rules! redacted_debug {
+    ($ty:ty) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($ty), self.redacted())
+            }
+        }
+    };
+}
+pub(crate) use redacted_debug;
+
+/// Cuts `s` to at most `max` characters, marking the cut with an ellipsis.
+pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Replaces the value of each named top-level field that is present with [`REDACTED`].
+pub(crate) fn redact_fields(mut value: Value, names: &[&str]) -> Value {
+    if let Some(obj) = value.as_object_mut() {
+        for name in names {
+            if let Some(v) = obj.get_mut(*name) {
+                if !v.is_null() {
+                    *v = Value::String(REDACTED.into());
+                }
+            }
+        }
+    }
+    value
+}
+
+/// `https://hooks.slack.com/services/T/B/X` -> `https://hooks.slack.com/********`: for URLs
+/// whose path is the credential.
+pub(crate) fn redact_url_path(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}/{REDACTED}", u.origin().ascii_serialization()),
+        Err(_) => REDACTED.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_type_and_non_object() {
+        let e = ChannelConfig::parse("carrier-pigeon", &json!({})).unwrap_err();
+        assert_eq!(e.field, "type");
+        let e = ChannelConfig::parse("webhook", &json!("x")).unwrap_err();
+        assert_eq!(e.field, "config");
+        assert_eq!(e.to_string(), "config: must be a JSON object");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = ChannelConfig::parse(
+            "slack",
+            &json!({"webhook_url": "https://hooks.slack.com/services/x", "channel": "#ops"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "config.channel");
+    }
+
+    #[test]
+    fn kinds_cover_every_variant() {
+        assert_eq!(ChannelConfig::KINDS.len(), 9);
+        for cfg in testdata::all_configs() {
+            assert!(ChannelConfig::KINDS.contains(&cfg.kind()));
+        }
+        let kinds: std::collections::BTreeSet<_> =
+            testdata::all_configs().iter().map(|c| c.kind()).collect();
+        assert_eq!(kinds.len(), ChannelConfig::KINDS.len());
+    }
+
+    #[test]
+    fn redacted_hides_every_secret_and_debug_uses_it() {
+        for cfg in testdata::all_configs() {
+            let shown = cfg.redacted().to_string();
+            let debug = format!("{cfg:?}");
+            for secret in testdata::SECRETS {
+                assert!(!shown.contains(secret), "{}: {shown}", cfg.kind());
+                assert!(!debug.contains(secret), "{}: {debug}", cfg.kind());
+            }
+            assert!(shown.contains(REDACTED), "{}: {shown}", cfg.kind());
+        }
+    }
+
+    #[test]
+    fn serde_round_trip_validates() {
+        for cfg in testdata::all_configs() {
+            let json = serde_json::to_value(&cfg).unwrap();
+            assert_eq!(json["type"], cfg.kind());
+            let back: ChannelConfig = serde_json::from_value(json).unwrap();
+            assert_eq!(back, cfg);
+        }
+        let bad = json!({"type": "webhook", "config": {"url": "ftp://x"}});
+        let err = serde_json::from_value::<ChannelConfig>(bad).unwrap_err();
+        assert!(err.to_string().contains("config.url"), "{err}");
+    }
+
+    #[test]
+    fn sealed_round_trip() {
+        let key = SecretKey::generate();
+        for cfg in testdata::all_configs() {
+            let sealed = cfg.to_sealed(&key);
+            for secret in testdata::SECRETS {
+                assert!(!sealed.contains(secret));
+            }
+            assert_eq!(ChannelConfig::from_sealed(&key, &sealed).unwrap(), cfg);
+        }
+        let sealed = testdata::all_configs()[0].to_sealed(&key);
+        assert!(ChannelConfig::from_sealed(&SecretKey::generate(), &sealed).is_err());
+    }
+
+    #[test]
+    fn parse_update_keeps_unchanged_secrets() {
+        for cfg in testdata::all_configs() {
+            // Sending back exactly what the API showed reproduces the original.
+            let again = ChannelConfig::parse_update(cfg.kind(), &cfg.redacted(), &cfg).unwrap();
+            assert_eq!(again, cfg, "{}", cfg.kind());
+        }
+        // A changed secret is taken.
+        let prev = ChannelConfig::parse(
+            "webhook",
+            &json!({"url": "https://example.com/hook", "secret": "0123456789abcdef-old"}),
+        )
+        .unwrap();
+        let new = ChannelConfig::parse_update(
+            "webhook",
+            &json!({"url": "https://example.com/hook", "secret": "0123456789abcdef-new"}),
+            &prev,
+        )
+        .unwrap();
+        match new {
+            ChannelConfig::Webhook(w) => {
+                assert_eq!(w.secret.as_deref(), Some("0123456789abcdef-new"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // A literal "********" for a field that was not secret is parsed as given.
+        let err =
+            ChannelConfig::parse_update("webhook", &json!({"url": REDACTED}), &prev).unwrap_err();
+        assert_eq!(err.field, "config.url");
+    }
+
+    #[test]
+    fn truncation_counts_characters() {
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abcd", 3), "ab…");
+        assert_eq!(truncate_chars("ééé", 2), "é…");
+    }
+}
+
+/// Sample configurations with recognisable secrets, shared by the unit tests of every module.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use super::ChannelConfig;
+    use serde_json::json;
+
+    /// Every secret used in [`all_configs`]; none may appear in redacted output.
+    pub const SECRETS: &[&str] = &[
+        "whsecret-0123456789",
+        "T000/B000/slacksecret",
+        "discordsecret",
+        "123456:tgSECRET_token",
+        "teamssecret",
+        "pdroutingkey0123456789abcdefghij",
+        "og-key-0000-secret",
+        "smtp-password-secret",
+        "twilio-auth-token-secret",
+        "querytoken",
+        "urlpassword",
+    ];
+
+    pub fn all_configs() -> Vec<ChannelConfig> {
+        let parse = |k: &str, v: serde_json::Value| match ChannelConfig::parse(k, &v) {
+            Ok(c) => c,
+            Err(e) => panic!("{k}: {e}"),
+        };
+        vec![
+            parse(
+                "webhook",
+                json!({"url": "https://user:urlpassword@example.com/hook?token=querytoken",
+                       "secret": "whsecret-0123456789"}),
+            ),
+            parse(
+                "slack",
+                json!({"webhook_url": "https://hooks.slack.com/services/T000/B000/slacksecret"}),
+            ),
+            parse(
+                "discord",
+                json!({"webhook_url": "https://discord.com/api/webhooks/1/discordsecret"}),
+            ),
+            parse(
+                "telegram",
+                json!({"bot_token": "123456:tgSECRET_token", "chat_id": -1001234}),
+            ),
+            parse(
+                "teams",
+                json!({"webhook_url": "https://example.webhook.office.com/webhookb2/teamssecret"}),
+            ),
+            parse(
+                "pagerduty",
+                json!({"routing_key": "pdroutingkey0123456789abcdefghij"}),
+            ),
+            parse(
+                "opsgenie",
+                json!({"api_key": "og-key-0000-secret", "priority": "P2"}),
+            ),
+            parse(
+                "email",
+                json!({"host": "smtp.example.com", "port": 587, "tls": "starttls",
+                       "from": "NetPulse <alerts@example.com>", "to": ["ops@example.com"],
+                       "username": "alerts", "password": "smtp-password-secret"}),
+            ),
+            parse(
+                "twilio",
+                json!({"account_sid": "AC0123456789abcdef0123456789abcdef",
+                       "auth_token": "twilio-auth-token-secret",
+                       "from": "+15005550006", "to": ["+14155550100"]}),
+            ),
+        ]
+    }
+}

@@ -96,6 +96,17 @@ enum Command {
         /// Most probes running at once.
         #[arg(long, default_value_t = 512)]
         max_concurrent_checks: usize,
+        /// Canary target, TCP connect to `HOST:PORT` (`[IPv6]:PORT`; repeatable). While most
+        /// canaries fail, this node's results are marked impaired and do not vote. Default:
+        /// a QUIC handshake with each coordinator.
+        #[arg(long = "canary", value_name = "HOST:PORT", value_parser = parse_canary, conflicts_with = "no_canary")]
+        canaries: Vec<String>,
+        /// Run no canary checks: results are never marked impaired (single-box setups).
+        #[arg(long)]
+        no_canary: bool,
+        /// Seconds between canary rounds.
+        #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        canary_interval: u64,
     },
 }
 
@@ -116,6 +127,11 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
         return Err("empty label key".into());
     }
     Ok((k.to_owned(), v.to_owned()))
+}
+
+fn parse_canary(s: &str) -> Result<String, String> {
+    netpulse_edge::canary::parse_tcp_target(s).map_err(|e| e.to_string())?;
+    Ok(s.trim().to_owned())
 }
 
 fn main() -> ExitCode {
@@ -193,7 +209,17 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             join_token,
             labels,
             max_concurrent_checks,
+            canaries,
+            no_canary,
+            canary_interval,
         } => {
+            let canaries = if no_canary {
+                netpulse_edge::canary::CanaryTargets::Disabled
+            } else if canaries.is_empty() {
+                netpulse_edge::canary::CanaryTargets::Coordinators
+            } else {
+                netpulse_edge::canary::CanaryTargets::Tcp(canaries)
+            };
             let cfg = netpulse_edge::node::Config {
                 data_dir,
                 region,
@@ -201,6 +227,8 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 join_token,
                 labels: labels.into_iter().collect::<BTreeMap<_, _>>(),
                 max_concurrent_checks,
+                canaries,
+                canary_interval: Duration::from_secs(canary_interval),
             };
             let (stop, stop_rx) = watch::channel(false);
             let node = tokio::spawn(netpulse_edge::node::run(cfg, stop_rx));
@@ -325,6 +353,8 @@ async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             join_token: Some(token.clone()),
             labels: BTreeMap::from([("demo".to_owned(), "true".to_owned())]),
             max_concurrent_checks: 256,
+            canaries: netpulse_edge::canary::CanaryTargets::default(),
+            canary_interval: netpulse_edge::canary::DEFAULT_INTERVAL,
         };
         let rx = stop_rx.clone();
         edges.push(tokio::spawn(async move {

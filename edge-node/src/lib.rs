@@ -8,10 +8,13 @@
 //!   acknowledged them as committed.
 //! - [`session`]: the QUIC connection to a coordinator (enrolment, hello, assignments, results,
 //!   acknowledgements), with reconnect and backoff.
+//! - [`canary`]: the node's own network check; results measured while it fails are marked
+//!   impaired and do not vote.
 //! - [`identity`]: key, certificate and node id on disk.
 //! - [`wire`]: frames on QUIC streams.
 //! - [`node`]: wires the pieces together; `run` is what `netpulse edge` calls.
 
+pub mod canary;
 pub mod identity;
 pub mod node;
 pub mod outbox;

@@ -1,10 +1,12 @@
 //! Runs an edge node: enrol if needed, then keep measuring and delivering.
 //!
-//! Three tasks share the work. The check runner owns the [`Scheduler`] and starts probes when
+//! Four tasks share the work. The check runner owns the [`Scheduler`] and starts probes when
 //! they are due; the result writer moves finished results into the durable [`Outbox`] (one flush
 //! per burst, not per result); the session ([`crate::session::run`]) streams the outbox to a
-//! coordinator. Measuring never waits for the network: with no coordinator reachable the node
-//! keeps running its last known assignment and the outbox grows until it can deliver.
+//! coordinator; the canary task ([`crate::canary`]) watches the node's own network, and every
+//! result measured while it reports the node impaired carries `impaired: true`. Measuring never
+//! waits for the network: with no coordinator reachable the node keeps running its last known
+//! assignment and the outbox grows until it can deliver.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -13,9 +15,11 @@ use std::time::Duration;
 
 use netpulse_protocol::check::CheckSpec;
 use netpulse_protocol::result::{CheckResult, ErrorClass};
+use netpulse_protocol::tls::{node_client_config, ALPN_EDGE};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
+use crate::canary::{self, CanarySet, CanaryTargets, Health};
 use crate::identity::{self, NodeInfo};
 use crate::outbox::Outbox;
 use crate::probe::{Probe, ProbeContext, ProbeOutcome};
@@ -37,6 +41,10 @@ pub struct Config {
     pub labels: BTreeMap<String, String>,
     /// Most probes running at once.
     pub max_concurrent_checks: usize,
+    /// What the node probes to tell its own network failing from its targets failing.
+    pub canaries: CanaryTargets,
+    /// Time between canary rounds ([`canary::DEFAULT_INTERVAL`] unless configured).
+    pub canary_interval: Duration,
 }
 
 /// Why an edge node stopped.
@@ -54,6 +62,9 @@ pub enum EdgeError {
     /// Enrolment or the session failed for good.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// The canary checks could not be set up.
+    #[error(transparent)]
+    Canary(#[from] canary::CanaryError),
 }
 
 /// Runs the node until `shutdown` flips to true or a fatal error.
@@ -62,6 +73,12 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         return Err(EdgeError::Config(
             "at least one --coordinator is required".into(),
         ));
+    }
+    // Refuse a bad --canary before enrolling, not after.
+    if let CanaryTargets::Tcp(targets) = &cfg.canaries {
+        for t in targets {
+            canary::parse_tcp_target(t)?;
+        }
     }
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         EdgeError::Config(format!("data directory {}: {e}", cfg.data_dir.display()))
@@ -117,6 +134,25 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
     let outbox = Arc::new(Outbox::open(&db).map_err(|e| EdgeError::Storage(e.to_string()))?);
     let saved = AssignmentStore::open(&db)?;
 
+    let canaries = match &cfg.canaries {
+        CanaryTargets::Disabled => CanarySet::none(),
+        CanaryTargets::Tcp(targets) => CanarySet::tcp(targets)?,
+        CanaryTargets::Coordinators => {
+            let tls = node_client_config(&identity.tls, &identity.ca, ALPN_EDGE)
+                .map_err(|e| EdgeError::Config(format!("canary TLS: {e}")))?;
+            CanarySet::coordinators(&cfg.coordinators, tls, canary::DEFAULT_TIMEOUT)?
+        }
+    };
+    if canaries.is_empty() {
+        tracing::info!("canary checks disabled: this node's results are never marked impaired");
+    }
+    let (health, canary_task) = canary::spawn(
+        canaries,
+        cfg.canary_interval,
+        canary::DEFAULT_TIMEOUT,
+        shutdown.clone(),
+    );
+
     let (updates_tx, updates_rx) = mpsc::channel(64);
     let (results_tx, results_rx) = mpsc::channel(8192);
     let probe_ctx = ProbeContext::for_node(&identity.info.region, &node_id);
@@ -124,9 +160,12 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         saved,
         updates_rx,
         results_tx,
-        probe_ctx,
-        seed(&node_id),
-        cfg.max_concurrent_checks.max(1),
+        RunnerSettings {
+            ctx: probe_ctx,
+            seed: seed(&node_id),
+            max_concurrent: cfg.max_concurrent_checks.max(1),
+            health,
+        },
         shutdown.clone(),
     ));
     let writer = tokio::spawn(write_results(outbox.clone(), results_rx));
@@ -137,6 +176,9 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
     };
     let outcome = session::run(session_cfg, outbox.clone(), updates_tx, shutdown).await;
     runner.abort();
+    if let Some(task) = canary_task {
+        task.abort();
+    }
     // Let results already measured reach the outbox before stopping.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     // Blocking flush off sled's I/O pool (see the outbox: sled 0.34's flush_async can deadlock).
@@ -214,15 +256,31 @@ impl AssignmentStore {
     }
 }
 
+/// What the check runner needs besides its channels.
+struct RunnerSettings {
+    /// Passed to every probe build.
+    ctx: ProbeContext,
+    /// Scheduler jitter seed (stable per node, so phases survive restarts).
+    seed: u64,
+    /// Most probes running at once.
+    max_concurrent: usize,
+    /// The canaries' verdict, sampled around every check.
+    health: watch::Receiver<Health>,
+}
+
 async fn run_checks(
     saved: AssignmentStore,
     mut updates: mpsc::Receiver<AssignmentUpdate>,
     results: mpsc::Sender<CheckResult>,
-    ctx: ProbeContext,
-    seed: u64,
-    max_concurrent: usize,
+    settings: RunnerSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let RunnerSettings {
+        ctx,
+        seed,
+        max_concurrent,
+        health,
+    } = settings;
     let mut sched = Scheduler::new(seed);
     let mut probes: HashMap<String, (u64, Arc<Probe>)> = HashMap::new();
     let limit = Arc::new(Semaphore::new(max_concurrent));
@@ -255,10 +313,10 @@ async fn run_checks(
             _ = tokio::time::sleep_until(next) => {
                 for check in sched.poll_due(Instant::now()) {
                     let probe = probe_for(&mut probes, &check, &ctx);
-                    let (results, limit) = (results.clone(), limit.clone());
+                    let (results, limit, health) = (results.clone(), limit.clone(), health.clone());
                     tokio::spawn(async move {
                         let Ok(_permit) = limit.acquire_owned().await else { return };
-                        let result = measure(&check, probe).await;
+                        let result = measure(&check, probe, &health).await;
                         let _ = results.send(result).await;
                     });
                 }
@@ -283,7 +341,19 @@ fn probe_for(
     Ok(probe)
 }
 
-async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckResult {
+/// Where the node's own network stands now: impaired, and how many impairments so far. A watch
+/// borrow, so cheap enough for every check.
+fn impairment(health: &watch::Receiver<Health>) -> (bool, u64) {
+    let h = health.borrow();
+    (h.impaired, h.episodes)
+}
+
+async fn measure(
+    check: &CheckSpec,
+    probe: Result<Arc<Probe>, String>,
+    health: &watch::Receiver<Health>,
+) -> CheckResult {
+    let before = impairment(health);
     let checked_at_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -296,6 +366,9 @@ async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckR
             Vec::new(),
         ),
     };
+    let after = impairment(health);
+    // Impaired at either end, or became impaired (and recovered) while the probe ran.
+    let impaired = before.0 || after.0 || before.1 != after.1;
     CheckResult {
         seq: 0,
         monitor_id: check.monitor_id.clone(),
@@ -307,7 +380,7 @@ async fn measure(check: &CheckSpec, probe: Result<Arc<Probe>, String>) -> CheckR
         metrics: outcome.metrics,
         detail: outcome.detail.map(|d| clip(d, MAX_DETAIL)),
         facts: outcome.facts,
-        impaired: false,
+        impaired,
     }
 }
 
@@ -353,6 +426,90 @@ async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>)
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use netpulse_protocol::check::{ProbeSpec, TcpSpec};
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn tcp_check(port: u16) -> CheckSpec {
+        CheckSpec {
+            monitor_id: "m".into(),
+            revision: 1,
+            interval_ms: 60_000,
+            timeout_ms: 30_000,
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "127.0.0.1".into(),
+                port,
+                send: None,
+                expect_regex: Some("READY".into()),
+            }),
+        }
+    }
+
+    fn health(impaired: bool, episodes: u64) -> Health {
+        Health {
+            impaired,
+            episodes,
+            ..Health::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn results_carry_the_impaired_flag_at_start() {
+        let (tx, rx) = watch::channel(Health::default());
+        let check = tcp_check(1);
+        let r = measure(&check, Err("bad".into()), &rx).await;
+        assert!(!r.impaired);
+        tx.send_replace(health(true, 1));
+        let r = measure(&check, Err("bad".into()), &rx).await;
+        assert!(r.impaired);
+    }
+
+    /// A check during which the node became impaired, or became impaired and recovered again,
+    /// is impaired even though its start saw a healthy node.
+    #[tokio::test]
+    async fn results_are_impaired_when_health_changed_during_the_run() {
+        let ctx = ProbeContext::for_node("test", "n1");
+        for recover_before_end in [false, true] {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let (accepted_tx, accepted_rx) = oneshot::channel();
+            let (answer_tx, answer_rx) = oneshot::channel::<()>();
+            tokio::spawn(async move {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let _ = accepted_tx.send(());
+                let _ = answer_rx.await;
+                let _ = sock.write_all(b"READY\r\n").await;
+            });
+            let (tx, rx) = watch::channel(Health::default());
+            let check = tcp_check(port);
+            let probe = Probe::build(&check.probe, &ctx)
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+            let run = tokio::spawn(async move { measure(&check, probe, &rx).await });
+            accepted_rx.await.expect("probe connected");
+            tx.send_replace(health(true, 1));
+            if recover_before_end {
+                tx.send_replace(health(false, 1));
+            }
+            answer_tx.send(()).expect("listener waiting");
+            let r = run.await.expect("measure");
+            assert_eq!(
+                r.status,
+                netpulse_protocol::result::CheckStatus::Up,
+                "{r:?}"
+            );
+            assert!(r.impaired, "recover_before_end={recover_before_end}: {r:?}");
         }
     }
 }

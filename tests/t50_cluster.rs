@@ -12,78 +12,8 @@ use serde_json::{json, Value};
 
 use crate::support::api::Api;
 use crate::support::target::Target;
+use crate::support::cluster::{Cluster, SECRET};
 use crate::support::{eventually, tempdir, Coordinator, Edge};
-
-const SECRET: &str = "test-join-secret";
-
-struct Cluster {
-    members: Vec<Option<Coordinator>>,
-    key: String,
-}
-
-impl Cluster {
-    fn start(dir: &std::path::Path, extra: &[&str]) -> Cluster {
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let mut args = vec![
-            "--bootstrap".to_string(),
-            "--join-secret".into(),
-            SECRET.into(),
-        ];
-        args.extend(extra.clone());
-        let first = Coordinator::start_with(&dir.join("c1"), "127.0.0.1", None, args);
-        let key = first
-            .admin_key
-            .clone()
-            .expect("bootstrap prints the admin key");
-        let mut members = vec![Some(first)];
-        for i in 2..=3 {
-            let mut args = vec![
-                "--join".to_string(),
-                members[0].as_ref().expect("c1").quic.to_string(),
-                "--join-secret".into(),
-                SECRET.into(),
-            ];
-            args.extend(extra.clone());
-            members.push(Some(Coordinator::start_with(
-                &dir.join(format!("c{i}")),
-                &format!("127.0.0.{i}"),
-                None,
-                args,
-            )));
-        }
-        Cluster { members, key }
-    }
-
-    fn member(&self, i: usize) -> &Coordinator {
-        self.members[i].as_ref().expect("member running")
-    }
-
-    fn api(&self, i: usize) -> Api {
-        self.member(i).api_with(&self.key)
-    }
-
-    fn quic_addrs(&self) -> Vec<std::net::SocketAddr> {
-        self.members.iter().flatten().map(|c| c.quic).collect()
-    }
-
-    /// Index of the leader as seen by member `via`.
-    async fn leader(&self, via: usize) -> Option<usize> {
-        let v = self.api(via).try_get("/v1/cluster").await?;
-        let id = v["data"]["leader"].as_u64()?;
-        self.members
-            .iter()
-            .position(|m| m.as_ref().is_some_and(|c| c.id == id))
-    }
-
-    async fn wait_leader_other_than(&self, via: usize, old: Option<usize>) -> usize {
-        eventually("a leader", Duration::from_secs(30), || async {
-            self.leader(via)
-                .await
-                .filter(|l| Some(*l) != old && self.members[*l].is_some())
-        })
-        .await
-    }
-}
 
 /// Per node: the result sequence numbers of `monitor` as seen through `api`.
 async fn seqs_by_node(api: &Api, monitor: &str) -> BTreeMap<String, Vec<u64>> {

@@ -2,7 +2,8 @@
 //! real probes against local servers.
 //!
 //! Layout (after openraft's test naming): `t10` checks flowing end to end, `t20` durability under
-//! kill -9, `t30` authentication and refusal, `t40` API input handling, `t50` the coordinator cluster.
+//! kill -9, `t30` authentication and refusal, `t40` API input handling, `t50` the coordinator cluster,
+//! `t60` quorum decisions, incidents and alerts.
 
 mod support;
 
@@ -11,3 +12,4 @@ mod t20_durability;
 mod t30_security;
 mod t40_api;
 mod t50_cluster;
+mod t60_alerts;

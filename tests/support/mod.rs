@@ -6,6 +6,10 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod cluster;
+pub mod netns;
+pub mod receiver;
+pub mod smtp;
 pub mod target;
 
 use std::io::{BufRead, BufReader};

@@ -15,7 +15,12 @@ pub struct Target {
 impl Target {
     /// HTTP/1.1 server answering every request with 200 and `body`.
     pub async fn http(body: &'static str) -> Target {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Target::http_on("127.0.0.1:0".parse().expect("addr"), body).await
+    }
+
+    /// The same on a chosen address (to bring a stopped target back on its port).
+    pub async fn http_on(addr: SocketAddr, body: &'static str) -> Target {
+        let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let task = tokio::spawn(async move {
             loop {
@@ -42,7 +47,12 @@ impl Target {
 
     /// TCP listener that accepts and closes.
     pub async fn tcp() -> Target {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Target::tcp_on("127.0.0.1:0".parse().expect("addr")).await
+    }
+
+    /// The same on a chosen address.
+    pub async fn tcp_on(addr: SocketAddr) -> Target {
+        let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let task = tokio::spawn(async move {
             loop {

@@ -34,7 +34,7 @@ pub fn channel(c: &ChannelRecord) -> ChannelView {
         id: c.id.clone(),
         name: c.name.clone(),
         kind: c.kind.clone(),
-        config: c.redacted_config.clone(),
+        config: serde_json::from_str(&c.redacted_config).unwrap_or(serde_json::Value::Null),
         route_tags: c.route_tags.clone(),
         mesh_alerts: c.mesh_alerts,
         created_at: rfc3339(c.created_at_ms),

@@ -93,7 +93,7 @@ impl ChannelInput {
             name,
             kind: cfg.kind().to_owned(),
             sealed_config: cfg.to_sealed(ctx.secret_key()),
-            redacted_config: cfg.redacted(),
+            redacted_config: cfg.redacted().to_string(),
             route_tags: validate_tags("route_tags", self.route_tags)?,
             mesh_alerts: self.mesh_alerts.unwrap_or(true),
             created_at_ms,

@@ -80,10 +80,12 @@ impl fmt::Display for Quorum {
     }
 }
 
+// JSON shows a count as a number; compact formats (postcard, in the Raft log) cannot read
+// self-described values, so there it is always its string form.
 impl Serialize for Quorum {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Quorum::Count(c) => s.serialize_u32(*c),
+            Quorum::Count(c) if s.is_human_readable() => s.serialize_u32(*c),
             other => s.serialize_str(&other.to_string()),
         }
     }
@@ -91,8 +93,14 @@ impl Serialize for Quorum {
 
 impl<'de> Deserialize<'de> for Quorum {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Quorum::parse(&v).map_err(serde::de::Error::custom)
+        if d.is_human_readable() {
+            let v = serde_json::Value::deserialize(d)?;
+            Quorum::parse(&v).map_err(serde::de::Error::custom)
+        } else {
+            String::deserialize(d)?
+                .parse()
+                .map_err(serde::de::Error::custom)
+        }
     }
 }
 
@@ -232,6 +240,10 @@ mod tests {
         let round: Quorum =
             serde_json::from_str(&serde_json::to_string(&Quorum::Percent(60)).unwrap()).unwrap();
         assert_eq!(round, Quorum::Percent(60));
+        for q in [Quorum::Majority, Quorum::Count(3), Quorum::Percent(60)] {
+            let bytes = postcard::to_allocvec(&q).unwrap();
+            assert_eq!(postcard::from_bytes::<Quorum>(&bytes).unwrap(), q);
+        }
     }
 
     #[test]

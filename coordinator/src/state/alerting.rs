@@ -209,8 +209,9 @@ pub struct ChannelRecord {
     pub kind: String,
     /// The configuration JSON, sealed with the cluster secret key.
     pub sealed_config: String,
-    /// The configuration with every secret masked, for display.
-    pub redacted_config: serde_json::Value,
+    /// The configuration with every secret masked, for display, as JSON text (the Raft log's
+    /// encoding cannot carry self-describing values).
+    pub redacted_config: String,
     /// Monitors carrying one of these tags are routed here.
     #[serde(default)]
     pub route_tags: Vec<String>,
@@ -292,9 +293,9 @@ pub struct Notification {
     pub attempts: Vec<DeliveryAttempt>,
 }
 
-/// When a maintenance window applies.
+/// When a maintenance window applies. Externally tagged: it travels in the Raft log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum MaintenanceSchedule {
     /// Once, between two instants.
     Once {

@@ -177,3 +177,110 @@ pub enum CommandResponse {
     /// The command conflicts with existing state.
     Conflict(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::quorum::Quorum;
+    use crate::state::alerting::{
+        AlertSettings, EscalationStep, Maintenance, MaintenanceSchedule,
+    };
+
+    /// The Raft log stores commands as postcard, which cannot decode self-describing serde
+    /// shapes (internally tagged enums, `serde_json::Value`, `deserialize_any`). Every command
+    /// that carries alerting records must survive the trip.
+    #[test]
+    fn alerting_commands_round_trip_through_the_log_encoding() {
+        let monitor = Monitor {
+            id: "mon_1".into(),
+            name: "m".into(),
+            target: "h:1".into(),
+            interval_s: 1,
+            timeout_s: 1,
+            regions: vec!["eu".into()],
+            paused: false,
+            probe: netpulse_protocol::check::ProbeSpec::Tcp(Default::default()),
+            revision: 0,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            alerting: AlertSettings {
+                quorum: Quorum::Percent(60),
+                escalation: vec![EscalationStep {
+                    after_s: 60,
+                    channels: vec!["ch_1".into()],
+                }],
+                tls_expiry_warn_days: Some(14),
+                ..AlertSettings::default()
+            },
+        };
+        let cmds = vec![
+            Command::PutMonitor {
+                monitor: Box::new(monitor),
+                expect_existing: false,
+            },
+            Command::Tick { at_ms: 5 },
+            Command::PutChannel(Box::new(ChannelRecord {
+                id: "ch_1".into(),
+                name: "c".into(),
+                kind: "webhook".into(),
+                sealed_config: "v1.x".into(),
+                redacted_config: "{\"url\":\"http://x/\"}".into(),
+                route_tags: vec!["db".into()],
+                mesh_alerts: true,
+                created_at_ms: 1,
+            })),
+            Command::PutMaintenance(Box::new(Maintenance {
+                id: "mnt_1".into(),
+                title: "t".into(),
+                monitors: vec![],
+                tags: vec![],
+                schedule: MaintenanceSchedule::Weekly {
+                    days: vec![1, 7],
+                    start_minute: 60,
+                    duration_min: 30,
+                },
+                created_at_ms: 0,
+            })),
+            Command::PutMaintenance(Box::new(Maintenance {
+                id: "mnt_2".into(),
+                title: "t".into(),
+                monitors: vec!["mon_1".into()],
+                tags: vec![],
+                schedule: MaintenanceSchedule::Once {
+                    starts_at_ms: 1,
+                    ends_at_ms: 2,
+                },
+                created_at_ms: 0,
+            })),
+            Command::OpenIncident {
+                title: "t".into(),
+                message: Some("m".into()),
+                monitor_id: None,
+                author: "a".into(),
+                at_ms: 1,
+            },
+            Command::IncidentAction {
+                id: "inc_1".into(),
+                action: IncidentAction::Update {
+                    message: "m".into(),
+                },
+                author: "a".into(),
+                at_ms: 1,
+            },
+            Command::DeliveryAttempted {
+                id: "k".into(),
+                coordinator: 1,
+                at_ms: 1,
+                outcome: DeliveryOutcome::Retry {
+                    error: "e".into(),
+                    next_attempt_ms: 2,
+                },
+            },
+        ];
+        for cmd in cmds {
+            let bytes = postcard::to_allocvec(&cmd).expect("encode");
+            let back: Command = postcard::from_bytes(&bytes).expect("decode");
+            assert_eq!(back, cmd);
+        }
+    }
+}

@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::api::Api;
-use crate::support::target::Target;
 use crate::support::cluster::{Cluster, SECRET};
+use crate::support::target::Target;
 use crate::support::{eventually, tempdir, Coordinator, Edge};
 
 /// Per node: the result sequence numbers of `monitor` as seen through `api`.

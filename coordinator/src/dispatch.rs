@@ -191,21 +191,21 @@ pub fn alert_for(ctx: &Context, n: &Notification) -> Alert {
     {
         alert = alert.with_monitor(id.clone(), name.clone(), target.clone());
     }
-    if let Some(inc_id) = &n.incident_id {
-        if let Ok(Some(inc)) = ctx.store().incident(inc_id) {
-            // A "down" sent late must not claim the incident resolved.
-            let resolved = if event.is_resolution() {
-                inc.resolved_at_ms
-            } else {
-                None
-            };
-            alert = alert.with_incident(
-                inc.id,
-                inc.started_at_ms,
-                resolved,
-                inc.acknowledged_by.is_some(),
-            );
-        }
+    if let (Some(inc_id), Some(started)) = (&n.incident_id, n.incident_started_ms) {
+        // Fixed when decided, so a late "down" never claims the incident resolved; only the
+        // acknowledgement is read now.
+        let acknowledged = ctx
+            .store()
+            .incident(inc_id)
+            .ok()
+            .flatten()
+            .is_some_and(|i| i.acknowledged_by.is_some());
+        alert = alert.with_incident(
+            inc_id.clone(),
+            started,
+            n.incident_resolved_ms,
+            acknowledged,
+        );
     }
     for r in &n.regions {
         let vote = match r.vote.as_str() {

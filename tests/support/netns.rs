@@ -32,11 +32,29 @@ impl Netns {
         let _ = Command::new("ip").args(["link", "del", &host_if]).output();
         let (host_ip, ns_ip) = (format!("10.{net}.0.1"), format!("10.{net}.0.2"));
         run(&["ip", "netns", "add", &name]);
-        run(&["ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if]);
+        run(&[
+            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
+        ]);
         run(&["ip", "link", "set", &ns_if, "netns", &name]);
-        run(&["ip", "addr", "add", &format!("{host_ip}/24"), "dev", &host_if]);
+        run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{host_ip}/24"),
+            "dev",
+            &host_if,
+        ]);
         run(&["ip", "link", "set", &host_if, "up"]);
-        run(&["ip", "-n", &name, "addr", "add", &format!("{ns_ip}/24"), "dev", &ns_if]);
+        run(&[
+            "ip",
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("{ns_ip}/24"),
+            "dev",
+            &ns_if,
+        ]);
         run(&["ip", "-n", &name, "link", "set", &ns_if, "up"]);
         run(&["ip", "-n", &name, "link", "set", "lo", "up"]);
         Netns {
@@ -73,13 +91,33 @@ impl Netns {
     /// Removes every filter.
     pub fn heal(&self) {
         let _ = Command::new("ip")
-            .args(["netns", "exec", &self.name, "nft", "delete", "table", "inet", "cut"])
+            .args([
+                "netns", "exec", &self.name, "nft", "delete", "table", "inet", "cut",
+            ])
             .output();
     }
 
     fn nft(&self, rules: &str) {
+        use std::io::Write;
         self.heal();
-        run(&["ip", "netns", "exec", &self.name, "nft", rules]);
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name, "nft", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(rules.replace("; ", ";\n").replace("} }", "}\n}").as_bytes())
+            .expect("write rules");
+        let out = child.wait_with_output().expect("nft");
+        assert!(
+            out.status.success(),
+            "nft {rules}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// A command that runs `program` inside the namespace.
@@ -93,6 +131,8 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         // Deleting the namespace deletes its veth end, and with it the host end.
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }

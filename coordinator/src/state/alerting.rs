@@ -281,6 +281,12 @@ pub struct Notification {
     pub monitor_target: Option<String>,
     /// Incident it is about.
     pub incident_id: Option<String>,
+    /// The incident's start when this was decided, so every attempt says the same.
+    #[serde(default)]
+    pub incident_started_ms: Option<i64>,
+    /// The incident's resolution, for recovery notifications.
+    #[serde(default)]
+    pub incident_resolved_ms: Option<i64>,
     /// One human line.
     pub summary: String,
     /// Per-region evidence.

@@ -182,9 +182,7 @@ pub enum CommandResponse {
 mod tests {
     use super::*;
     use crate::decide::quorum::Quorum;
-    use crate::state::alerting::{
-        AlertSettings, EscalationStep, Maintenance, MaintenanceSchedule,
-    };
+    use crate::state::alerting::{AlertSettings, EscalationStep, Maintenance, MaintenanceSchedule};
 
     /// The Raft log stores commands as postcard, which cannot decode self-describing serde
     /// shapes (internally tagged enums, `serde_json::Value`, `deserialize_any`). Every command

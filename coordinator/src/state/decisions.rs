@@ -42,6 +42,9 @@ pub(super) struct Draft<'a> {
     pub regions: Vec<RegionEvidence>,
     /// Distinguishes repeated events of one subject (reminder number, escalation step).
     pub ordinal: Option<u32>,
+    /// For alerts without an incident that still open and close something (the mesh alert):
+    /// an id, start and end that receivers (PagerDuty, Opsgenie) correlate on.
+    pub correlate: Option<(String, i64, Option<i64>)>,
 }
 
 impl StateStore {
@@ -224,6 +227,7 @@ impl StateStore {
                     summary,
                     regions: evidence.to_vec(),
                     ordinal: None,
+                    correlate: None,
                 };
                 let channels = self.routed_channels(m)?;
                 self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
@@ -242,6 +246,7 @@ impl StateStore {
                             summary: format!("{} is up again after {downtime} down", m.name),
                             regions: evidence.to_vec(),
                             ordinal: None,
+                            correlate: None,
                         };
                         let channels = self.routed_channels(m)?;
                         self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
@@ -257,6 +262,7 @@ impl StateStore {
                     summary: degraded_summary(m, &d, evidence),
                     regions: evidence.to_vec(),
                     ordinal: None,
+                    correlate: None,
                 };
                 let channels = self.routed_channels(m)?;
                 self.notify(&draft, &channels, None, held, now_ms, index)?;
@@ -327,6 +333,7 @@ impl StateStore {
             ),
             regions: Vec::new(),
             ordinal: None,
+            correlate: None,
         };
         let held = self.in_maintenance(m, now_ms)?.then_some("maintenance");
         let channels = self.routed_channels(m)?;
@@ -374,6 +381,7 @@ impl StateStore {
                     ),
                     regions: inc.evidence.clone(),
                     ordinal: Some(inc.reminders),
+                    correlate: None,
                 };
                 let channels = self.routed_channels(&m)?;
                 self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
@@ -394,6 +402,7 @@ impl StateStore {
                     ),
                     regions: inc.evidence.clone(),
                     ordinal: Some(inc.escalations),
+                    correlate: None,
                 };
                 let channels = self.existing_channels(&step.channels)?;
                 self.notify(&draft, &channels, Some(&mut inc), held, now_ms, index)?;
@@ -479,6 +488,7 @@ impl StateStore {
                 ),
                 regions: mesh.regions.clone(),
                 ordinal: Some(mesh.episode as u32),
+                correlate: Some((format!("mesh_{}", mesh.episode), now_ms, None)),
             };
             self.notify(&draft, &mesh.channels, None, None, now_ms, index)?;
         } else {
@@ -492,6 +502,11 @@ impl StateStore {
                 ),
                 regions: mesh.regions.clone(),
                 ordinal: Some(mesh.episode as u32),
+                correlate: Some((
+                    format!("mesh_{}", mesh.episode),
+                    mesh.since_ms,
+                    Some(now_ms),
+                )),
             };
             let channels = self.existing_channels(&mesh.channels)?;
             self.notify(&draft, &channels, None, None, now_ms, index)?;

@@ -58,7 +58,18 @@ impl StateStore {
                 monitor_id: draft.monitor.map(|m| m.id.clone()),
                 monitor_name: draft.monitor.map(|m| m.name.clone()),
                 monitor_target: draft.monitor.map(|m| m.target.clone()),
-                incident_id: incident.as_ref().map(|i| i.id.clone()),
+                incident_id: incident
+                    .as_ref()
+                    .map(|i| i.id.clone())
+                    .or_else(|| draft.correlate.as_ref().map(|c| c.0.clone())),
+                incident_started_ms: incident
+                    .as_ref()
+                    .map(|i| i.started_at_ms)
+                    .or(draft.correlate.as_ref().map(|c| c.1)),
+                incident_resolved_ms: match &incident {
+                    Some(i) => i.resolved_at_ms,
+                    None => draft.correlate.as_ref().and_then(|c| c.2),
+                },
                 summary: draft.summary.clone(),
                 regions: draft.regions.clone(),
                 created_at_ms: now_ms,

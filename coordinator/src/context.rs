@@ -32,6 +32,26 @@ pub enum WriteError {
     Unavailable(String),
 }
 
+/// What a [`Context`] is made of.
+pub struct Parts {
+    /// Raft node id.
+    pub id: u64,
+    /// The replicated state.
+    pub store: StateStore,
+    /// The Raft handle.
+    pub raft: Raft,
+    /// The cluster CA (issues node certificates).
+    pub ca: ClusterCa,
+    /// Live edge sessions on this coordinator.
+    pub sessions: Sessions,
+    /// QUIC connections to the other coordinators.
+    pub peers: Peers,
+    /// Seals channel credentials (the same key on every coordinator).
+    pub secret_key: netpulse_alert::SecretKey,
+    /// Flips to true when the coordinator stops.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
 /// Shared handle to a running coordinator.
 #[derive(Clone)]
 pub struct Context {
@@ -50,17 +70,18 @@ struct Inner {
 }
 
 impl Context {
-    /// Bundles the parts of a coordinator; `shutdown` flips to true when it stops.
-    pub fn new(
-        id: u64,
-        store: StateStore,
-        raft: Raft,
-        ca: ClusterCa,
-        sessions: Sessions,
-        peers: Peers,
-        secret_key: netpulse_alert::SecretKey,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> Self {
+    /// Bundles the parts of a coordinator.
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            id,
+            store,
+            raft,
+            ca,
+            sessions,
+            peers,
+            secret_key,
+            shutdown,
+        } = parts;
         Self {
             inner: Arc::new(Inner {
                 id,

@@ -317,16 +317,16 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     .map_err(|e| StartError::Raft(e.to_string()))?;
     let edge = EdgeServer::on_socket(socket, &identity, ca.cert_der())?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let ctx = Context::new(
-        node_id,
-        store.clone(),
-        raft.clone(),
+    let ctx = Context::new(crate::context::Parts {
+        id: node_id,
+        store: store.clone(),
+        raft: raft.clone(),
         ca,
-        Sessions::default(),
+        sessions: Sessions::default(),
         peers,
         secret_key,
-        shutdown_rx.clone(),
-    );
+        shutdown: shutdown_rx.clone(),
+    });
 
     let secret: Option<Arc<str>> = cfg.join_secret.as_deref().map(Arc::from);
     let mut tasks = vec![tokio::spawn(edge.run(

@@ -27,6 +27,7 @@
 pub mod chart;
 pub mod detail;
 pub mod events;
+pub mod incidents;
 pub mod overview;
 pub mod session;
 
@@ -217,7 +218,15 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
         })
         .collect::<Result<Vec<_>, StateError>>()?;
     let nodes: Vec<NodeView> = store.nodes()?.iter().map(NodeView::from).collect();
-    Ok(Overview::build(&monitors, &nodes, now))
+    let mut ov = Overview::build(&monitors, &nodes, now);
+    let incidents: Vec<_> = store
+        .incidents(None, 200)?
+        .iter()
+        .map(crate::api::alert_views::incident)
+        .collect();
+    let mesh = crate::api::alert_views::mesh(&store.mesh_state()?, store.mesh_entries()?);
+    ov.alerts = incidents::AlertsPanel::build(&incidents, &mesh, now);
+    Ok(ov)
 }
 
 /// Reads the state into a [`MonitorDetail`]; `None` for an unknown monitor.

@@ -146,6 +146,8 @@ pub struct Overview {
     pub nodes: Vec<NodeRow>,
     /// When this was built, RFC 3339.
     pub generated_at: String,
+    /// Mesh alert and recent incidents (filled by the caller, which reads them).
+    pub alerts: super::incidents::AlertsPanel,
 }
 
 impl Overview {
@@ -246,6 +248,7 @@ impl Overview {
             rows,
             nodes,
             generated_at: rfc3339(now_ms),
+            alerts: Default::default(),
         }
     }
 }

@@ -1,0 +1,259 @@
+//! Detection latency: from a target starting to fail to the alert reaching a webhook.
+//!
+//! A real coordinator and three edge nodes (regions eu-west, us-east, ap-south) watch one HTTP
+//! monitor (1 s interval, `confirm: 2`, majority quorum) whose target the benchmark flips
+//! between 200 and 503. Each run waits for the monitor to be up, flips the target to failing at
+//! a random phase of the check interval, and measures until the webhook receiver (in this
+//! process) gets `monitor.down`; then it flips back and waits for `monitor.up`. The figure is
+//! the latency beyond `confirm x interval` (the time the rules wait on purpose).
+//! Run with `cargo bench --bench detection`.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{line, spawn};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+const RUNS: usize = 20;
+const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+const INTERVAL_S: u64 = 1;
+const CONFIRM: u64 = 2;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run());
+}
+
+/// An HTTP target answering 200, or 503 while `failing` is set.
+async fn flipping_target(failing: Arc<AtomicBool>) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let failing = failing.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let status = if failing.load(Ordering::SeqCst) {
+                    "503 Service Unavailable"
+                } else {
+                    "200 OK"
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A webhook receiver that reports each event with its arrival time.
+async fn receiver(events: mpsc::UnboundedSender<(String, Instant)>) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                continue;
+            };
+            let events = events.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let mut got = Vec::new();
+                let body = loop {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                    let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if got.len() >= i + 4 + len {
+                        break got[i + 4..i + 4 + len].to_vec();
+                    }
+                };
+                let at = Instant::now();
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    let _ = events.send((v["event"].as_str().unwrap_or_default().to_owned(), at));
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn wait_event(rx: &mut mpsc::UnboundedReceiver<(String, Instant)>, event: &str) -> Instant {
+    loop {
+        let (e, at) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("alert within 60 s")
+            .expect("receiver alive");
+        if e == event {
+            return at;
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let coord_dir = dir.path().join("coord");
+    let (_coord, crx) = spawn(&[
+        "coordinator",
+        "--data-dir",
+        coord_dir.to_str().expect("utf8"),
+        "--listen",
+        "127.0.0.1:0",
+        "--quic",
+        "127.0.0.1:0",
+    ]);
+    let base = line(&crx, "UI: ").trim_end_matches('/').to_owned();
+    let quic = line(&crx, "QUIC: ");
+    let key = line(&crx, "Admin API key: ");
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let token: Value = post("/v1/join-tokens", json!({}))
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = token["data"]["token"].as_str().expect("token").to_owned();
+    let mut edges = Vec::new();
+    for region in REGIONS {
+        let d = dir.path().join(region);
+        let (edge, erx) = spawn(&[
+            "edge",
+            "--data-dir",
+            d.to_str().expect("utf8"),
+            "--region",
+            region,
+            "--coordinator",
+            &quic,
+            "--join-token",
+            &token,
+        ]);
+        line(&erx, "Edge node ");
+        edges.push(edge);
+    }
+    let failing = Arc::new(AtomicBool::new(false));
+    let target = flipping_target(failing.clone()).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let hook = receiver(tx).await;
+    let ch: Value = post(
+        "/v1/channels",
+        json!({"name": "bench", "type": "webhook", "config": {"url": format!("http://{hook}/")}}),
+    )
+    .await
+    .expect("channel")
+    .json()
+    .await
+    .expect("json");
+    let ch = ch["data"]["id"].as_str().expect("channel id").to_owned();
+    let m: Value = post(
+        "/v1/monitors",
+        json!({"name": "detect", "kind": "http", "target": format!("http://{target}/"),
+            "interval_s": INTERVAL_S, "timeout_s": 1, "regions": REGIONS, "confirm": CONFIRM,
+            "alert_channels": [ch]}),
+    )
+    .await
+    .expect("monitor")
+    .json()
+    .await
+    .expect("json");
+    let mon = m["data"]["id"].as_str().expect("monitor id").to_owned();
+
+    println!(
+        "detection: 3 regions, HTTP monitor, interval {INTERVAL_S} s, confirm {CONFIRM}, majority quorum, {RUNS} runs"
+    );
+    let wait_up = || async {
+        loop {
+            let v: Value = client
+                .get(format!("{base}/v1/monitors/{mon}"))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            if v["data"]["status"] == "up" && v["data"]["decision"]["voting"] == 3 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let mut latencies = Vec::with_capacity(RUNS);
+    for run in 0..RUNS {
+        wait_up().await;
+        // Fail at a different phase of the check interval each run.
+        let phase = (run as u64 * 1000 / RUNS as u64) % 1000;
+        tokio::time::sleep(Duration::from_millis(500 + phase)).await;
+        let t0 = Instant::now();
+        failing.store(true, Ordering::SeqCst);
+        let at = wait_event(&mut rx, "monitor.down").await;
+        let secs = at.duration_since(t0).as_secs_f64();
+        latencies.push(secs);
+        failing.store(false, Ordering::SeqCst);
+        wait_event(&mut rx, "monitor.up").await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let floor = (CONFIRM * INTERVAL_S) as f64;
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    println!("{:>10} {:>10} {:>10} {:>10}", "", "p50 s", "p99 s", "max s");
+    println!(
+        "{:>10} {:>10.2} {:>10.2} {:>10.2}",
+        "failure->alert",
+        p50,
+        p99,
+        latencies[latencies.len() - 1]
+    );
+    println!(
+        "{:>10} {:>10.2} {:>10.2} {:>10.2}",
+        "overhead",
+        p50 - floor,
+        p99 - floor,
+        latencies[latencies.len() - 1] - floor
+    );
+    println!("(overhead = latency beyond confirm x interval = {floor:.0} s)");
+}

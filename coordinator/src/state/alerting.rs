@@ -35,7 +35,8 @@ pub struct AlertSettings {
     /// Warn this many days before a certificate seen by the probe expires (HTTPS, TLS).
     #[serde(default)]
     pub tls_expiry_warn_days: Option<u32>,
-    /// State changes within `flap_window_s` beyond which alerts are held back (0: off).
+    /// Changes into or out of down within `flap_window_s` beyond which alerts are held back
+    /// (0: off).
     #[serde(default = "default_flap_threshold")]
     pub flap_threshold: u32,
     /// The window flap damping counts state changes in.
@@ -92,7 +93,7 @@ pub struct MonitorHealth {
     pub since_ms: i64,
     /// The open incident, while down.
     pub incident: Option<String>,
-    /// Recent state changes (leader clock), for flap damping.
+    /// Recent changes into or out of down (leader clock), for flap damping.
     #[serde(default)]
     pub changes_ms: Vec<i64>,
     /// The certificate expiry day (Unix day) already warned about.

@@ -167,7 +167,10 @@ impl StateStore {
         h.decision = decision;
         if decision.health != prev.decision.health {
             h.since_ms = now_ms;
-            h.changes_ms.push(now_ms);
+            // Flapping is about going down and back: passing through degraded is not a flap.
+            if decision.health == Health::Down || prev.decision.health == Health::Down {
+                h.changes_ms.push(now_ms);
+            }
             let window = i64::from(m.alerting.flap_window_s) * 1000;
             h.changes_ms.retain(|t| now_ms.saturating_sub(*t) <= window);
             if h.changes_ms.len() > MAX_CHANGES {

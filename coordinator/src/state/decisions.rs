@@ -450,17 +450,14 @@ impl StateStore {
             return Ok(());
         }
         if lost {
+            let entries = self.mesh_entries()?;
+            let monitors = entries.len();
             let mut regions: Vec<RegionEvidence> = Vec::new();
-            let mut monitors = 0usize;
-            for kv in self.mesh.iter() {
-                let (k, v) = kv?;
-                let region = k.split(|b| *b == 0).next().unwrap_or_default();
-                let region = String::from_utf8_lossy(region).into_owned();
-                monitors += 1;
+            for (region, _, reason) in entries {
                 if !regions.iter().any(|r| r.region == region) {
                     regions.push(RegionEvidence {
                         region,
-                        vote: String::from_utf8_lossy(&v).into_owned(),
+                        vote: reason,
                         detail: None,
                     });
                 }

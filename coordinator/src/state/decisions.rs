@@ -34,6 +34,26 @@ pub(super) fn track_key(monitor: &str, region: &str) -> Vec<u8> {
     k
 }
 
+/// Region tracks touched while applying one result batch.
+#[derive(Default)]
+pub(super) struct VoteBatch {
+    /// Track per key, and whether it changed.
+    tracks: std::collections::BTreeMap<Vec<u8>, (RegionTrack, bool)>,
+    /// Monitors whose regions' views changed.
+    changed: std::collections::BTreeSet<String>,
+}
+
+/// What a region contributes to a decision at `now_ms`.
+fn view_of(t: &RegionTrack, now_ms: i64, rules: VoteRules) -> RegionView {
+    match t.abstention(now_ms, rules) {
+        Some(a) => RegionView::Abstains(a),
+        None => RegionView::Votes {
+            vote: t.vote,
+            degraded: t.degraded,
+        },
+    }
+}
+
 /// What a notification is about, before it is addressed to channels.
 pub(super) struct Draft<'a> {
     pub event: &'static str,
@@ -48,18 +68,30 @@ pub(super) struct Draft<'a> {
 }
 
 impl StateStore {
-    /// Feeds one stored result into its region's vote.
+    /// Feeds one stored result into its region's vote (through `votes`, which keeps the
+    /// batch's tracks in memory until [`StateStore::flush_votes`]).
     pub(super) fn observe(
         &self,
+        votes: &mut VoteBatch,
         m: &Monitor,
         region: &str,
         r: &CheckResult,
         received_at_ms: i64,
     ) -> Result<(), StateError> {
         let key = track_key(&m.id, region);
-        let mut track = match self.votes.get(&key)? {
-            Some(v) => from_json("sm_votes", &v)?,
-            None => RegionTrack::new(),
+        let rules = rules(m);
+        let (track, dirty) = match votes.tracks.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let stored = match self.votes.get(e.key())? {
+                    Some(v) => Some(from_json::<RegionTrack>("sm_votes", &v)?),
+                    None => None,
+                };
+                if stored.is_none() {
+                    votes.changed.insert(m.id.clone());
+                }
+                e.insert((stored.unwrap_or_default(), false))
+            }
         };
         let before = track.clone();
         let error = r
@@ -74,12 +106,31 @@ impl StateStore {
                 received_at_ms,
                 error: error.as_deref(),
             },
-            rules(m),
+            rules,
         );
-        if track != before {
-            self.votes.insert(key, json(&track))?;
+        if *track != before {
+            *dirty = true;
+            // Only a different view can change the decision; most results repeat the last one.
+            if view_of(&before, received_at_ms, rules) != view_of(track, received_at_ms, rules) {
+                votes.changed.insert(m.id.clone());
+            }
         }
         Ok(())
+    }
+
+    /// Writes the tracks a batch changed; returns the monitors whose decision inputs changed.
+    pub(super) fn flush_votes(
+        &self,
+        votes: VoteBatch,
+    ) -> Result<std::collections::BTreeSet<String>, StateError> {
+        let mut batch = sled::Batch::default();
+        for (key, (track, dirty)) in votes.tracks {
+            if dirty {
+                batch.insert(key, json(&track));
+            }
+        }
+        self.votes.apply_batch(batch)?;
+        Ok(votes.changed)
     }
 
     /// Regions a monitor runs in; `all` expands to every region with an enrolled node.

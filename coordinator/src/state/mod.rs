@@ -371,6 +371,7 @@ impl StateStore {
         let (mut stored, mut duplicates, mut dropped) = (0u64, 0u64, 0u64);
         let mut committed = Vec::with_capacity(batch.per_node.len());
         let mut monitors: BTreeMap<String, Option<Monitor>> = BTreeMap::new();
+        let mut votes = decisions::VoteBatch::default();
         for nr in &batch.per_node {
             let Some(mut node) = self.node(&nr.node)? else {
                 dropped += nr.results.len() as u64;
@@ -409,7 +410,7 @@ impl StateStore {
                     monitors.insert(r.monitor_id.clone(), Some(pinned));
                 }
                 if let Some(m) = monitors.get(&r.monitor_id).and_then(Option::as_ref) {
-                    self.observe(m, &node.region, r, batch.received_at_ms)?;
+                    self.observe(&mut votes, m, &node.region, r, batch.received_at_ms)?;
                     self.check_tls_expiry(m, r, batch.received_at_ms, index)?;
                 }
                 let sr = stored_result(r, &node);
@@ -453,8 +454,11 @@ impl StateStore {
             self.nodes.insert(node.id.as_bytes(), json(&node))?;
             committed.push((nr.node.clone(), high));
         }
+        let changed = self.flush_votes(votes)?;
         for m in monitors.values().flatten() {
-            self.evaluate(m, batch.received_at_ms, index)?;
+            if changed.contains(&m.id) {
+                self.evaluate(m, batch.received_at_ms, index)?;
+            }
         }
         self.update_mesh(batch.received_at_ms, index)?;
         self.bump(false);

@@ -42,6 +42,10 @@ pub struct RegionTrack {
     pub checked_at_ms: i64,
     /// The last failure's description, evidence for incidents.
     pub last_error: Option<String>,
+    /// Whether the region has voted at all: a new region whose first results fail has no vote
+    /// until `confirm` of them say so (it must not count as up meanwhile).
+    #[serde(default)]
+    pub decided: bool,
 }
 
 /// One result, as far as voting cares.
@@ -82,6 +86,7 @@ impl RegionTrack {
             fresh_at_ms: i64::MIN,
             checked_at_ms: i64::MIN,
             last_error: None,
+            decided: false,
         }
     }
 
@@ -110,6 +115,7 @@ impl RegionTrack {
                 self.last_error = o.error.map(str::to_owned);
                 if self.fail_streak >= rules.confirm.max(1) {
                     self.vote = Vote::Down;
+                    self.decided = true;
                 }
             }
             CheckStatus::Up | CheckStatus::Degraded => {
@@ -122,6 +128,7 @@ impl RegionTrack {
                 if self.vote == Vote::Down && self.ok_streak >= rules.recover.max(1) {
                     self.vote = Vote::Up;
                 }
+                self.decided = true;
             }
         }
         self.vote != before
@@ -175,6 +182,19 @@ mod tests {
         assert_eq!(t.last_error.as_deref(), Some("connect timeout"));
         assert!(t.observe(obs(CheckStatus::Up, 3_000), RULES));
         assert_eq!(t.vote, Vote::Up);
+    }
+
+    #[test]
+    fn a_new_region_has_no_vote_until_its_first_success_or_confirmed_failure() {
+        let mut t = RegionTrack::new();
+        t.observe(obs(CheckStatus::Down, 1_000), RULES);
+        assert!(!t.decided, "one failure neither confirms down nor means up");
+        t.observe(obs(CheckStatus::Down, 2_000), RULES);
+        assert!(t.decided);
+        assert_eq!(t.vote, Vote::Down);
+        let mut t = RegionTrack::new();
+        t.observe(obs(CheckStatus::Up, 1_000), RULES);
+        assert!(t.decided);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::alerting::{Incident, IncidentStatus, MeshState, MonitorHealth, Region
 use super::model::{Monitor, ALL_REGIONS};
 use super::{from_json, json, prefix, StateError, StateStore};
 use crate::decide::quorum::{decide, Decision, Health, RegionView};
-use crate::decide::vote::{Abstention, Observation, RegionTrack, VoteRules};
+use crate::decide::vote::{Abstention, Observation, RegionTrack, Vote, VoteRules};
 
 const NEXT_INCIDENT: &[u8] = b"next_incident";
 const MESH: &[u8] = b"mesh";
@@ -47,6 +47,7 @@ pub(super) struct VoteBatch {
 fn view_of(t: &RegionTrack, now_ms: i64, rules: VoteRules) -> RegionView {
     match t.abstention(now_ms, rules) {
         Some(a) => RegionView::Abstains(a),
+        None if !t.decided => RegionView::Silent,
         None => RegionView::Votes {
             vote: t.vote,
             degraded: t.degraded,
@@ -171,37 +172,25 @@ impl StateStore {
                 Some(v) => Some(from_json("sm_votes", &v)?),
                 None => None,
             };
-            let (view, vote, detail) = match &track {
-                None => (RegionView::Silent, "silent", None),
-                Some(t) => match t.abstention(now_ms, rules) {
-                    Some(a) => (
-                        RegionView::Abstains(a),
-                        match a {
-                            Abstention::Stale => "stale",
-                            Abstention::Impaired => "impaired",
-                        },
-                        None,
-                    ),
-                    None => (
-                        RegionView::Votes {
-                            vote: t.vote,
-                            degraded: t.degraded,
-                        },
-                        match (t.vote, t.degraded) {
-                            (crate::decide::vote::Vote::Down, _) => "down",
-                            (_, true) => "degraded",
-                            _ => "up",
-                        },
-                        t.last_error
-                            .clone()
-                            .filter(|_| t.vote == crate::decide::vote::Vote::Down || t.degraded),
-                    ),
+            let view = match &track {
+                None => RegionView::Silent,
+                Some(t) => view_of(t, now_ms, rules),
+            };
+            let (vote, detail) = match (&view, &track) {
+                (RegionView::Abstains(Abstention::Stale), _) => ("stale", None),
+                (RegionView::Abstains(Abstention::Impaired), _) => ("impaired", None),
+                (RegionView::Silent, Some(_)) => ("pending", None),
+                (RegionView::Silent, None) => ("silent", None),
+                (RegionView::Votes { vote, degraded }, Some(t)) => match (vote, degraded) {
+                    (Vote::Down, _) => ("down", t.last_error.clone()),
+                    (_, true) => ("degraded", t.last_error.clone()),
+                    _ => ("up", None),
                 },
+                (RegionView::Votes { .. }, None) => ("silent", None),
             };
             // A region that cannot vote is a lost vantage point (a new monitor's silent
             // regions get a grace period).
-            let abstains =
-                matches!(view, RegionView::Abstains(_)) || (settled && view == RegionView::Silent);
+            let abstains = matches!(view, RegionView::Abstains(_)) || (settled && track.is_none());
             self.set_mesh_entry(region, &m.id, abstains.then_some(vote))?;
             views.push(view);
             evidence.push(RegionEvidence {

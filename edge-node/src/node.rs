@@ -408,18 +408,28 @@ pub const OUTBOX_LINGER: Duration = Duration::from_millis(100);
 const OUTBOX_BATCH: usize = 1000;
 
 async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + OUTBOX_LINGER;
-        while batch.len() < OUTBOX_BATCH {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(r)) => batch.push(r),
-                // Channel closed (shutdown) or linger over: write what we have.
-                Ok(None) | Err(_) => break,
+    let mut batch = Vec::with_capacity(OUTBOX_BATCH);
+    // Set when the last batch was full: more may be waiting, so the next one is written at once.
+    let mut backlog = false;
+    loop {
+        if rx.recv_many(&mut batch, OUTBOX_BATCH).await == 0 {
+            // Channel closed (shutdown) and drained.
+            break;
+        }
+        if !backlog && batch.len() < OUTBOX_BATCH {
+            // Let the burst gather in the channel without waking for every result, then take
+            // what came. A closed channel just ends the drain; the next `recv_many` sees it.
+            tokio::time::sleep(OUTBOX_LINGER).await;
+            while batch.len() < OUTBOX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
             }
         }
+        backlog = batch.len() >= OUTBOX_BATCH;
         loop {
-            match outbox.push_many(batch.clone()).await {
+            match outbox.push_slice(&mut batch).await {
                 Ok(_) => break,
                 Err(e) => {
                     tracing::error!(error = %e, results = batch.len(), "cannot store results; retrying");
@@ -427,6 +437,7 @@ async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>)
                 }
             }
         }
+        batch.clear();
     }
 }
 

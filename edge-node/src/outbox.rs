@@ -159,7 +159,13 @@ impl Outbox {
 
     /// Like [`Outbox::push`] for many results, with a single flush: the cheap way to store a
     /// burst of results. Sequences are consecutive and returned in input order.
-    pub async fn push_many(&self, results: Vec<CheckResult>) -> Result<Vec<u64>, OutboxError> {
+    pub async fn push_many(&self, mut results: Vec<CheckResult>) -> Result<Vec<u64>, OutboxError> {
+        self.push_slice(&mut results).await
+    }
+
+    /// Like [`Outbox::push_many`], but borrows the results (their `seq` fields are set to the
+    /// assigned numbers), so a caller can retry a failed write without copying them first.
+    pub async fn push_slice(&self, results: &mut [CheckResult]) -> Result<Vec<u64>, OutboxError> {
         if results.is_empty() {
             return Ok(Vec::new());
         }
@@ -172,15 +178,15 @@ impl Outbox {
     }
 
     /// Numbers and writes `results` (not yet flushed).
-    fn append(&self, results: Vec<CheckResult>) -> Result<Vec<u64>, OutboxError> {
+    fn append(&self, results: &mut [CheckResult]) -> Result<Vec<u64>, OutboxError> {
         let mut last = self.lock_last_seq();
         let mut next = *last;
         let mut seqs = Vec::with_capacity(results.len());
         let mut batch = sled::Batch::default();
-        for mut result in results {
+        for result in results.iter_mut() {
             next = next.checked_add(1).ok_or(OutboxError::SeqExhausted)?;
             result.seq = next;
-            batch.insert(&seq_key(next), postcard::to_allocvec(&result)?);
+            batch.insert(&seq_key(next), postcard::to_allocvec(&*result)?);
             seqs.push(next);
         }
         self.results.apply_batch(batch)?;

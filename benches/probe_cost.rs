@@ -650,9 +650,26 @@ async fn run() {
         "ratio"
     );
     let (mut breakdown, mut warnings) = (Vec::new(), Vec::new());
-    for case in &cases {
+    // For profiling one kind: PROBE_COST_KINDS=http,dns; PROBE_COST_NETPULSE_ONLY=1 skips the
+    // exporter (its columns then read 0). The edge node's pid is printed so a profiler can attach.
+    let kinds = std::env::var("PROBE_COST_KINDS").unwrap_or_default();
+    let netpulse_only = std::env::var_os("PROBE_COST_NETPULSE_ONLY").is_some();
+    eprintln!("edge node pid {}", netpulse.edge.0.id());
+    for case in cases
+        .iter()
+        .filter(|c| kinds.is_empty() || kinds.split(',').any(|k| k.trim() == c.kind))
+    {
         let np = netpulse.measure(case).await;
-        let bb = blackbox_measure(&exporter, &bb_base, &bb_client, case).await;
+        let bb = if netpulse_only {
+            Measure {
+                per_s: case.rate as f64,
+                us_each: 0.0,
+                ok: 1.0,
+                threads: String::new(),
+            }
+        } else {
+            blackbox_measure(&exporter, &bb_base, &bb_client, case).await
+        };
         println!(
             "{:<6} {:>8} {:>12.0} {:>13.1} {:>8.1} {:>12.0} {:>13.1} {:>8.1} {:>8.1}x",
             case.kind,

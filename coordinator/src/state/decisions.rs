@@ -156,6 +156,7 @@ impl StateStore {
     /// Re-decides a monitor at `now_ms` and acts on a change of state.
     pub(super) fn evaluate(&self, m: &Monitor, now_ms: i64, index: u64) -> Result<(), StateError> {
         let regions = self.monitor_regions(m)?;
+        self.forget_mesh_regions(&m.id, &regions)?;
         if m.paused {
             for region in &regions {
                 self.set_mesh_entry(region, &m.id, None)?;
@@ -456,6 +457,25 @@ impl StateStore {
             }
         }
         self.update_mesh(now_ms, index)
+    }
+
+    /// Drops mesh entries of `monitor` for regions it no longer runs in (edited regions, a
+    /// revoked node's region under `all`), so they cannot hold the mesh alert open.
+    fn forget_mesh_regions(&self, monitor: &str, regions: &[String]) -> Result<(), StateError> {
+        if self.mesh.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for k in self.mesh.iter().keys() {
+            let k = k?;
+            let mut parts = k.splitn(2, |b| *b == 0);
+            let (region, m) = (parts.next().unwrap_or_default(), parts.next());
+            if m == Some(monitor.as_bytes()) && !regions.iter().any(|r| r.as_bytes() == region) {
+                batch.remove(k);
+            }
+        }
+        self.mesh.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Records whether `region` abstains on `monitor`.

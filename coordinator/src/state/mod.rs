@@ -212,6 +212,7 @@ impl StateStore {
                             // Regions no longer named drop out of the overview.
                             for region in old.regions.iter().filter(|r| !m.regions.contains(r)) {
                                 self.latest.remove(latest_key(&m.id, region))?;
+                                self.votes.remove(decisions::track_key(&m.id, region))?;
                             }
                         }
                         self.monitors.insert(m.id.as_bytes(), json(&m))?;

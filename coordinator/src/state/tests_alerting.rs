@@ -451,3 +451,23 @@ fn decisions_are_identical_on_every_replica() {
     }
     assert_eq!(a.s.export().expect("export"), b.s.export().expect("export"));
 }
+
+#[test]
+fn a_region_dropped_from_the_monitor_no_longer_holds_the_mesh_alert_open() {
+    let mut w = World::new();
+    w.all(10_000, Up);
+    w.results(20_000, &[("eu-west", Up, false), ("us-east", Up, false)]);
+    w.apply(Command::Tick { at_ms: 36_000 });
+    assert!(w.s.mesh_state().expect("mesh").open, "ap-south went stale");
+    let mut m = monitor();
+    m.regions = vec!["eu-west".into(), "us-east".into()];
+    m.alerting.channels = vec!["ch_01".into()];
+    w.apply(Command::PutMonitor {
+        monitor: Box::new(m),
+        expect_existing: true,
+    });
+    w.results(37_000, &[("eu-west", Up, false), ("us-east", Up, false)]);
+    w.apply(Command::Tick { at_ms: 38_000 });
+    assert!(!w.s.mesh_state().expect("mesh").open);
+    assert_eq!(w.health(), Health::Up);
+}

@@ -169,6 +169,36 @@ async fn three_regions_down_one_incident_one_alert_per_channel_delivered_through
     assert_eq!(hook_delivery["state"], "delivered");
     assert_eq!(hook_delivery["attempts"].as_array().map(Vec::len), Some(3));
 
+    // The overview lists it; its Acknowledge button (a form POST with the session cookie)
+    // records who acknowledged.
+    let ui = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cookie = format!("netpulse_key={}", api.key());
+    let page = ui
+        .get(format!("{}/fragment/overview", api.base()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("overview")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        page.contains(&format!("/incidents/{id}/acknowledge")),
+        "{page}"
+    );
+    let r = ui
+        .post(format!("{}/incidents/{id}/acknowledge", api.base()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("acknowledge");
+    assert_eq!(r.status(), 303);
+    let acked = api.get(&format!("/v1/incidents/{id}")).await;
+    assert_eq!(acked["data"]["acknowledged_by"], "admin", "{acked}");
+
     // Recovery resolves the incident and says so, once.
     let back = Target::http_on(addr, "shop is fine").await;
     let up = eventually("monitor.up at the webhook", WAIT, || async {

@@ -86,6 +86,7 @@ pub fn router() -> Router<Context> {
         .route("/logout", post(logout))
         .route("/fragment/overview", get(overview_fragment))
         .route("/monitors/{id}", get(monitor_page))
+        .route("/incidents/{id}/acknowledge", post(acknowledge_incident))
         .route("/fragment/monitors/{id}", get(monitor_fragment))
         .route("/events", get(events::events))
         .route("/static/app.js", get(app_js))
@@ -292,6 +293,39 @@ async fn monitor_page(
         }
         Ok(None) => not_found(&id),
         Err(e) => internal(e),
+    }
+}
+
+/// The overview's "Acknowledge" button. A plain form POST: the session cookie is
+/// `SameSite=Strict`, so another site cannot make the browser send it.
+async fn acknowledge_incident(
+    State(ctx): State<Context>,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> Response {
+    let record = match authenticate(&ctx, &parts) {
+        Ok(r) => r,
+        Err(Denied::Missing) => return see_other("/login", None),
+        Err(Denied::Invalid) => return see_other("/login", Some(logout_cookie(&parts.headers))),
+        Err(Denied::State(e)) => return internal(e),
+    };
+    if !record.role.can_write() {
+        return (StatusCode::FORBIDDEN, "this API key is read-only\n").into_response();
+    }
+    let cmd = crate::state::command::Command::IncidentAction {
+        id: id.clone(),
+        action: crate::state::command::IncidentAction::Acknowledge,
+        author: record.name,
+        at_ms: now_ms(),
+    };
+    match ctx.write(cmd).await {
+        Ok(crate::state::command::CommandResponse::NotFound(_)) => not_found(&id),
+        Ok(_) => see_other("/", None),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not acknowledged: {e}\n"),
+        )
+            .into_response(),
     }
 }
 

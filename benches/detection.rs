@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{line, spawn};
+use support::start_coordinator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -151,19 +151,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let coord_dir = dir.path().join("coord");
-    let (_coord, crx) = spawn(&[
-        "coordinator",
-        "--data-dir",
-        coord_dir.to_str().expect("utf8"),
-        "--listen",
-        "127.0.0.1:0",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
-    let base = line(&crx, "UI: ").trim_end_matches('/').to_owned();
-    let quic = line(&crx, "QUIC: ");
-    let key = line(&crx, "Admin API key: ");
+    let coord = start_coordinator(&dir.path().join("coord"));
+    let (base, key) = (coord.base.clone(), coord.key.clone());
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         client
@@ -172,30 +161,11 @@ async fn run() {
             .json(&body)
             .send()
     };
-    let token: Value = post("/v1/join-tokens", json!({}))
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let token = token["data"]["token"].as_str().expect("token").to_owned();
-    let mut edges = Vec::new();
-    for region in REGIONS {
-        let d = dir.path().join(region);
-        let (edge, erx) = spawn(&[
-            "edge",
-            "--data-dir",
-            d.to_str().expect("utf8"),
-            "--region",
-            region,
-            "--coordinator",
-            &quic,
-            "--join-token",
-            &token,
-        ]);
-        line(&erx, "Edge node ");
-        edges.push(edge);
-    }
+    let token = coord.join_token(&client).await;
+    let _edges: Vec<_> = REGIONS
+        .iter()
+        .map(|region| coord.start_edge(&dir.path().join(region), region, &token, &[]))
+        .collect();
     let failing = Arc::new(AtomicBool::new(false));
     let served: Failures = Arc::default();
     let target = flipping_target(failing.clone(), served.clone()).await;

@@ -10,8 +10,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use support::{cpu_seconds, http_target, line, spawn, stored};
+use serde_json::json;
+use support::{cpu_seconds, http_target, start_coordinator, stored};
 
 const RATES: [usize; 4] = [50, 250, 1000, 2000];
 const SETTLE: Duration = Duration::from_secs(4);
@@ -28,45 +28,16 @@ fn main() {
 
 async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let coord_dir = dir.path().join("coord");
-    let (coord, crx) = spawn(&[
-        "coordinator",
-        "--data-dir",
-        coord_dir.to_str().expect("utf8"),
-        "--listen",
-        "127.0.0.1:0",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
-    let base = line(&crx, "UI: ").trim_end_matches('/').to_owned();
-    let quic = line(&crx, "QUIC: ");
-    let key = line(&crx, "Admin API key: ");
+    let coord = start_coordinator(&dir.path().join("coord"));
+    let (base, key) = (coord.base.clone(), coord.key.clone());
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{base}/v1/join-tokens"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let token = token["data"]["token"].as_str().expect("token").to_owned();
-    let edge_dir = dir.path().join("edge");
-    let (edge, erx) = spawn(&[
-        "edge",
-        "--data-dir",
-        edge_dir.to_str().expect("utf8"),
-        "--region",
+    let token = coord.join_token(&client).await;
+    let edge = coord.start_edge(
+        &dir.path().join("edge"),
         "bench",
-        "--coordinator",
-        &quic,
-        "--join-token",
         &token,
-        "--max-concurrent-checks",
-        "1024",
-    ]);
-    line(&erx, "Edge node ");
+        &["--max-concurrent-checks", "1024"],
+    );
     let target = http_target().await;
 
     println!("edge_throughput: one edge node, HTTP checks against a loopback target, 1 s interval per monitor");
@@ -93,14 +64,14 @@ async fn run() {
         let (s0, e0, c0, t0) = (
             stored(&client, &base, &key).await,
             cpu_seconds(edge.0.id()),
-            cpu_seconds(coord.0.id()),
+            cpu_seconds(coord.proc.0.id()),
             Instant::now(),
         );
         tokio::time::sleep(WINDOW).await;
         let (s1, e1, c1) = (
             stored(&client, &base, &key).await,
             cpu_seconds(edge.0.id()),
-            cpu_seconds(coord.0.id()),
+            cpu_seconds(coord.proc.0.id()),
         );
         let secs = t0.elapsed().as_secs_f64();
         let checks = (s1 - s0) as f64;

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{clock_ticks, cpu_seconds, http_target, line, spawn, stored, Killed};
+use support::{clock_ticks, cpu_seconds, http_target, start_coordinator, stored, Killed};
 
 const SETTLE: Duration = Duration::from_secs(4);
 const WARMUP: Duration = Duration::from_secs(2);
@@ -536,44 +536,16 @@ async fn run() {
     require("nsd", "nsd");
     let dir = tempfile::tempdir().expect("tempdir");
     let coord_dir = dir.path().join("coord");
-    let (coord, crx) = spawn(&[
-        "coordinator",
-        "--data-dir",
-        coord_dir.to_str().expect("utf8"),
-        "--listen",
-        "127.0.0.1:0",
-        "--quic",
-        "127.0.0.1:0",
-    ]);
-    let base = line(&crx, "UI: ").trim_end_matches('/').to_owned();
-    let quic = line(&crx, "QUIC: ");
-    let key = line(&crx, "Admin API key: ");
+    let coord = start_coordinator(&coord_dir);
+    let (base, key) = (coord.base.clone(), coord.key.clone());
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!("{base}/v1/join-tokens"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let token = token["data"]["token"].as_str().expect("token").to_owned();
-    let edge_dir = dir.path().join("edge");
-    let (edge, erx) = spawn(&[
-        "edge",
-        "--data-dir",
-        edge_dir.to_str().expect("utf8"),
-        "--region",
+    let token = coord.join_token(&client).await;
+    let edge = coord.start_edge(
+        &dir.path().join("edge"),
         "bench",
-        "--coordinator",
-        &quic,
-        "--join-token",
         &token,
-        "--max-concurrent-checks",
-        "1024",
-    ]);
-    line(&erx, "Edge node ");
+        &["--max-concurrent-checks", "1024"],
+    );
     let netpulse = NetPulse {
         base,
         key,

@@ -116,3 +116,76 @@ pub async fn stored(client: &reqwest::Client, base: &str, key: &str) -> u64 {
         .map(|a| a.iter().filter_map(|n| n["results_stored"].as_u64()).sum())
         .unwrap_or(0)
 }
+
+/// A coordinator on loopback ports, with its API base URL, QUIC address and admin key.
+pub struct BenchCoordinator {
+    pub proc: Killed,
+    pub base: String,
+    pub quic: String,
+    pub key: String,
+}
+
+/// Starts a coordinator with its data in `dir`.
+pub fn start_coordinator(dir: &std::path::Path) -> BenchCoordinator {
+    let (proc, rx) = spawn(&[
+        "coordinator",
+        "--data-dir",
+        dir.to_str().expect("utf8"),
+        "--listen",
+        "127.0.0.1:0",
+        "--quic",
+        "127.0.0.1:0",
+    ]);
+    let base = line(&rx, "UI: ").trim_end_matches('/').to_owned();
+    let quic = line(&rx, "QUIC: ");
+    let key = line(&rx, "Admin API key: ");
+    std::thread::spawn(move || for _ in rx {});
+    BenchCoordinator {
+        proc,
+        base,
+        quic,
+        key,
+    }
+}
+
+impl BenchCoordinator {
+    /// A fresh join token for edge nodes.
+    pub async fn join_token(&self, client: &reqwest::Client) -> String {
+        let v: Value = client
+            .post(format!("{}/v1/join-tokens", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        v["data"]["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Starts an edge node in `region` with its data in `dir`, and waits until it runs.
+    pub fn start_edge(
+        &self,
+        dir: &std::path::Path,
+        region: &str,
+        token: &str,
+        extra: &[&str],
+    ) -> Killed {
+        let mut args = vec![
+            "edge",
+            "--data-dir",
+            dir.to_str().expect("utf8"),
+            "--region",
+            region,
+            "--coordinator",
+            &self.quic,
+            "--join-token",
+            token,
+        ];
+        args.extend_from_slice(extra);
+        let (edge, rx) = spawn(&args);
+        line(&rx, "Edge node ");
+        std::thread::spawn(move || for _ in rx {});
+        edge
+    }
+}

@@ -99,6 +99,10 @@ pub struct MonitorHealth {
     /// The certificate expiry day (Unix day) already warned about.
     #[serde(default)]
     pub tls_warned_day: Option<i64>,
+    /// When ticks must re-decide this monitor (a region going stale), as kept in the deadline
+    /// index; `None` when only a new result can change the decision.
+    #[serde(default)]
+    pub deadline_ms: Option<i64>,
 }
 
 impl MonitorHealth {
@@ -116,6 +120,7 @@ impl MonitorHealth {
             incident: None,
             changes_ms: Vec::new(),
             tls_warned_day: None,
+            deadline_ms: None,
         }
     }
 }

@@ -28,6 +28,13 @@ pub fn rules(m: &Monitor) -> VoteRules {
     }
 }
 
+/// Key in the deadline index: time (order-preserving), then the monitor id.
+fn deadline_key(at_ms: i64, monitor: &str) -> Vec<u8> {
+    let mut k = super::ordered_i64(at_ms).to_vec();
+    k.extend_from_slice(monitor.as_bytes());
+    k
+}
+
 pub(super) fn track_key(monitor: &str, region: &str) -> Vec<u8> {
     let mut k = prefix(monitor);
     k.extend_from_slice(region.as_bytes());
@@ -161,12 +168,25 @@ impl StateStore {
             for region in &regions {
                 self.set_mesh_entry(region, &m.id, None)?;
             }
+            if let Some(mut h) = self.monitor_health(&m.id)? {
+                if h.deadline_ms.is_some() {
+                    self.set_deadline(&m.id, &mut h, None)?;
+                    self.health.insert(m.id.as_bytes(), json(&h))?;
+                }
+            }
             return Ok(());
         }
         let rules = rules(m);
+        // The next moment this decision can change without a new result: a voting region
+        // going stale, or the grace period of silent regions ending.
+        let mut deadline: Option<i64> = None;
+        let mut due_at = |t: i64| deadline = Some(deadline.map_or(t, |d: i64| d.min(t)));
         let mut views = Vec::with_capacity(regions.len());
         let mut evidence = Vec::with_capacity(regions.len());
         let settled = now_ms.saturating_sub(m.created_at_ms) > rules.stale_after_ms;
+        if !settled {
+            due_at(m.created_at_ms.saturating_add(rules.stale_after_ms + 1));
+        }
         for region in &regions {
             let key = track_key(&m.id, region);
             let track: Option<RegionTrack> = match self.votes.get(&key)? {
@@ -177,6 +197,11 @@ impl StateStore {
                 None => RegionView::Silent,
                 Some(t) => view_of(t, now_ms, rules),
             };
+            if let Some(t) = &track {
+                if t.abstention(now_ms, rules).is_none() {
+                    due_at(t.fresh_at_ms.saturating_add(rules.stale_after_ms + 1));
+                }
+            }
             let (vote, detail) = match (&view, &track) {
                 (RegionView::Abstains(Abstention::Stale), _) => ("stale", None),
                 (RegionView::Abstains(Abstention::Impaired), _) => ("impaired", None),
@@ -220,6 +245,7 @@ impl StateStore {
             }
             self.on_change(m, prev.decision.health, &mut h, &evidence, now_ms, index)?;
         }
+        self.set_deadline(&m.id, &mut h, deadline)?;
         if h != prev {
             self.health.insert(m.id.as_bytes(), json(&h))?;
             self.bump(false);
@@ -387,8 +413,21 @@ impl StateStore {
     /// Applies a leader tick: re-decides every monitor (staleness), then reminders, escalation
     /// and the mesh alert.
     pub(super) fn apply_tick(&self, now_ms: i64, index: u64) -> Result<(), StateError> {
-        for m in self.monitors()? {
-            self.evaluate(&m, now_ms, index)?;
+        // Only monitors whose deadline passed can change without a result.
+        let mut due = Vec::new();
+        for k in self
+            .deadlines
+            .range(..deadline_key(now_ms.saturating_add(1), ""))
+            .keys()
+        {
+            let k = k?;
+            due.push(String::from_utf8_lossy(&k[8..]).into_owned());
+        }
+        for id in due {
+            match self.monitor(&id)? {
+                Some(m) => self.evaluate(&m, now_ms, index)?,
+                None => self.forget_deadline(&id)?,
+            }
         }
         for id in self.open_incident_ids()? {
             let Some(mut inc) = self.incident(&id)? else {
@@ -457,6 +496,39 @@ impl StateStore {
             }
         }
         self.update_mesh(now_ms, index)
+    }
+
+    /// Moves `monitor`'s entry in the deadline index to `deadline`.
+    fn set_deadline(
+        &self,
+        monitor: &str,
+        h: &mut MonitorHealth,
+        deadline: Option<i64>,
+    ) -> Result<(), StateError> {
+        if h.deadline_ms == deadline {
+            return Ok(());
+        }
+        if let Some(old) = h.deadline_ms {
+            self.deadlines.remove(deadline_key(old, monitor))?;
+        }
+        if let Some(new) = deadline {
+            self.deadlines.insert(deadline_key(new, monitor), &[])?;
+        }
+        h.deadline_ms = deadline;
+        Ok(())
+    }
+
+    /// Removes every deadline entry of a monitor (it is gone).
+    fn forget_deadline(&self, monitor: &str) -> Result<(), StateError> {
+        let mut batch = sled::Batch::default();
+        for k in self.deadlines.iter().keys() {
+            let k = k?;
+            if &k[8..] == monitor.as_bytes() {
+                batch.remove(k);
+            }
+        }
+        self.deadlines.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Drops mesh entries of `monitor` for regions it no longer runs in (edited regions, a
@@ -596,6 +668,7 @@ impl StateStore {
             }
         }
         self.health.remove(id.as_bytes())?;
+        self.forget_deadline(id)?;
         let mut batch = sled::Batch::default();
         for k in self.mesh.iter().keys() {
             let k = k?;

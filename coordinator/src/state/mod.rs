@@ -34,7 +34,7 @@ pub enum StateError {
     Corrupt { tree: &'static str, detail: String },
 }
 
-const TREES: [&str; 18] = [
+const TREES: [&str; 19] = [
     "sm_placement",
     "sm_monitors",
     "sm_nodes",
@@ -53,6 +53,7 @@ const TREES: [&str; 18] = [
     "sm_notifications",
     "sm_pending",
     "sm_maintenance",
+    "sm_deadlines",
 ];
 
 const NEXT_COORDINATOR_ID: &[u8] = b"next_coordinator_id";
@@ -99,6 +100,7 @@ pub struct StateStore {
     notifications: sled::Tree,
     pending: sled::Tree,
     maintenance: sled::Tree,
+    deadlines: sled::Tree,
     versions: watch::Sender<Versions>,
 }
 
@@ -160,6 +162,7 @@ impl StateStore {
             notifications: db.open_tree("sm_notifications")?,
             pending: db.open_tree("sm_pending")?,
             maintenance: db.open_tree("sm_maintenance")?,
+            deadlines: db.open_tree("sm_deadlines")?,
             versions,
         })
     }
@@ -216,6 +219,9 @@ impl StateStore {
                             }
                         }
                         self.monitors.insert(m.id.as_bytes(), json(&m))?;
+                        // New quorum or regions apply at once; this also sets its deadline.
+                        self.evaluate(&m, m.updated_at_ms, index)?;
+                        self.update_mesh(m.updated_at_ms, index)?;
                         self.bump(true);
                         CommandResponse::MonitorWritten { revision: index }
                     }

@@ -471,3 +471,28 @@ fn a_region_dropped_from_the_monitor_no_longer_holds_the_mesh_alert_open() {
     assert!(!w.s.mesh_state().expect("mesh").open);
     assert_eq!(w.health(), Health::Up);
 }
+
+#[test]
+fn ticks_revisit_a_monitor_only_when_a_region_can_go_stale() {
+    let mut w = World::new();
+    w.all(10_000, Up);
+    let deadline = |w: &World| {
+        w.s.monitor_health("mon_a")
+            .expect("read")
+            .expect("health")
+            .deadline_ms
+    };
+    // The monitor was created at 0: its silent-region grace ends first (stale after
+    // 2 x 10 s + 5 s).
+    assert_eq!(deadline(&w), Some(25_001));
+    w.apply(Command::Tick { at_ms: 20_000 });
+    assert_eq!(deadline(&w), Some(25_001), "nothing due yet");
+    w.apply(Command::Tick { at_ms: 25_001 });
+    // Then the regions, whose results arrived at 10_100.
+    assert_eq!(deadline(&w), Some(10_100 + 25_001));
+    assert_eq!(w.health(), Health::Up);
+    w.apply(Command::Tick { at_ms: 35_101 });
+    assert_eq!(w.health(), Health::Unknown, "every region went stale");
+    assert_eq!(deadline(&w), None, "only a result can change it now");
+    assert!(w.s.deadlines.is_empty());
+}

@@ -22,12 +22,10 @@
 //! fake it). A node that cannot reach any coordinator cannot deliver results either.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use netpulse_protocol::check::TcpSpec;
 use netpulse_protocol::identity::COORDINATOR_SERVER_NAME;
-use quinn::crypto::rustls::QuicClientConfig;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -288,9 +286,6 @@ impl CanarySet {
         if addrs.is_empty() {
             return Ok(Self::none());
         }
-        let crypto =
-            QuicClientConfig::try_from(tls).map_err(|e| CanaryError::Quic(e.to_string()))?;
-        let mut client = quinn::ClientConfig::new(Arc::new(crypto));
         let mut transport = quinn::TransportConfig::default();
         // A handshake that cannot finish within the canary timeout is abandoned; let quinn
         // forget it at the same moment instead of keeping state for the default 30 s.
@@ -302,11 +297,8 @@ impl CanarySet {
         ))));
         // Retransmit a lost Initial packet early enough to matter within the timeout.
         transport.initial_rtt(Duration::from_millis(100));
-        client.transport_config(Arc::new(transport));
-        let v6: SocketAddr = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0));
-        let v4: SocketAddr = SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0));
-        let endpoint = quinn::Endpoint::client(v6)
-            .or_else(|_| quinn::Endpoint::client(v4))
+        let client = crate::quic::client_config(tls, transport).map_err(CanaryError::Quic)?;
+        let endpoint = crate::quic::client_endpoint()
             .map_err(|e| CanaryError::Quic(format!("cannot open UDP socket: {e}")))?;
         Ok(Self {
             targets: addrs

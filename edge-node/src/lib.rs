@@ -19,6 +19,7 @@ pub mod identity;
 pub mod node;
 pub mod outbox;
 pub mod probe;
+mod quic;
 pub mod schedule;
 pub mod session;
 pub mod wire;

@@ -22,7 +22,6 @@ use netpulse_protocol::message::{
 use netpulse_protocol::tls::{enrolment_client_config, node_client_config, ALPN_EDGE};
 use netpulse_protocol::token::JoinToken;
 use netpulse_protocol::FrameDecoder;
-use quinn::crypto::rustls::QuicClientConfig;
 use tokio::sync::{mpsc, watch};
 
 use crate::identity::StoredIdentity;
@@ -77,31 +76,23 @@ pub enum AssignmentUpdate {
 
 /// QUIC transport settings: keep-alive every 2 s inside a 10 s idle timeout (a dead coordinator
 /// is noticed within 10 s even with nothing to send), modest initial RTT.
-fn transport() -> Arc<quinn::TransportConfig> {
+fn transport() -> quinn::TransportConfig {
     let mut t = quinn::TransportConfig::default();
     t.max_idle_timeout(Some(quinn::IdleTimeout::from(quinn::VarInt::from_u32(
         10_000,
     ))));
     t.keep_alive_interval(Some(Duration::from_secs(2)));
     t.initial_rtt(Duration::from_millis(100));
-    Arc::new(t)
+    t
 }
 
 fn client_endpoint() -> Result<quinn::Endpoint, SessionError> {
-    let bind: SocketAddr = "[::]:0"
-        .parse()
-        .map_err(|_| SessionError::Config("bind address".into()))?;
-    quinn::Endpoint::client(bind)
-        .or_else(|_| quinn::Endpoint::client(SocketAddr::from(([0, 0, 0, 0], 0))))
+    crate::quic::client_endpoint()
         .map_err(|e| SessionError::Config(format!("cannot open UDP socket: {e}")))
 }
 
 fn quic_client(tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, SessionError> {
-    let crypto =
-        QuicClientConfig::try_from(tls).map_err(|e| SessionError::Config(e.to_string()))?;
-    let mut cfg = quinn::ClientConfig::new(Arc::new(crypto));
-    cfg.transport_config(transport());
-    Ok(cfg)
+    crate::quic::client_config(tls, transport()).map_err(SessionError::Config)
 }
 
 async fn resolve(addr: &str) -> Result<SocketAddr, SessionError> {

@@ -48,6 +48,8 @@ pub struct Parts {
     pub peers: Peers,
     /// Seals channel credentials (the same key on every coordinator).
     pub secret_key: netpulse_alert::SecretKey,
+    /// Sends alerts; shared so its HTTP connection pool and TLS roots are built once.
+    pub sender: netpulse_alert::Sender,
     /// Flips to true when the coordinator stops.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -66,6 +68,7 @@ struct Inner {
     sessions: Sessions,
     peers: Peers,
     secret_key: netpulse_alert::SecretKey,
+    sender: netpulse_alert::Sender,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -80,6 +83,7 @@ impl Context {
             sessions,
             peers,
             secret_key,
+            sender,
             shutdown,
         } = parts;
         Self {
@@ -91,6 +95,7 @@ impl Context {
                 sessions,
                 peers,
                 secret_key,
+                sender,
                 shutdown,
             }),
         }
@@ -99,6 +104,11 @@ impl Context {
     /// The key that seals channel credentials at rest (the same on every coordinator).
     pub fn secret_key(&self) -> &netpulse_alert::SecretKey {
         &self.inner.secret_key
+    }
+
+    /// The alert sender (dispatcher and channel tests).
+    pub fn sender(&self) -> &netpulse_alert::Sender {
+        &self.inner.sender
     }
 
     /// Resolves when the coordinator begins to shut down, so long-lived responses (the UI's

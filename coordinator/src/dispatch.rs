@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use netpulse_alert::message::{AlertEvent, RegionVote};
-use netpulse_alert::{Alert, ChannelConfig, SendError, Sender};
+use netpulse_alert::{Alert, ChannelConfig, SendError};
 use tokio::sync::{watch, Semaphore};
 
 use crate::context::Context;
@@ -59,13 +59,6 @@ pub async fn ticker(ctx: Context, mut shutdown: watch::Receiver<bool>) {
 
 /// Sends pending notifications while this coordinator leads.
 pub async fn dispatcher(ctx: Context, mut shutdown: watch::Receiver<bool>) {
-    let sender = match Sender::try_new() {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            tracing::error!(error = %e, "alert sender unavailable; notifications stay pending");
-            return;
-        }
-    };
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let limit = Arc::new(Semaphore::new(MAX_CONCURRENT_SENDS));
     let mut versions = ctx.store().subscribe();
@@ -103,15 +96,10 @@ pub async fn dispatcher(ctx: Context, mut shutdown: watch::Receiver<bool>) {
             if !fresh {
                 continue;
             }
-            let (ctx, sender, in_flight, limit) = (
-                ctx.clone(),
-                sender.clone(),
-                in_flight.clone(),
-                limit.clone(),
-            );
+            let (ctx, in_flight, limit) = (ctx.clone(), in_flight.clone(), limit.clone());
             tokio::spawn(async move {
                 let _permit = limit.acquire().await;
-                deliver(&ctx, &sender, &id).await;
+                deliver(&ctx, &id).await;
                 if let Ok(mut set) = in_flight.lock() {
                     set.remove(&id);
                 }
@@ -121,7 +109,7 @@ pub async fn dispatcher(ctx: Context, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// One attempt at one notification, and the commit of its outcome.
-async fn deliver(ctx: &Context, sender: &Sender, id: &str) {
+async fn deliver(ctx: &Context, id: &str) {
     let store = ctx.store();
     let n = match store.notification(id) {
         Ok(Some(n)) => n,
@@ -136,7 +124,7 @@ async fn deliver(ctx: &Context, sender: &Sender, id: &str) {
         Ok(Some(ch)) => match ChannelConfig::from_sealed(ctx.secret_key(), &ch.sealed_config) {
             Ok(cfg) => {
                 let alert = alert_for(ctx, &n);
-                sender.send(&cfg, &alert).await
+                ctx.sender().send(&cfg, &alert).await
             }
             // Another coordinator may hold the right key; keep trying, loudly.
             Err(e) => Err(SendError::Retryable(format!(

@@ -325,6 +325,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         sessions: Sessions::default(),
         peers,
         secret_key,
+        sender: netpulse_alert::Sender::try_new()
+            .map_err(|e| StartError::Config(format!("alert sender: {e}")))?,
         shutdown: shutdown_rx.clone(),
     });
 

@@ -184,9 +184,7 @@ pub(super) async fn test_channel(
     })?;
     let now = now_ms();
     let alert = Alert::test(format!("test.{id}.{now}"), now);
-    let sender = netpulse_alert::Sender::try_new()
-        .map_err(|e| ApiError::internal(format!("alert sender: {e}")))?;
-    match sender.send(&cfg, &alert).await {
+    match ctx.sender().send(&cfg, &alert).await {
         Ok(()) => Ok(data(serde_json::json!({
             "delivered": true,
             "idempotency_key": alert.idempotency_key,

@@ -8,16 +8,9 @@ use serde::Serialize;
 use crate::state::alerting::{AlertSettings, MonitorHealth};
 use crate::state::model::{EdgeNode, Monitor, RegionLatest, StoredResult, ALL_REGIONS};
 
-/// Unix ms as RFC 3339 (UTC, millisecond precision).
-pub fn rfc3339(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let t = t
-        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
-        .unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+/// Unix ms as RFC 3339 (UTC, millisecond precision); one formatter for the API, the UI and
+/// alert payloads.
+pub use netpulse_alert::message::rfc3339;
 
 /// Parses RFC 3339 or integer Unix milliseconds.
 pub fn parse_time(s: &str) -> Option<i64> {

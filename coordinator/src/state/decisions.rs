@@ -4,6 +4,7 @@
 //! by the command (a result batch's `received_at_ms` or a tick's `at_ms`). The pure rules live
 //! in [`crate::decide`]; this module loads and stores their inputs and acts on transitions.
 
+use netpulse_alert::message::human_duration;
 use netpulse_protocol::result::CheckResult;
 
 use super::alerting::{Incident, IncidentStatus, MeshState, MonitorHealth, RegionEvidence};
@@ -309,7 +310,7 @@ impl StateStore {
                     if inc.status == IncidentStatus::Open {
                         inc.status = IncidentStatus::Resolved;
                         inc.resolved_at_ms = Some(now_ms);
-                        let downtime = human_duration(now_ms.saturating_sub(inc.started_at_ms));
+                        let downtime = since(now_ms, inc.started_at_ms);
                         let draft = Draft {
                             event: "monitor.up",
                             monitor: Some(m),
@@ -460,7 +461,7 @@ impl StateStore {
                     summary: format!(
                         "{} is still down ({} so far)",
                         m.name,
-                        human_duration(now_ms.saturating_sub(inc.started_at_ms))
+                        since(now_ms, inc.started_at_ms)
                     ),
                     regions: inc.evidence.clone(),
                     ordinal: Some(inc.reminders),
@@ -481,7 +482,7 @@ impl StateStore {
                     summary: format!(
                         "{} has been down for {} and nobody acknowledged it",
                         m.name,
-                        human_duration(now_ms.saturating_sub(inc.started_at_ms))
+                        since(now_ms, inc.started_at_ms)
                     ),
                     regions: inc.evidence.clone(),
                     ordinal: Some(inc.escalations),
@@ -630,7 +631,7 @@ impl StateStore {
                 monitor: None,
                 summary: format!(
                     "every region votes again (vantage points were lost for {})",
-                    human_duration(now_ms.saturating_sub(mesh.since_ms))
+                    since(now_ms, mesh.since_ms)
                 ),
                 regions: mesh.regions.clone(),
                 ordinal: Some(mesh.episode as u32),
@@ -725,15 +726,9 @@ impl StateStore {
     }
 }
 
-/// "2h 5m", "45s".
-pub fn human_duration(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m {}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
-    }
+/// "1h 2m 5s" from `from_ms` to `now_ms`.
+fn since(now_ms: i64, from_ms: i64) -> String {
+    human_duration((now_ms.saturating_sub(from_ms).max(0) / 1000) as u64)
 }
 
 fn failing_list(evidence: &[RegionEvidence]) -> String {

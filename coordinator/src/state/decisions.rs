@@ -166,9 +166,7 @@ impl StateStore {
         let regions = self.monitor_regions(m)?;
         self.forget_mesh_regions(&m.id, &regions)?;
         if m.paused {
-            for region in &regions {
-                self.set_mesh_entry(region, &m.id, None)?;
-            }
+            self.remove_prefix(&self.mesh, &prefix(&m.id))?;
             if let Some(mut h) = self.monitor_health(&m.id)? {
                 if h.deadline_ms.is_some() {
                     self.set_deadline(&m.id, &mut h, None)?;
@@ -421,13 +419,15 @@ impl StateStore {
             .range(..deadline_key(now_ms.saturating_add(1), ""))
             .keys()
         {
-            let k = k?;
-            due.push(String::from_utf8_lossy(&k[8..]).into_owned());
+            due.push(k?);
         }
-        for id in due {
+        for key in due {
+            let id = String::from_utf8_lossy(&key[8..]).into_owned();
             match self.monitor(&id)? {
                 Some(m) => self.evaluate(&m, now_ms, index)?,
-                None => self.forget_deadline(&id)?,
+                None => {
+                    self.deadlines.remove(key)?;
+                }
             }
         }
         for id in self.open_incident_ids()? {
@@ -519,31 +519,14 @@ impl StateStore {
         Ok(())
     }
 
-    /// Removes every deadline entry of a monitor (it is gone).
-    fn forget_deadline(&self, monitor: &str) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
-        for k in self.deadlines.iter().keys() {
-            let k = k?;
-            if &k[8..] == monitor.as_bytes() {
-                batch.remove(k);
-            }
-        }
-        self.deadlines.apply_batch(batch)?;
-        Ok(())
-    }
-
     /// Drops mesh entries of `monitor` for regions it no longer runs in (edited regions, a
     /// revoked node's region under `all`), so they cannot hold the mesh alert open.
     fn forget_mesh_regions(&self, monitor: &str, regions: &[String]) -> Result<(), StateError> {
-        if self.mesh.is_empty() {
-            return Ok(());
-        }
+        let p = prefix(monitor);
         let mut batch = sled::Batch::default();
-        for k in self.mesh.iter().keys() {
+        for k in self.mesh.scan_prefix(&p).keys() {
             let k = k?;
-            let mut parts = k.splitn(2, |b| *b == 0);
-            let (region, m) = (parts.next().unwrap_or_default(), parts.next());
-            if m == Some(monitor.as_bytes()) && !regions.iter().any(|r| r.as_bytes() == region) {
+            if !regions.iter().any(|r| r.as_bytes() == &k[p.len()..]) {
                 batch.remove(k);
             }
         }
@@ -558,7 +541,7 @@ impl StateStore {
         monitor: &str,
         reason: Option<&str>,
     ) -> Result<(), StateError> {
-        let key = track_key(region, monitor);
+        let key = track_key(monitor, region);
         match reason {
             Some(r) => {
                 if self.mesh.get(&key)?.as_deref() != Some(r.as_bytes()) {
@@ -595,6 +578,7 @@ impl StateStore {
                     });
                 }
             }
+            regions.sort_by(|a, b| a.region.cmp(&b.region));
             mesh = MeshState {
                 episode: mesh.episode + 1,
                 open: true,
@@ -667,17 +651,12 @@ impl StateStore {
                     self.put_incident(&inc)?;
                 }
             }
-        }
-        self.health.remove(id.as_bytes())?;
-        self.forget_deadline(id)?;
-        let mut batch = sled::Batch::default();
-        for k in self.mesh.iter().keys() {
-            let k = k?;
-            if k.splitn(2, |b| *b == 0).nth(1) == Some(id.as_bytes()) {
-                batch.remove(k);
+            if let Some(at) = h.deadline_ms {
+                self.deadlines.remove(deadline_key(at, id))?;
             }
         }
-        self.mesh.apply_batch(batch)?;
+        self.health.remove(id.as_bytes())?;
+        self.remove_prefix(&self.mesh, &prefix(id))?;
         Ok(())
     }
 
@@ -695,8 +674,8 @@ impl StateStore {
         for kv in self.mesh.iter() {
             let (k, v) = kv?;
             let mut parts = k.splitn(2, |b| *b == 0);
-            let region = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
             let monitor = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let region = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
             out.push((region, monitor, String::from_utf8_lossy(&v).into_owned()));
         }
         Ok(out)

@@ -85,15 +85,20 @@ pub struct IncidentView {
     pub updates: Vec<UpdateView>,
 }
 
+/// `open` or `resolved`.
+pub fn status_name(s: IncidentStatus) -> &'static str {
+    match s {
+        IncidentStatus::Open => "open",
+        IncidentStatus::Resolved => "resolved",
+    }
+}
+
 /// View of an incident.
 pub fn incident(i: &Incident) -> IncidentView {
     IncidentView {
         id: i.id.clone(),
         monitor_id: i.monitor_id.clone(),
-        status: match i.status {
-            IncidentStatus::Open => "open",
-            IncidentStatus::Resolved => "resolved",
-        },
+        status: status_name(i.status),
         title: i.title.clone(),
         summary: i.summary.clone(),
         started_at: rfc3339(i.started_at_ms),

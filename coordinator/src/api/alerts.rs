@@ -231,12 +231,17 @@ pub(super) async fn list_incidents(
             ))
         }
     };
-    let incidents = ctx.store().incidents(q.monitor_id.as_deref(), usize::MAX)?;
-    let views: Vec<_> = incidents
+    let monitor = q.monitor_id.as_deref();
+    let views: Vec<_> = ctx
+        .store()
+        .incidents(limit, |i| {
+            monitor.is_none_or(|m| i.monitor_id.as_deref() == Some(m))
+                && status
+                    .as_deref()
+                    .is_none_or(|s| v::status_name(i.status) == s)
+        })?
         .iter()
         .map(v::incident)
-        .filter(|i| status.as_deref().is_none_or(|s| i.status == s))
-        .take(limit)
         .collect();
     Ok(data(views).into_response())
 }

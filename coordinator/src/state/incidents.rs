@@ -10,45 +10,58 @@ const MAX_UPDATES: usize = 1000;
 impl StateStore {
     /// One incident.
     pub fn incident(&self, id: &str) -> Result<Option<Incident>, StateError> {
-        self.get_json(&self.incidents, "sm_incidents", id)
+        self.incidents
+            .get(incident_key(id))?
+            .map(|v| super::from_json("sm_incidents", &v))
+            .transpose()
     }
 
-    /// Incidents, newest first, optionally of one monitor, at most `limit`.
+    /// Up to `limit` incidents that `keep` accepts, newest first. Keys are the incident number,
+    /// so this reads from the newest end and stops at `limit`.
     pub fn incidents(
         &self,
-        monitor_id: Option<&str>,
         limit: usize,
+        keep: impl Fn(&Incident) -> bool,
     ) -> Result<Vec<Incident>, StateError> {
         let mut out: Vec<Incident> = Vec::new();
-        for v in self.incidents.iter().values() {
+        for v in self.incidents.iter().values().rev() {
+            if out.len() >= limit {
+                break;
+            }
             let inc: Incident = super::from_json("sm_incidents", &v?)?;
-            if monitor_id.is_none_or(|m| inc.monitor_id.as_deref() == Some(m)) {
+            if keep(&inc) {
                 out.push(inc);
             }
         }
-        out.sort_by(|a, b| {
-            b.started_at_ms
-                .cmp(&a.started_at_ms)
-                .then_with(|| incident_number(&b.id).cmp(&incident_number(&a.id)))
-        });
-        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Every open incident, newest first (from the index of open ones).
+    pub fn open_incidents(&self) -> Result<Vec<Incident>, StateError> {
+        let mut out = Vec::new();
+        for id in self.open_incident_ids()?.iter().rev() {
+            if let Some(inc) = self.incident(id)? {
+                out.push(inc);
+            }
+        }
         Ok(out)
     }
 
     pub(super) fn open_incident_ids(&self) -> Result<Vec<String>, StateError> {
         self.open_incidents
             .iter()
-            .keys()
-            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .values()
+            .map(|v| Ok(String::from_utf8_lossy(&v?).into_owned()))
             .collect()
     }
 
     /// Stores an incident and keeps the index of open ones in step.
     pub(super) fn put_incident(&self, inc: &Incident) -> Result<(), StateError> {
-        self.incidents.insert(inc.id.as_bytes(), json(inc))?;
+        let key = incident_key(&inc.id);
+        self.incidents.insert(key, json(inc))?;
         match inc.status {
-            IncidentStatus::Open => self.open_incidents.insert(inc.id.as_bytes(), &[])?,
-            IncidentStatus::Resolved => self.open_incidents.remove(inc.id.as_bytes())?,
+            IncidentStatus::Open => self.open_incidents.insert(key, inc.id.as_bytes())?,
+            IncidentStatus::Resolved => self.open_incidents.remove(key)?,
         };
         self.bump_alerts();
         Ok(())
@@ -151,9 +164,10 @@ impl StateStore {
     }
 }
 
-/// The number in `inc_<n>`, for a stable order among incidents opened in the same millisecond.
-fn incident_number(id: &str) -> u64 {
+/// Key of an incident: its number (`inc_<n>`) big-endian, so keys sort by age.
+fn incident_key(id: &str) -> [u8; 8] {
     id.strip_prefix("inc_")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(u64::MAX)
+        .to_be_bytes()
 }

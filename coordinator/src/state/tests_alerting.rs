@@ -168,7 +168,9 @@ fn all_regions_down_opens_one_incident_and_notifies_once_then_resolves() {
     w.all(30_000, Down);
     assert_eq!(w.health(), Health::Down);
     w.all(40_000, Down);
-    let incidents = w.s.incidents(Some("mon_a"), 10).expect("incidents");
+    let incidents =
+        w.s.incidents(10, |i| i.monitor_id.as_deref() == Some("mon_a"))
+            .expect("incidents");
     assert_eq!(incidents.len(), 1);
     let inc = &incidents[0];
     assert_eq!(inc.status, IncidentStatus::Open);
@@ -212,7 +214,7 @@ fn one_region_down_is_degraded_without_incident_or_alert() {
         );
     }
     assert_eq!(w.health(), Health::Degraded);
-    assert!(w.s.incidents(None, 10).expect("incidents").is_empty());
+    assert!(w.s.incidents(10, |_| true).expect("incidents").is_empty());
     assert!(w.notifications().is_empty());
 }
 
@@ -232,7 +234,7 @@ fn impaired_nodes_abstain_and_raise_the_mesh_alert_not_a_target_alert() {
         );
     }
     assert_eq!(w.health(), Health::Up);
-    assert!(w.s.incidents(None, 10).expect("incidents").is_empty());
+    assert!(w.s.incidents(10, |_| true).expect("incidents").is_empty());
     let mesh = w.s.mesh_state().expect("mesh");
     assert!(mesh.open);
     assert_eq!(mesh.regions[0].region, "eu-west");
@@ -268,7 +270,7 @@ fn silent_regions_go_stale_at_ticks_and_the_monitor_becomes_unknown() {
     w.results(40_000, &[("eu-west", Down, false)]);
     w.results(50_000, &[("eu-west", Down, false)]);
     assert_eq!(w.health(), Health::Unknown);
-    assert!(w.s.incidents(None, 10).expect("incidents").is_empty());
+    assert!(w.s.incidents(10, |_| true).expect("incidents").is_empty());
 }
 
 #[test]
@@ -289,7 +291,7 @@ fn maintenance_suppresses_alerts_but_records_state() {
     w.all(20_000, Down);
     w.all(30_000, Down);
     assert_eq!(w.health(), Health::Down, "state is still recorded");
-    assert_eq!(w.s.incidents(None, 10).expect("incidents").len(), 1);
+    assert_eq!(w.s.incidents(10, |_| true).expect("incidents").len(), 1);
     let n = w.notifications();
     assert_eq!(n.len(), 1);
     assert_eq!(
@@ -368,7 +370,7 @@ fn reminders_and_escalation_stop_when_acknowledged() {
     });
     w.all(10_000, Down);
     w.all(20_000, Down);
-    let inc = w.s.incidents(None, 1).expect("incidents")[0].clone();
+    let inc = w.s.incidents(1, |_| true).expect("incidents")[0].clone();
     for at in [25_000, 30_000, 35_000] {
         w.all(at, Down);
     }
@@ -432,9 +434,20 @@ fn flapping_monitors_hold_back_alerts() {
         .iter()
         .any(|s| matches!(s, DeliveryState::Suppressed { reason } if reason == "flapping")));
     assert_eq!(
-        w.s.incidents(None, 100).expect("incidents").len(),
+        w.s.incidents(100, |_| true).expect("incidents").len(),
         4,
         "incidents still record it"
+    );
+    let newest: Vec<String> =
+        w.s.incidents(2, |_| true)
+            .expect("incidents")
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+    assert_eq!(
+        newest,
+        vec!["inc_4".to_owned(), "inc_3".to_owned()],
+        "newest first, limited"
     );
 }
 

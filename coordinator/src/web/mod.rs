@@ -220,8 +220,12 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
         .collect::<Result<Vec<_>, StateError>>()?;
     let nodes: Vec<NodeView> = store.nodes()?.iter().map(NodeView::from).collect();
     let mut ov = Overview::build(&monitors, &nodes, now);
-    let incidents: Vec<_> = store
-        .incidents(None, 200)?
+    // Open ones (from their index), then the newest resolved ones: bounded reads per render.
+    let mut shown = store.open_incidents()?;
+    shown.extend(store.incidents(incidents::SHOWN, |i| {
+        i.status == crate::state::alerting::IncidentStatus::Resolved
+    })?);
+    let incidents: Vec<_> = shown
         .iter()
         .map(crate::api::alert_views::incident)
         .collect();

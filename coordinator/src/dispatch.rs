@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use netpulse_alert::message::{AlertEvent, RegionVote};
+use netpulse_alert::message::RegionVote;
 use netpulse_alert::{Alert, ChannelConfig, SendError};
 use tokio::sync::{watch, Semaphore};
 
@@ -139,7 +139,7 @@ async fn deliver(ctx: &Context, id: &str) {
     let at_ms = now_ms();
     let outcome = match result {
         Ok(()) => {
-            tracing::info!(id, channel = %n.channel_id, event = %n.event, "notification delivered");
+            tracing::info!(id, channel = %n.channel_id, event = n.event.as_str(), "notification delivered");
             DeliveryOutcome::Delivered
         }
         Err(e) if e.is_retryable() && failed_before + 1 < MAX_ATTEMPTS => {
@@ -172,8 +172,7 @@ async fn deliver(ctx: &Context, id: &str) {
 /// The message a notification becomes, the same on every coordinator and every attempt
 /// (except the incident's acknowledgement flag, which is current).
 pub fn alert_for(ctx: &Context, n: &Notification) -> Alert {
-    let event = AlertEvent::parse(&n.event).unwrap_or(AlertEvent::Test);
-    let mut alert = Alert::new(event, n.id.clone(), n.summary.clone(), n.created_at_ms);
+    let mut alert = Alert::new(n.event, n.id.clone(), n.summary.clone(), n.created_at_ms);
     if let (Some(id), Some(name), Some(target)) =
         (&n.monitor_id, &n.monitor_name, &n.monitor_target)
     {

@@ -140,7 +140,7 @@ pub struct NotificationView {
     /// Channel.
     pub channel_id: String,
     /// Event.
-    pub event: String,
+    pub event: &'static str,
     /// `pending`, `delivered`, `failed` or `suppressed`.
     pub state: &'static str,
     /// Why it was suppressed.
@@ -170,7 +170,7 @@ pub fn notification(n: &Notification) -> NotificationView {
     NotificationView {
         id: n.id.clone(),
         channel_id: n.channel_id.clone(),
-        event: n.event.clone(),
+        event: n.event.as_str(),
         state,
         suppressed_reason: reason,
         next_attempt_at: next,

@@ -277,8 +277,8 @@ pub struct Notification {
     pub id: String,
     /// Target channel.
     pub channel_id: String,
-    /// `monitor.down`, `monitor.up`, ...
-    pub event: String,
+    /// Why it is sent (stored as its public name, `monitor.down`, ...).
+    pub event: netpulse_alert::message::AlertEvent,
     /// Monitor it is about.
     pub monitor_id: Option<String>,
     /// Monitor name and target when it was decided.

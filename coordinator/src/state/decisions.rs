@@ -4,7 +4,7 @@
 //! by the command (a result batch's `received_at_ms` or a tick's `at_ms`). The pure rules live
 //! in [`crate::decide`]; this module loads and stores their inputs and acts on transitions.
 
-use netpulse_alert::message::human_duration;
+use netpulse_alert::message::{human_duration, AlertEvent};
 use netpulse_protocol::result::CheckResult;
 
 use super::alerting::{Incident, IncidentStatus, MeshState, MonitorHealth, RegionEvidence};
@@ -65,7 +65,7 @@ fn view_of(t: &RegionTrack, now_ms: i64, rules: VoteRules) -> RegionView {
 
 /// What a notification is about, before it is addressed to channels.
 pub(super) struct Draft<'a> {
-    pub event: &'static str,
+    pub event: AlertEvent,
     pub monitor: Option<&'a Monitor>,
     pub summary: String,
     pub regions: Vec<RegionEvidence>,
@@ -291,7 +291,7 @@ impl StateStore {
                     last_notified_ms: now_ms,
                 };
                 let draft = Draft {
-                    event: "monitor.down",
+                    event: AlertEvent::MonitorDown,
                     monitor: Some(m),
                     summary,
                     regions: evidence.to_vec(),
@@ -310,7 +310,7 @@ impl StateStore {
                         inc.resolved_at_ms = Some(now_ms);
                         let downtime = since(now_ms, inc.started_at_ms);
                         let draft = Draft {
-                            event: "monitor.up",
+                            event: AlertEvent::MonitorUp,
                             monitor: Some(m),
                             summary: format!("{} is up again after {downtime} down", m.name),
                             regions: evidence.to_vec(),
@@ -326,7 +326,7 @@ impl StateStore {
             }
             Health::Degraded if from == Health::Up && m.alerting.notify_degraded => {
                 let draft = Draft {
-                    event: "monitor.degraded",
+                    event: AlertEvent::MonitorDegraded,
                     monitor: Some(m),
                     summary: degraded_summary(m, &d, evidence),
                     regions: evidence.to_vec(),
@@ -393,7 +393,7 @@ impl StateStore {
         h.tls_warned_day = Some(expiry_day);
         self.health.insert(m.id.as_bytes(), json(&h))?;
         let draft = Draft {
-            event: "tls.expiring",
+            event: AlertEvent::TlsExpiring,
             monitor: Some(m),
             summary: format!(
                 "{}: the certificate expires in {} days",
@@ -456,7 +456,7 @@ impl StateStore {
             if renotify > 0 && now_ms.saturating_sub(inc.last_notified_ms) >= renotify {
                 inc.reminders += 1;
                 let draft = Draft {
-                    event: "monitor.still_down",
+                    event: AlertEvent::MonitorStillDown,
                     monitor: Some(&m),
                     summary: format!(
                         "{} is still down ({} so far)",
@@ -477,7 +477,7 @@ impl StateStore {
                 }
                 inc.escalations += 1;
                 let draft = Draft {
-                    event: "monitor.escalation",
+                    event: AlertEvent::Escalation,
                     monitor: Some(&m),
                     summary: format!(
                         "{} has been down for {} and nobody acknowledged it",
@@ -597,7 +597,7 @@ impl StateStore {
                 .map(|r| format!("{} ({})", r.region, r.vote))
                 .collect();
             let draft = Draft {
-                event: "mesh.degraded",
+                event: AlertEvent::MeshDegraded,
                 monitor: None,
                 summary: format!(
                     "vantage points lost: {} cannot vote on {monitors} monitor-region pairs",
@@ -611,7 +611,7 @@ impl StateStore {
         } else {
             mesh.open = false;
             let draft = Draft {
-                event: "mesh.recovered",
+                event: AlertEvent::MeshRecovered,
                 monitor: None,
                 summary: format!(
                     "every region votes again (vantage points were lost for {})",

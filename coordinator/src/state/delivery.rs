@@ -37,8 +37,8 @@ impl StateStore {
         };
         for channel in channels {
             let id = match draft.ordinal {
-                Some(n) => format!("{subject}.{}.{n}.{channel}", draft.event),
-                None => format!("{subject}.{}.{channel}", draft.event),
+                Some(n) => format!("{subject}.{}.{n}.{channel}", draft.event.as_str()),
+                None => format!("{subject}.{}.{channel}", draft.event.as_str()),
             };
             if self.notifications.contains_key(id.as_bytes())? {
                 continue;
@@ -54,7 +54,7 @@ impl StateStore {
             let n = Notification {
                 id: id.clone(),
                 channel_id: channel.clone(),
-                event: draft.event.to_owned(),
+                event: draft.event,
                 monitor_id: draft.monitor.map(|m| m.id.clone()),
                 monitor_name: draft.monitor.map(|m| m.name.clone()),
                 monitor_target: draft.monitor.map(|m| m.target.clone()),

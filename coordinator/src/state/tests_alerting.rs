@@ -186,7 +186,7 @@ fn all_regions_down_opens_one_incident_and_notifies_once_then_resolves() {
     );
     let n = w.notifications();
     assert_eq!(n.len(), 1, "one notification per routed channel");
-    assert_eq!(n[0].event, "monitor.down");
+    assert_eq!(n[0].event.as_str(), "monitor.down");
     assert_eq!(n[0].id, format!("{}.monitor.down.ch_01", inc.id));
     assert_eq!(w.s.pending_notifications().expect("pending").len(), 1);
 
@@ -196,7 +196,11 @@ fn all_regions_down_opens_one_incident_and_notifies_once_then_resolves() {
     assert_eq!(inc.status, IncidentStatus::Resolved);
     assert_eq!(inc.downtime_s(), Some(20));
     assert_eq!(inc.notifications.len(), 2);
-    let events: Vec<String> = w.notifications().into_iter().map(|n| n.event).collect();
+    let events: Vec<String> = w
+        .notifications()
+        .into_iter()
+        .map(|n| n.event.as_str().to_owned())
+        .collect();
     assert!(events.contains(&"monitor.up".to_owned()));
 }
 
@@ -239,13 +243,21 @@ fn impaired_nodes_abstain_and_raise_the_mesh_alert_not_a_target_alert() {
     assert!(mesh.open);
     assert_eq!(mesh.regions[0].region, "eu-west");
     assert_eq!(mesh.regions[0].vote, "impaired");
-    let events: Vec<String> = w.notifications().into_iter().map(|n| n.event).collect();
+    let events: Vec<String> = w
+        .notifications()
+        .into_iter()
+        .map(|n| n.event.as_str().to_owned())
+        .collect();
     assert_eq!(events, vec!["mesh.degraded".to_owned()]);
 
     // Healthy again: the mesh alert closes and says so.
     w.all(50_000, Up);
     assert!(!w.s.mesh_state().expect("mesh").open);
-    let mut events: Vec<String> = w.notifications().into_iter().map(|n| n.event).collect();
+    let mut events: Vec<String> = w
+        .notifications()
+        .into_iter()
+        .map(|n| n.event.as_str().to_owned())
+        .collect();
     events.sort();
     assert_eq!(
         events,
@@ -380,7 +392,7 @@ fn reminders_and_escalation_stop_when_acknowledged() {
     let events: Vec<(String, String)> = w
         .notifications()
         .into_iter()
-        .map(|n| (n.event, n.channel_id))
+        .map(|n| (n.event.as_str().to_owned(), n.channel_id))
         .collect();
     assert!(
         events.contains(&("monitor.still_down".into(), "ch_01".into())),
@@ -393,7 +405,7 @@ fn reminders_and_escalation_stop_when_acknowledged() {
     let monitor_events = |w: &World| {
         w.notifications()
             .into_iter()
-            .filter(|n| n.event.starts_with("monitor."))
+            .filter(|n| n.event.as_str().starts_with("monitor."))
             .count()
     };
     let before = monitor_events(&w);

@@ -192,6 +192,33 @@ fn internal(detail: impl std::fmt::Display) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
 }
 
+/// The signed-in key of a page request, or the response that sends the browser to sign in.
+fn signed_in(
+    ctx: &Context,
+    parts: &Parts,
+) -> Result<crate::state::model::ApiKeyRecord, Box<Response>> {
+    match authenticate(ctx, parts) {
+        Ok(r) => Ok(r),
+        Err(Denied::Missing) => Err(Box::new(see_other("/login", None))),
+        Err(Denied::Invalid) => Err(Box::new(see_other(
+            "/login",
+            Some(logout_cookie(&parts.headers)),
+        ))),
+        Err(Denied::State(e)) => Err(Box::new(internal(e))),
+    }
+}
+
+/// Fragments are fetched by script: a lost session is a 401 for it to act on, not a redirect.
+fn fragment_caller(ctx: &Context, parts: &Parts) -> Result<(), Box<Response>> {
+    match authenticate(ctx, parts) {
+        Ok(_) => Ok(()),
+        Err(Denied::State(e)) => Err(Box::new(internal(e))),
+        Err(_) => Err(Box::new(
+            (StatusCode::UNAUTHORIZED, "sign in again\n").into_response(),
+        )),
+    }
+}
+
 fn see_other(to: &'static str, cookie: Option<String>) -> Response {
     let mut r = Redirect::to(to).into_response();
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -280,11 +307,9 @@ async fn monitor_page(
     Path(id): Path<String>,
     parts: Parts,
 ) -> Response {
-    let record = match authenticate(&ctx, &parts) {
+    let record = match signed_in(&ctx, &parts) {
         Ok(r) => r,
-        Err(Denied::Missing) => return see_other("/login", None),
-        Err(Denied::Invalid) => return see_other("/login", Some(logout_cookie(&parts.headers))),
-        Err(Denied::State(e)) => return internal(e),
+        Err(to_login) => return *to_login,
     };
     match load_detail(&ctx, &id) {
         Ok(Some(d)) => {
@@ -307,11 +332,9 @@ async fn acknowledge_incident(
     Path(id): Path<String>,
     parts: Parts,
 ) -> Response {
-    let record = match authenticate(&ctx, &parts) {
+    let record = match signed_in(&ctx, &parts) {
         Ok(r) => r,
-        Err(Denied::Missing) => return see_other("/login", None),
-        Err(Denied::Invalid) => return see_other("/login", Some(logout_cookie(&parts.headers))),
-        Err(Denied::State(e)) => return internal(e),
+        Err(to_login) => return *to_login,
     };
     if !record.role.can_write() {
         return (StatusCode::FORBIDDEN, "this API key is read-only\n").into_response();
@@ -338,10 +361,8 @@ async fn monitor_fragment(
     Path(id): Path<String>,
     parts: Parts,
 ) -> Response {
-    match authenticate(&ctx, &parts) {
-        Ok(_) => {}
-        Err(Denied::State(e)) => return internal(e),
-        Err(_) => return (StatusCode::UNAUTHORIZED, "sign in again\n").into_response(),
+    if let Err(refused) = fragment_caller(&ctx, &parts) {
+        return *refused;
     }
     match load_detail(&ctx, &id) {
         Ok(Some(d)) => html(StatusCode::OK, MonitorFragment { d }.render()),
@@ -351,11 +372,9 @@ async fn monitor_fragment(
 }
 
 async fn overview_page(State(ctx): State<Context>, parts: Parts) -> Response {
-    let record = match authenticate(&ctx, &parts) {
+    let record = match signed_in(&ctx, &parts) {
         Ok(r) => r,
-        Err(Denied::Missing) => return see_other("/login", None),
-        Err(Denied::Invalid) => return see_other("/login", Some(logout_cookie(&parts.headers))),
-        Err(Denied::State(e)) => return internal(e),
+        Err(to_login) => return *to_login,
     };
     match load_overview(&ctx) {
         Ok(ov) => {
@@ -371,10 +390,8 @@ async fn overview_page(State(ctx): State<Context>, parts: Parts) -> Response {
 }
 
 async fn overview_fragment(State(ctx): State<Context>, parts: Parts) -> Response {
-    match authenticate(&ctx, &parts) {
-        Ok(_) => {}
-        Err(Denied::State(e)) => return internal(e),
-        Err(_) => return (StatusCode::UNAUTHORIZED, "sign in again\n").into_response(),
+    if let Err(refused) = fragment_caller(&ctx, &parts) {
+        return *refused;
     }
     match load_overview(&ctx) {
         Ok(ov) => html(StatusCode::OK, OverviewFragment { ov }.render()),

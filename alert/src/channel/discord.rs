@@ -4,11 +4,9 @@
 //! disabled (`allowed_mentions.parse = []`): a monitor name or error text containing
 //! `@everyone` must not page a whole server.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::fields::http_url;
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::truncate_chars;
 use crate::message::Alert;
 
 /// Discord limits: message content, embed title, description, field count, name and value.
@@ -19,35 +17,8 @@ const FIELDS_MAX: usize = 25;
 const FIELD_NAME_MAX: usize = 256;
 const FIELD_VALUE_MAX: usize = 1024;
 
-/// Configuration of a Discord webhook.
-#[derive(Clone, PartialEq, Serialize)]
-pub struct DiscordConfig {
-    /// `https://discord.com/api/webhooks/<id>/<token>`.
-    pub webhook_url: String,
-}
-
-redacted_debug!(DiscordConfig);
-
-impl DiscordConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
-        let webhook_url = f.string("webhook_url")?;
-        http_url("webhook_url", &webhook_url)?;
-        Ok(Self { webhook_url })
-    }
-
-    pub(crate) fn redacted(&self) -> Value {
-        json!({"webhook_url": super::redact_url_path(&self.webhook_url)})
-    }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let request = client.post(&self.webhook_url).json(&payload(alert));
-        http::execute(request, &[&self.webhook_url]).await
-    }
-}
+/// Configuration of a Discord webhook: its URL.
+pub type DiscordConfig = super::incoming::IncomingWebhook;
 
 /// `content` is the summary; the embed carries title, details, colour, time and one inline
 /// field per region.

@@ -24,6 +24,7 @@
 
 pub mod discord;
 pub mod email;
+pub mod incoming;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;
@@ -350,10 +351,10 @@ impl Sender {
     pub async fn send(&self, cfg: &ChannelConfig, alert: &Alert) -> Result<(), SendError> {
         match cfg {
             ChannelConfig::Webhook(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Slack(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Discord(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Slack(c) => c.post(&self.http, &slack::payload(alert)).await,
+            ChannelConfig::Discord(c) => c.post(&self.http, &discord::payload(alert)).await,
             ChannelConfig::Telegram(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Teams(c) => c.send(&self.http, alert).await,
+            ChannelConfig::Teams(c) => c.post(&self.http, &teams::payload(alert)).await,
             ChannelConfig::PagerDuty(c) => c.send(&self.http, alert).await,
             ChannelConfig::Opsgenie(c) => c.send(&self.http, alert).await,
             ChannelConfig::Email(c) => c.send(alert).await,

@@ -4,11 +4,9 @@
 //! shows only its scheme and host. Slack-compatible receivers (Mattermost, Rocket.Chat) accept
 //! the same `text` field and ignore or render the blocks.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::fields::http_url;
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::truncate_chars;
 use crate::message::Alert;
 
 /// Slack's limit for a section's text.
@@ -18,36 +16,8 @@ const HEADER_MAX: usize = 150;
 /// Slack allows at most 10 fields in a section.
 const FIELDS_MAX: usize = 10;
 
-/// Configuration of a Slack incoming webhook.
-#[derive(Clone, PartialEq, Serialize)]
-pub struct SlackConfig {
-    /// `https://hooks.slack.com/services/...` (any http(s) URL is accepted, for compatible
-    /// servers and tests).
-    pub webhook_url: String,
-}
-
-redacted_debug!(SlackConfig);
-
-impl SlackConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
-        let webhook_url = f.string("webhook_url")?;
-        http_url("webhook_url", &webhook_url)?;
-        Ok(Self { webhook_url })
-    }
-
-    pub(crate) fn redacted(&self) -> Value {
-        json!({"webhook_url": super::redact_url_path(&self.webhook_url)})
-    }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let request = client.post(&self.webhook_url).json(&payload(alert));
-        http::execute(request, &[&self.webhook_url]).await
-    }
-}
+/// Configuration of a Slack webhook: its URL.
+pub type SlackConfig = super::incoming::IncomingWebhook;
 
 /// Escapes the three characters Slack's mrkdwn treats as control characters.
 fn escape(s: &str) -> String {

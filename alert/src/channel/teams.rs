@@ -4,42 +4,13 @@
 //! incoming-webhook connectors accept a `message` whose attachment is an Adaptive Card, so one
 //! format serves both. The URL is the credential and is redacted to scheme and host.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::fields::http_url;
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::truncate_chars;
 use crate::message::{Alert, Severity};
 
-/// Configuration of a Teams webhook.
-#[derive(Clone, PartialEq, Serialize)]
-pub struct TeamsConfig {
-    /// The workflow or connector webhook URL.
-    pub webhook_url: String,
-}
-
-redacted_debug!(TeamsConfig);
-
-impl TeamsConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
-        let webhook_url = f.string("webhook_url")?;
-        http_url("webhook_url", &webhook_url)?;
-        Ok(Self { webhook_url })
-    }
-
-    pub(crate) fn redacted(&self) -> Value {
-        json!({"webhook_url": super::redact_url_path(&self.webhook_url)})
-    }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let request = client.post(&self.webhook_url).json(&payload(alert));
-        http::execute(request, &[&self.webhook_url]).await
-    }
-}
+/// Configuration of a Teams webhook: its URL.
+pub type TeamsConfig = super::incoming::IncomingWebhook;
 
 /// A `message` with one Adaptive Card (schema 1.4): coloured title, summary, and a fact set
 /// with event, target, incident, time and one fact per region.

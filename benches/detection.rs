@@ -13,18 +13,22 @@
 //! dispatch, HTTP). Flap damping is off for the monitor: the benchmark flips it on purpose.
 //! Run with `cargo bench --bench detection`.
 
+// The e2e tests' webhook receiver; the bench uses part of it.
+#[allow(dead_code)]
+#[path = "../tests/support/receiver.rs"]
+mod receiver;
 mod support;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use receiver::Receiver;
 use serde_json::{json, Value};
 use support::start_coordinator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 const RUNS: usize = 20;
 const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
@@ -88,59 +92,22 @@ async fn flipping_target(failing: Arc<AtomicBool>, served: Failures) -> std::net
     addr
 }
 
-/// A webhook receiver that reports each event with its arrival time.
-async fn receiver(events: mpsc::UnboundedSender<(String, Instant)>) -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                continue;
-            };
-            let events = events.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                let mut got = Vec::new();
-                let body = loop {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                    let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&got[..i]).to_ascii_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    if got.len() >= i + 4 + len {
-                        break got[i + 4..i + 4 + len].to_vec();
-                    }
-                };
-                let at = Instant::now();
-                let _ = sock
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    .await;
-                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-                    let _ = events.send((v["event"].as_str().unwrap_or_default().to_owned(), at));
-                }
-            });
-        }
-    });
-    addr
-}
-
-async fn wait_event(rx: &mut mpsc::UnboundedReceiver<(String, Instant)>, event: &str) -> Instant {
+/// Waits for the first accepted `event` whose idempotency key is not in `seen`; returns when
+/// it arrived.
+async fn wait_event(hook: &Receiver, event: &str, seen: &mut BTreeSet<String>) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let Ok(got) = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await else {
-            panic!("no {event} within 60 s");
-        };
-        let (e, at) = got.expect("receiver alive");
-        if e == event {
-            return at;
+        if let Some(r) = hook
+            .events(event)
+            .into_iter()
+            .find(|r| !seen.contains(r.key()))
+        {
+            assert!(r.signature_ok, "{event} signature");
+            seen.insert(r.key().to_owned());
+            return r.at;
         }
+        assert!(Instant::now() < deadline, "no {event} within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -169,11 +136,12 @@ async fn run() {
     let failing = Arc::new(AtomicBool::new(false));
     let served: Failures = Arc::default();
     let target = flipping_target(failing.clone(), served.clone()).await;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let hook = receiver(tx).await;
+    let hook = Receiver::start("127.0.0.1", "detection-bench-secret").await;
+    let mut seen = BTreeSet::new();
     let ch: Value = post(
         "/v1/channels",
-        json!({"name": "bench", "type": "webhook", "config": {"url": format!("http://{hook}/")}}),
+        json!({"name": "bench", "type": "webhook",
+            "config": {"url": hook.url(), "secret": hook.secret()}}),
     )
     .await
     .expect("channel")
@@ -226,7 +194,7 @@ async fn run() {
         }
         let t0 = Instant::now();
         failing.store(true, Ordering::SeqCst);
-        let at = wait_event(&mut rx, "monitor.down").await;
+        let at = wait_event(&hook, "monitor.down", &mut seen).await;
         latencies.push(at.duration_since(t0).as_secs_f64());
         // When the quorum-th region got its confirm-th failing answer: the earliest moment the
         // rules allow the decision.
@@ -243,7 +211,7 @@ async fn run() {
             overheads.push(at.saturating_duration_since(*decisive).as_secs_f64() * 1000.0);
         }
         failing.store(false, Ordering::SeqCst);
-        wait_event(&mut rx, "monitor.up").await;
+        wait_event(&hook, "monitor.up", &mut seen).await;
     }
     latencies.sort_by(f64::total_cmp);
     overheads.sort_by(f64::total_cmp);

@@ -1,4 +1,4 @@
-//! A webhook receiver: records every request, verifies `X-NetPulse-Signature` independently
+//! A webhook receiver (used by the e2e tests and the detection bench): records every request, verifies `X-NetPulse-Signature` independently
 //! (HMAC-SHA256 over the raw body), and can be told to answer with an error for a while.
 
 use std::collections::BTreeMap;
@@ -23,6 +23,8 @@ pub struct Received {
     pub signature_ok: bool,
     /// The status the receiver answered with.
     pub answered: u16,
+    /// When the whole request had arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -156,6 +158,7 @@ async fn serve(mut sock: tokio::net::TcpStream, shared: &Mutex<Shared>, secret: 
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
+    let at = std::time::Instant::now();
     let body = &buf[head_end..head_end + len];
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("hmac key");
     mac.update(body);
@@ -174,6 +177,7 @@ async fn serve(mut sock: tokio::net::TcpStream, shared: &Mutex<Shared>, secret: 
             body: serde_json::from_slice(body).unwrap_or(Value::Null),
             signature_ok,
             answered: status,
+            at,
         });
         status
     };

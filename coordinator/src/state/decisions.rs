@@ -192,26 +192,27 @@ impl StateStore {
                 Some(v) => Some(from_json("sm_votes", &v)?),
                 None => None,
             };
-            let view = match &track {
-                None => RegionView::Silent,
-                Some(t) => view_of(t, now_ms, rules),
-            };
-            if let Some(t) = &track {
-                if t.abstention(now_ms, rules).is_none() {
-                    due_at(t.fresh_at_ms.saturating_add(rules.stale_after_ms + 1));
+            let (view, vote, detail) = match &track {
+                None => (RegionView::Silent, "silent", None),
+                Some(t) => {
+                    let view = view_of(t, now_ms, rules);
+                    if t.abstention(now_ms, rules).is_none() {
+                        due_at(t.fresh_at_ms.saturating_add(rules.stale_after_ms + 1));
+                    }
+                    let (vote, detail) = match view {
+                        RegionView::Abstains(Abstention::Stale) => ("stale", None),
+                        RegionView::Abstains(Abstention::Impaired) => ("impaired", None),
+                        RegionView::Silent => ("pending", None),
+                        RegionView::Votes {
+                            vote: Vote::Down, ..
+                        } => ("down", t.last_error.clone()),
+                        RegionView::Votes { degraded: true, .. } => {
+                            ("degraded", t.last_error.clone())
+                        }
+                        RegionView::Votes { .. } => ("up", None),
+                    };
+                    (view, vote, detail)
                 }
-            }
-            let (vote, detail) = match (&view, &track) {
-                (RegionView::Abstains(Abstention::Stale), _) => ("stale", None),
-                (RegionView::Abstains(Abstention::Impaired), _) => ("impaired", None),
-                (RegionView::Silent, Some(_)) => ("pending", None),
-                (RegionView::Silent, None) => ("silent", None),
-                (RegionView::Votes { vote, degraded }, Some(t)) => match (vote, degraded) {
-                    (Vote::Down, _) => ("down", t.last_error.clone()),
-                    (_, true) => ("degraded", t.last_error.clone()),
-                    _ => ("up", None),
-                },
-                (RegionView::Votes { .. }, None) => ("silent", None),
             };
             // A region that cannot vote is a lost vantage point (a new monitor's silent
             // regions get a grace period).

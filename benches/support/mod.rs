@@ -20,8 +20,16 @@ impl Drop for Killed {
     }
 }
 
+/// The `netpulse` binary to run: this build's, or `NETPULSE_BENCH_BIN` to compare another build
+/// (say, a copy of the binary before a change) in alternating runs of the same benchmark.
+pub fn netpulse_bin() -> std::path::PathBuf {
+    std::env::var_os("NETPULSE_BENCH_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_netpulse").into())
+}
+
 pub fn spawn(args: &[&str]) -> (Killed, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netpulse"))
+    let mut child = Command::new(netpulse_bin())
         .args(args)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())

@@ -131,7 +131,11 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
             "cannot open database (is another edge node using it?): {e}"
         ))
     })?;
-    let outbox = Arc::new(Outbox::open(&db).map_err(|e| EdgeError::Storage(e.to_string()))?);
+    // Opened after the database, whose lock keeps a second node off this data directory.
+    let outbox = Arc::new(
+        Outbox::open(&cfg.data_dir.join("outbox"))
+            .map_err(|e| EdgeError::Storage(e.to_string()))?,
+    );
     let saved = AssignmentStore::open(&db)?;
 
     let canaries = match &cfg.canaries {
@@ -181,7 +185,8 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
     }
     // Let results already measured reach the outbox before stopping.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
-    // Blocking flush off sled's I/O pool (see the outbox: sled 0.34's flush_async can deadlock).
+    // Saved assignments: a blocking flush off sled's I/O pool (sled 0.34's flush_async can
+    // deadlock, spacejam/sled#1308).
     let _ = tokio::task::spawn_blocking(move || db.flush()).await;
     outcome.map_err(EdgeError::from)
 }

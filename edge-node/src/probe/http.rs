@@ -1,23 +1,64 @@
 //! HTTP(S) probe: one request, judged on status code and body content.
 //!
-//! Each probe owns a `reqwest::Client` configured for its spec (redirects, certificate checks,
-//! user agent) with connection pooling disabled, so every run pays, and therefore measures, a
-//! fresh DNS lookup, TCP connect and TLS handshake, as a first-time visitor would.
+//! # One request, driven directly
+//! A run is one request on a fresh connection, so a general HTTP client's machinery (connection
+//! pool, boxed connector services, a spawned task per connection, URL conversions on every
+//! request) is only overhead, and it was a large share of a check's CPU (issue 4). The probe
+//! instead drives one exchange over hyper's HTTP/1.1 connection API:
+//!
+//! 1. resolve the host with the system resolver (skipped for an IP literal) and connect to the
+//!    first address that accepts (`net`);
+//! 2. for https, a rustls handshake: SNI and verification for the URL's host (no SNI for an IP
+//!    literal), ALPN `http/1.1`, roots from `ca_pem` or the system (shared with the tls probe),
+//!    or no verification at all with `insecure_skip_verify`;
+//! 3. send the request and read the response while polling hyper's connection future in the
+//!    same task: no task is spawned and no wake-up crosses tasks;
+//! 4. read at most [`MAX_BODY_BYTES`] of the body, then drop the connection: it is never reused,
+//!    so every run pays, and therefore measures, name resolution, connect and TLS handshake, as
+//!    a first-time visitor would.
+//!
+//! Everything that does not change between runs (URL parts, method, headers including `Host`,
+//! the rustls configuration) is built once in [`HttpProbe::build`].
+//!
+//! # Behaviour kept from reqwest
+//! The probe used reqwest before; what its checks could observe is unchanged: the headers sent
+//! (`Host`, `User-Agent`, `Accept: */*`, `Authorization: Basic` from URL credentials, each
+//! overridden by a spec header of the same name), the redirect rules (301/302 turn a POST into a
+//! GET without body, 303 turns anything but HEAD into a GET without body, 307/308 resend as is;
+//! credentials are dropped when a redirect leaves the origin; at most [`MAX_REDIRECTS`]), TLS 1.2
+//! and 1.3, and TLS session resumption between runs of one check.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use base64::Engine as _;
+use bytes::Bytes;
+use futures::future::Either;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_TYPE, COOKIE, HOST, LOCATION, PROXY_AUTHORIZATION, TRANSFER_ENCODING, USER_AGENT,
+    WWW_AUTHENTICATE,
+};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
 use netpulse_protocol::check::{HttpSpec, StatusMatch};
 use netpulse_protocol::json_path::{JsonPath, Segment};
 use netpulse_protocol::result::ErrorClass;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Client, Method, Url};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use url::{Host, Position, Url};
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, tls, ProbeBuildError, ProbeContext, ProbeOutcome};
 
 /// Most body bytes a probe reads; the rest is never downloaded, so a huge or endless response
 /// cannot exhaust the node's memory or bandwidth.
@@ -29,109 +70,178 @@ pub const MAX_REDIRECTS: usize = 10;
 /// Longest excerpt of the expected body text quoted in an assertion message.
 const NEEDLE_QUOTE_CHARS: usize = 64;
 
-/// A validated HTTP check with its own client.
+/// Largest compiled size of a `body_regex`, so a hostile pattern cannot exhaust memory.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A validated HTTP check, with its first request and TLS configuration ready.
 pub struct HttpProbe {
-    client: Client,
+    /// The spec's URL as given (credentials included; `Debug` redacts them).
     url: Url,
-    method: Method,
-    headers: HeaderMap,
-    body: Option<String>,
+    /// The request to the spec's URL, built once and cloned into each run's request.
+    first: Target,
+    /// The spec sets `Host`: it is sent on every hop instead of one derived from the URL.
+    spec_host: bool,
+    follow_redirects: bool,
+    /// The rustls configuration. Built in `build` when the check can need it (https URL,
+    /// `ca_pem` or `insecure_skip_verify`), so configuration errors surface there; otherwise
+    /// on the first redirect to https, since an http check must not fail for want of system
+    /// roots it may never use.
+    tls: OnceLock<Result<TlsConnector, String>>,
     expect_status: Vec<StatusMatch>,
     body_contains: Option<String>,
     body_regex: Option<regex::Regex>,
     json: Option<JsonCheck>,
-    phases: Phases,
+    /// An assertion reads the body, so it is kept (up to [`MAX_BODY_BYTES`]); otherwise it is
+    /// only counted.
+    keep_body: bool,
 }
 
-/// Connection phase timings of the current run, written by the client's resolver and
-/// connector layer (each probe owns its client). Summed over redirect hops.
-#[derive(Debug, Default, Clone, Copy)]
-struct PhaseClock {
-    /// Name resolution.
-    dns: Duration,
-    /// The whole connector call: resolution, TCP connect and, for https, the TLS handshake.
-    connector: Duration,
-    /// Connections opened.
-    connections: u32,
+/// One request: where it goes and what it carries. Built once for the spec's URL, and once per
+/// redirect hop.
+#[derive(Clone)]
+struct Target {
+    /// Base for resolving a relative `Location`, and the origin a redirect is compared with.
+    url: Url,
+    host: Host<String>,
+    port: u16,
+    /// `Some` for https: the name the certificate must match, sent as SNI unless an IP.
+    server_name: Option<ServerName<'static>>,
+    method: Method,
+    /// Origin form: path and query.
+    uri: Uri,
+    /// Every header sent, `Host` included; values are marked sensitive.
+    headers: HeaderMap,
+    /// Empty when there is no body.
+    body: Bytes,
 }
 
-type Phases = Arc<Mutex<PhaseClock>>;
-
-fn lock(p: &Phases) -> std::sync::MutexGuard<'_, PhaseClock> {
-    p.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The system resolver, timed.
-struct TimedResolver {
-    phases: Phases,
-}
-
-impl reqwest::dns::Resolve for TimedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let phases = self.phases.clone();
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let start = Instant::now();
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await;
-            lock(&phases).dns += start.elapsed();
-            let addrs: Vec<SocketAddr> = found?.collect();
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+impl Target {
+    /// `headers` are complete but for `Host`, which is derived from `url` when `set_host`.
+    fn new(
+        url: Url,
+        method: Method,
+        mut headers: HeaderMap,
+        body: Bytes,
+        set_host: bool,
+    ) -> Result<Self, String> {
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => return Err(format!("unsupported URL scheme {other:?}")),
+        };
+        let host = match url.host() {
+            Some(Host::Domain("")) | None => return Err("URL has no host".into()),
+            Some(host) => host.to_owned(),
+        };
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| "URL has no port".to_owned())?;
+        let server_name = if https {
+            Some(match &host {
+                Host::Domain(name) => ServerName::try_from(name.clone())
+                    .map_err(|_| format!("{name:?} is not a valid TLS server name"))?,
+                Host::Ipv4(ip) => ServerName::IpAddress(IpAddr::V4(*ip).into()),
+                Host::Ipv6(ip) => ServerName::IpAddress(IpAddr::V6(*ip).into()),
+            })
+        } else {
+            None
+        };
+        let uri = Uri::try_from(&url[Position::BeforePath..Position::AfterQuery])
+            .map_err(|e| format!("path or query not usable in a request: {e}"))?;
+        if set_host {
+            // `host_str` keeps the brackets of an IPv6 literal; the port only when not default.
+            let host_str = url.host_str().unwrap_or_default();
+            let value = match url.port() {
+                Some(port) => HeaderValue::from_str(&format!("{host_str}:{port}")),
+                None => HeaderValue::from_str(host_str),
+            }
+            .map_err(|_| "host not usable in a Host header".to_owned())?;
+            headers.insert(HOST, value);
+        }
+        Ok(Self {
+            url,
+            host,
+            port,
+            server_name,
+            method,
+            uri,
+            headers,
+            body,
         })
+    }
+
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
     }
 }
 
-/// Wraps reqwest's connector to time each connection (resolve + connect + TLS).
-#[derive(Clone)]
-struct TimingLayer {
-    phases: Phases,
+/// Phase timings of one run, summed over redirect hops.
+#[derive(Debug, Default)]
+struct Phases {
+    /// Name resolution (zero for IP literals).
+    dns: Duration,
+    /// TCP connect of the address that accepted; `None` until a hop connected.
+    connect: Option<Duration>,
+    /// TLS handshakes, failed ones included; `None` when no hop tried https.
+    tls: Option<Duration>,
 }
 
-impl<S> tower::Layer<S> for TimingLayer {
-    type Service = TimedConnector<S>;
+impl Phases {
+    /// The phase metrics measured so far, for any outcome.
+    fn metrics(&self) -> Vec<(String, f64)> {
+        let mut metrics = Vec::with_capacity(10);
+        metrics.push(("dns_ms".to_owned(), ms(self.dns)));
+        if let Some(connect) = self.connect {
+            metrics.push(("connect_ms".to_owned(), ms(connect)));
+        }
+        if let Some(tls) = self.tls {
+            metrics.push(("tls_ms".to_owned(), ms(tls)));
+        }
+        metrics
+    }
+}
 
-    fn layer(&self, inner: S) -> Self::Service {
-        TimedConnector {
-            inner,
-            phases: self.phases.clone(),
+/// Why a run ended before a response could be judged.
+#[derive(Debug)]
+struct Failure {
+    class: ErrorClass,
+    message: String,
+}
+
+impl Failure {
+    fn new(class: ErrorClass, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            message: message.into(),
         }
     }
 }
 
-#[derive(Clone)]
-struct TimedConnector<S> {
-    inner: S,
-    phases: Phases,
+/// What one hop's exchange ended with.
+enum Exchanged {
+    /// A redirect to follow; its body was not read.
+    Redirect { status: StatusCode, next: Url },
+    /// The response to judge.
+    Answer(Answer),
 }
 
-impl<S, R> tower::Service<R> for TimedConnector<S>
-where
-    S: tower::Service<R>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: R) -> Self::Future {
-        let start = Instant::now();
-        let fut = self.inner.call(req);
-        let phases = self.phases.clone();
-        Box::pin(async move {
-            let out = fut.await;
-            let mut p = lock(&phases);
-            p.connector += start.elapsed();
-            p.connections += 1;
-            out
-        })
-    }
+/// A response to judge, with as much of its body as was read.
+struct Answer {
+    status: u16,
+    /// From the start of the run to this response's head.
+    ttfb: Duration,
+    /// Bytes read, at most [`MAX_BODY_BYTES`].
+    body_bytes: usize,
+    /// The body was longer than [`MAX_BODY_BYTES`].
+    truncated: bool,
+    /// The bytes read, when an assertion needs them.
+    kept: Vec<u8>,
+    /// Reading the body failed after `body_bytes`.
+    body_error: Option<hyper::Error>,
 }
 
 /// An assertion on one value of a JSON response.
@@ -151,11 +261,9 @@ enum JsonExpect {
     Contains(String),
 }
 
-/// Largest compiled size of a `body_regex`, so a hostile pattern cannot exhaust memory.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
 impl HttpProbe {
-    /// Validates the spec (URL, method, headers) and builds the client.
+    /// Validates the spec (URL, method, headers, assertions, `ca_pem`) and builds the first
+    /// request and, when the check can need it, the TLS configuration.
     pub fn build(spec: &HttpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let url =
             Url::parse(spec.url.trim()).map_err(|e| ProbeBuildError::InvalidUrl(e.to_string()))?;
@@ -181,14 +289,22 @@ impl HttpProbe {
             header_value.set_sensitive(true);
             headers.append(header_name, header_value);
         }
-
         let user_agent = HeaderValue::from_str(&ctx.user_agent)
             .map_err(|_| ProbeBuildError::InvalidUserAgent)?;
-        let redirect = if spec.follow_redirects {
-            reqwest::redirect::Policy::limited(MAX_REDIRECTS)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
+        // The spec's headers win over these defaults, as they did with reqwest.
+        let spec_host = headers.contains_key(HOST);
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, user_agent);
+        }
+        if !headers.contains_key(ACCEPT) {
+            headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        }
+        if !headers.contains_key(AUTHORIZATION) {
+            if let Some(credentials) = basic_auth(&url) {
+                headers.insert(AUTHORIZATION, credentials);
+            }
+        }
+
         let body_regex = match spec.body_regex.as_deref().filter(|r| !r.is_empty()) {
             Some(r) => Some(
                 regex::RegexBuilder::new(r)
@@ -219,138 +335,282 @@ impl HttpProbe {
             }
             None => None,
         };
-        let mut builder = Client::builder();
-        if let Some(pem) = spec.ca_pem.as_deref() {
-            let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                ProbeBuildError::InvalidField {
-                    field: "ca_pem",
-                    reason: describe(&e),
-                }
-            })?;
-            if roots.is_empty() {
-                return Err(ProbeBuildError::InvalidField {
-                    field: "ca_pem",
-                    reason: "no certificate".into(),
-                });
-            }
-            // The operator named the CA of this service: trust it alone.
-            builder = builder.tls_certs_only(roots);
+        let keep_body = spec.body_contains.as_deref().is_some_and(|n| !n.is_empty())
+            || body_regex.is_some()
+            || json.is_some();
+
+        let tls = OnceLock::new();
+        if url.scheme() == "https" || spec.ca_pem.is_some() || spec.insecure_skip_verify {
+            let connector = tls_connector(spec.ca_pem.as_deref(), spec.insecure_skip_verify)?;
+            let _ = tls.set(Ok(connector));
         }
-        let phases = Phases::default();
-        let client = builder
-            .dns_resolver(Arc::new(TimedResolver {
-                phases: phases.clone(),
-            }))
-            .connector_layer(TimingLayer {
-                phases: phases.clone(),
-            })
-            .user_agent(user_agent)
-            // Lets the run read the server certificate for expiry facts.
-            .tls_info(true)
-            .redirect(redirect)
-            .tls_danger_accept_invalid_certs(spec.insecure_skip_verify)
-            // A fresh connection per run: the check measures connect and handshake every time.
-            .pool_max_idle_per_host(0)
-            // Probe the target itself, never through a proxy from the node's environment.
-            .no_proxy()
-            // One attempt per run; a retried request would hide the failure being measured.
-            .retry(reqwest::retry::never())
-            .build()
-            .map_err(|e| ProbeBuildError::Client(describe(&e)))?;
+        let body = spec
+            .body
+            .as_ref()
+            .map_or_else(Bytes::new, |b| Bytes::copy_from_slice(b.as_bytes()));
+        let first = Target::new(url.clone(), method, headers, body, !spec_host)
+            .map_err(ProbeBuildError::InvalidUrl)?;
 
         Ok(Self {
-            client,
             url,
-            method,
-            headers,
-            body: spec.body.clone(),
+            first,
+            spec_host,
+            follow_redirects: spec.follow_redirects,
+            tls,
             expect_status: spec.expect_status.clone(),
             body_contains: spec.body_contains.clone(),
             body_regex,
             json,
-            phases,
+            keep_body,
         })
     }
 
-    /// Performs one request. Never enforces a timeout itself (see `Probe::run`).
+    /// Performs one request, following redirects when asked. Never enforces a timeout itself
+    /// (see `Probe::run`): dropping the returned future closes the connection.
     pub async fn run(&self) -> ProbeOutcome {
-        // Runs of one check do not overlap unless its timeout exceeds its interval; then the
-        // phases of the overlapping runs mix (documented).
-        *lock(&self.phases) = PhaseClock::default();
         let start = Instant::now();
-        let mut request = self
-            .client
-            .request(self.method.clone(), self.url.clone())
-            .headers(self.headers.clone());
-        if let Some(body) = &self.body {
-            request = request.body(body.clone());
-        }
-
-        let mut response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return ProbeOutcome::down(classify(&e), describe(&e), Vec::new()),
-        };
-        let ttfb = start.elapsed();
-        let status = response.status().as_u16();
-        let cert_days_left = response
-            .extensions()
-            .get::<reqwest::tls::TlsInfo>()
-            .and_then(|t| t.peer_certificate())
-            .and_then(days_left);
-
-        // Read the body up to the limit, keeping it only when an assertion needs it.
-        let keep = self.body_contains.as_deref().is_some_and(|n| !n.is_empty())
-            || self.body_regex.is_some()
-            || self.json.is_some();
-        let mut kept: Vec<u8> = Vec::new();
-        let mut body_bytes = 0usize;
-        let mut truncated = false;
-        let mut body_error = None;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = MAX_BODY_BYTES - body_bytes;
-                    let take = chunk.len().min(room);
-                    if keep {
-                        kept.extend_from_slice(&chunk[..take]);
+        let mut phases = Phases::default();
+        let mut hop = Cow::Borrowed(&self.first);
+        let mut redirects = 0;
+        let (answer, cert_days_left) = loop {
+            let (exchanged, cert_days_left) = match self.visit(&hop, start, &mut phases).await {
+                Ok(visited) => visited,
+                Err(f) => return ProbeOutcome::down(f.class, f.message, phases.metrics()),
+            };
+            match exchanged {
+                Exchanged::Answer(answer) => break (answer, cert_days_left),
+                Exchanged::Redirect { status, next } => {
+                    if redirects == MAX_REDIRECTS {
+                        return ProbeOutcome::down(
+                            ErrorClass::Protocol,
+                            format!(
+                                "error following redirect: too many redirects \
+                                 (more than {MAX_REDIRECTS})"
+                            ),
+                            phases.metrics(),
+                        );
                     }
-                    body_bytes += take;
-                    if chunk.len() > room {
-                        truncated = true;
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    body_error = Some(e);
-                    break;
+                    redirects += 1;
+                    hop = match self.redirected(&hop, status, next) {
+                        Ok(target) => Cow::Owned(target),
+                        Err(why) => {
+                            return ProbeOutcome::down(
+                                ErrorClass::Protocol,
+                                format!("error following redirect: {why}"),
+                                phases.metrics(),
+                            )
+                        }
+                    };
                 }
             }
-        }
-        // Without pooling, dropping the response closes the connection, abandoning the rest.
-        drop(response);
+        };
         let total = start.elapsed();
 
-        let phases = *lock(&self.phases);
-        let mut metrics = vec![
-            ("dns_ms".to_owned(), ms(phases.dns)),
-            (
-                "connect_ms".to_owned(),
-                ms(phases.connector.saturating_sub(phases.dns)),
-            ),
-            ("time_to_first_byte_ms".to_owned(), ms(ttfb)),
+        let mut metrics = phases.metrics();
+        metrics.extend([
+            ("time_to_first_byte_ms".to_owned(), ms(answer.ttfb)),
             ("total_ms".to_owned(), ms(total)),
-            ("status_code".to_owned(), f64::from(status)),
-            ("body_bytes".to_owned(), body_bytes as f64),
+            ("status_code".to_owned(), f64::from(answer.status)),
+            ("body_bytes".to_owned(), answer.body_bytes as f64),
             (
                 "body_truncated".to_owned(),
-                if truncated { 1.0 } else { 0.0 },
+                if answer.truncated { 1.0 } else { 0.0 },
             ),
-        ];
+        ]);
         if let Some(days) = cert_days_left {
             metrics.push(("cert_days_left".to_owned(), days));
         }
+        self.judge(answer, metrics)
+    }
 
+    /// One hop: resolve, connect, TLS for https, then the exchange. Adds its phases to
+    /// `phases`; also returns the days left on the server certificate for https.
+    async fn visit(
+        &self,
+        hop: &Target,
+        start: Instant,
+        phases: &mut Phases,
+    ) -> Result<(Exchanged, Option<f64>), Failure> {
+        let host = hop.url.host_str().unwrap_or_default();
+        let one: [SocketAddr; 1];
+        let resolved: Vec<SocketAddr>;
+        let addrs: &[SocketAddr] = match &hop.host {
+            Host::Domain(name) => {
+                let began = Instant::now();
+                let found = net::resolve(name, hop.port).await;
+                phases.dns += began.elapsed();
+                resolved = found.map_err(|message| Failure::new(ErrorClass::Dns, message))?;
+                &resolved
+            }
+            Host::Ipv4(ip) => {
+                one = [SocketAddr::from((*ip, hop.port))];
+                &one
+            }
+            Host::Ipv6(ip) => {
+                one = [SocketAddr::from((*ip, hop.port))];
+                &one
+            }
+        };
+        let (tcp, _, took) = net::first_accepting(addrs)
+            .await
+            .map_err(|f| Failure::new(f.class(), f.message(host)))?;
+        *phases.connect.get_or_insert(Duration::ZERO) += took;
+
+        let Some(server_name) = &hop.server_name else {
+            return Ok((self.exchange(tcp, hop, start).await?, None));
+        };
+        let connector = self
+            .tls_connector()
+            .map_err(|e| Failure::new(ErrorClass::Tls, format!("TLS configuration: {e}")))?;
+        let began = Instant::now();
+        let handshake = connector.connect(server_name.clone(), tcp).await;
+        *phases.tls.get_or_insert(Duration::ZERO) += began.elapsed();
+        let stream = handshake.map_err(|e| tls_failure(&e, host))?;
+        let cert_days_left = stream
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(<[CertificateDer<'_>]>::first)
+            .and_then(|leaf| days_left(leaf));
+        Ok((self.exchange(stream, hop, start).await?, cert_days_left))
+    }
+
+    /// Sends `hop`'s request over `io` and reads the response: only its head when it is a
+    /// redirect to follow, else the body up to [`MAX_BODY_BYTES`]. The connection is dropped
+    /// on return.
+    async fn exchange<IO>(&self, io: IO, hop: &Target, start: Instant) -> Result<Exchanged, Failure>
+    where
+        IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let sending = |e: &hyper::Error| {
+            Failure::new(
+                classify(e),
+                format!("error sending request: {}", describe(e)),
+            )
+        };
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| sending(&e))?;
+        let request = hop.request();
+        let follow = self.follow_redirects;
+        let keep = self.keep_body;
+        let exchange = async move {
+            let response = sender.send_request(request).await?;
+            let ttfb = start.elapsed();
+            let status = response.status();
+            if follow && is_redirect(status) {
+                // Like reqwest: a Location that is missing or does not resolve leaves the 3xx
+                // to be judged itself.
+                let next = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|l| std::str::from_utf8(l.as_bytes()).ok())
+                    .and_then(|l| hop.url.join(l).ok());
+                if let Some(next) = next {
+                    return Ok(Exchanged::Redirect { status, next });
+                }
+            }
+            let mut answer = Answer {
+                status: status.as_u16(),
+                ttfb,
+                body_bytes: 0,
+                truncated: false,
+                kept: Vec::new(),
+                body_error: None,
+            };
+            let mut body = response.into_body();
+            while let Some(frame) = body.frame().await {
+                let chunk = match frame.map(hyper::body::Frame::into_data) {
+                    Ok(Ok(chunk)) => chunk,
+                    // Trailers.
+                    Ok(Err(_)) => continue,
+                    Err(e) => {
+                        answer.body_error = Some(e);
+                        break;
+                    }
+                };
+                let room = MAX_BODY_BYTES - answer.body_bytes;
+                let take = chunk.len().min(room);
+                if keep {
+                    answer.kept.extend_from_slice(&chunk[..take]);
+                }
+                answer.body_bytes += take;
+                if chunk.len() > room {
+                    answer.truncated = true;
+                    break;
+                }
+            }
+            Ok::<_, hyper::Error>(Exchanged::Answer(answer))
+        };
+        // The connection future does the I/O; it is polled here, next to the request, rather
+        // than spawned. It is passed by value so that it is dropped as soon as it finishes:
+        // that hands any request still waiting an error instead of leaving it pending.
+        let exchange = std::pin::pin!(exchange);
+        let result = match futures::future::select(exchange, conn).await {
+            Either::Left((result, _conn)) => result,
+            Either::Right((conn_result, exchange)) => {
+                // The connection ended first (the server closed, or broke the protocol): what
+                // it left the request or the body to see arrives at once.
+                let mut result = exchange.await;
+                if let Err(conn_error) = conn_result {
+                    // The connection's own error says more than the "connection error" the
+                    // body gets.
+                    match &mut result {
+                        Err(e) => *e = conn_error,
+                        Ok(Exchanged::Answer(a)) if a.body_error.is_some() => {
+                            a.body_error = Some(conn_error)
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                result
+            }
+        };
+        result.map_err(|e| sending(&e))
+    }
+
+    /// The request for the next hop, as reqwest built it: the method and body change for
+    /// 301/302 after a POST and for 303; credentials stay within the origin.
+    fn redirected(&self, prev: &Target, status: StatusCode, next: Url) -> Result<Target, String> {
+        let mut headers = prev.headers.clone();
+        let (method, body) = match status {
+            StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND if prev.method == Method::POST => {
+                drop_payload_headers(&mut headers);
+                (Method::GET, Bytes::new())
+            }
+            StatusCode::SEE_OTHER => {
+                drop_payload_headers(&mut headers);
+                let method = if prev.method == Method::HEAD {
+                    Method::HEAD
+                } else {
+                    Method::GET
+                };
+                (method, Bytes::new())
+            }
+            _ => (prev.method.clone(), prev.body.clone()),
+        };
+        let same_origin = next.scheme() == prev.url.scheme()
+            && next.host_str() == prev.url.host_str()
+            && next.port_or_known_default() == prev.url.port_or_known_default();
+        if !same_origin {
+            for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE] {
+                headers.remove(name);
+            }
+            headers.remove("cookie2");
+        }
+        Target::new(next, method, headers, body, !self.spec_host)
+    }
+
+    fn tls_connector(&self) -> Result<&TlsConnector, &str> {
+        self.tls
+            .get_or_init(|| tls_connector(None, false).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Status first, then a body read error, then the body assertions.
+    fn judge(&self, answer: Answer, metrics: Vec<(String, f64)>) -> ProbeOutcome {
+        let status = answer.status;
         if !status_accepted(&self.expect_status, status) {
             return ProbeOutcome::down(
                 ErrorClass::Status,
@@ -361,22 +621,27 @@ impl HttpProbe {
                 metrics,
             );
         }
-        if let Some(e) = body_error {
+        if let Some(e) = &answer.body_error {
             return ProbeOutcome::down(
-                classify(&e),
-                format!("reading body after {body_bytes} bytes: {}", describe(&e)),
+                classify(e),
+                format!(
+                    "reading body after {} bytes: {}",
+                    answer.body_bytes,
+                    describe(e)
+                ),
                 metrics,
             );
         }
+        let kept = &answer.kept;
         if let Some(needle) = self.body_contains.as_deref() {
-            if keep && !contains(&kept, needle.as_bytes()) {
+            if self.keep_body && !contains(kept, needle.as_bytes()) {
                 let quoted: String = needle.chars().take(NEEDLE_QUOTE_CHARS).collect();
                 let ellipsis = if quoted.len() < needle.len() {
                     "..."
                 } else {
                     ""
                 };
-                let scope = if truncated {
+                let scope = if answer.truncated {
                     format!(" (searched the first {MAX_BODY_BYTES} bytes; body truncated)")
                 } else {
                     String::new()
@@ -389,7 +654,7 @@ impl HttpProbe {
             }
         }
         if let Some(re) = &self.body_regex {
-            if !re.is_match(&String::from_utf8_lossy(&kept)) {
+            if !re.is_match(&String::from_utf8_lossy(kept)) {
                 let quoted: String = re.as_str().chars().take(NEEDLE_QUOTE_CHARS).collect();
                 return ProbeOutcome::down(
                     ErrorClass::Assertion,
@@ -399,11 +664,133 @@ impl HttpProbe {
             }
         }
         if let Some(check) = &self.json {
-            if let Err(why) = check.evaluate(&kept) {
+            if let Err(why) = check.evaluate(kept) {
                 return ProbeOutcome::down(ErrorClass::Assertion, why, metrics);
             }
         }
         ProbeOutcome::up(metrics)
+    }
+}
+
+/// The statuses a redirect policy acts on (others, like 300 and 304, are judged themselves).
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    )
+}
+
+/// A request whose body was dropped must not describe it.
+fn drop_payload_headers(headers: &mut HeaderMap) {
+    for name in [
+        CONTENT_TYPE,
+        CONTENT_LENGTH,
+        CONTENT_ENCODING,
+        TRANSFER_ENCODING,
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// `Authorization: Basic` from the URL's user and password (percent-decoded), as reqwest sent
+/// it; marked sensitive.
+fn basic_auth(url: &Url) -> Option<HeaderValue> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = decode(url.username());
+    let password = url.password().map(decode);
+    if user.is_empty() && password.is_none() {
+        return None;
+    }
+    let plain = format!("{user}:{}", password.unwrap_or_default());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(plain);
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// The client configuration for https hops: TLS 1.2 and 1.3 with the process's provider,
+/// ALPN `http/1.1` only, and the verifier the spec asks for. `ca_pem` is parsed even when
+/// verification is off, so a broken one is reported either way.
+fn tls_connector(ca_pem: Option<&str>, insecure: bool) -> Result<TlsConnector, ProbeBuildError> {
+    let provider = netpulse_protocol::tls::provider();
+    let custom = ca_pem
+        .map(|pem| tls::custom_verifier(pem, provider.clone()))
+        .transpose()?;
+    let verifier: Arc<dyn ServerCertVerifier> = if insecure {
+        Arc::new(AcceptAnyCertificate::new(&provider))
+    } else if let Some(custom) = custom {
+        custom
+    } else {
+        tls::system_verifier()?
+    };
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProbeBuildError::Client(format!("TLS configuration: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// `insecure_skip_verify`: any certificate and any handshake signature are accepted (as
+/// reqwest's `danger_accept_invalid_certs` did), but the handshake still runs, so the check
+/// still measures it and sees the certificate's expiry.
+#[derive(Debug)]
+struct AcceptAnyCertificate {
+    schemes: Vec<SignatureScheme>,
+}
+
+impl AcceptAnyCertificate {
+    fn new(provider: &CryptoProvider) -> Self {
+        Self {
+            schemes: provider
+                .signature_verification_algorithms
+                .supported_schemes(),
+        }
+    }
+}
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.schemes.clone()
     }
 }
 
@@ -482,14 +869,15 @@ impl std::fmt::Debug for HttpProbe {
         if url.password().is_some() {
             let _ = url.set_password(Some("redacted"));
         }
-        let header_names: Vec<&str> = self.headers.keys().map(HeaderName::as_str).collect();
+        let header_names: Vec<&str> = self.first.headers.keys().map(HeaderName::as_str).collect();
         f.debug_struct("HttpProbe")
-            .field("method", &self.method.as_str())
+            .field("method", &self.first.method.as_str())
             .field("url", &url.as_str())
             .field("headers", &header_names)
-            .field("body_len", &self.body.as_ref().map(String::len))
+            .field("body_len", &self.first.body.len())
             .field("expect_status", &self.expect_status)
             .field("body_contains", &self.body_contains)
+            .field("follow_redirects", &self.follow_redirects)
             .finish_non_exhaustive()
     }
 }
@@ -522,7 +910,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Walks an error and everything under it. `io::Error::source` skips the error it wraps
 /// (it returns the wrapped error's source), so the wrapped error is visited explicitly:
-/// that is where rustls and hyper-util put the interesting part.
+/// that is where rustls puts the interesting part.
 fn chain<'a>(
     err: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
@@ -545,62 +933,58 @@ fn chain<'a>(
     })
 }
 
-/// Maps a reqwest error to the most precise class. Order matters: a TLS failure is also a
-/// connect error, and a refused connection is too.
-fn classify(err: &reqwest::Error) -> ErrorClass {
-    let io_kind_is = |kind: io::ErrorKind| {
-        chain(err).any(|e| {
-            e.downcast_ref::<io::Error>()
-                .is_some_and(|io| io.kind() == kind)
-        })
-    };
-    if err.is_dns() {
-        ErrorClass::Dns
-    } else if chain(err).any(|e| e.is::<rustls::Error>()) {
+fn io_kind_in_chain(err: &(dyn StdError + 'static), kind: io::ErrorKind) -> bool {
+    chain(err).any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+    })
+}
+
+/// Classifies a failure once the connection was up (TLS done): a TLS error underneath is
+/// `tls`, a timed-out read `timeout`, anything else (malformed response, early close) the
+/// server breaking the protocol.
+fn classify(err: &hyper::Error) -> ErrorClass {
+    if chain(err).any(|e| e.is::<rustls::Error>()) {
         ErrorClass::Tls
-    } else if io_kind_is(io::ErrorKind::ConnectionRefused) {
+    } else if io_kind_in_chain(err, io::ErrorKind::ConnectionRefused) {
         ErrorClass::Refused
-    } else if err.is_timeout() {
+    } else if err.is_timeout() || io_kind_in_chain(err, io::ErrorKind::TimedOut) {
         ErrorClass::Timeout
-    } else if err.is_connect() {
-        ErrorClass::Connect
     } else {
-        // The connection was up: malformed response, early close, too many redirects.
         ErrorClass::Protocol
     }
 }
 
-/// A readable message from the error chain. reqwest's own message would include the URL,
-/// which may carry credentials, so it is left out; header values never appear in these
-/// errors.
-fn describe(err: &reqwest::Error) -> String {
+/// A failed TLS handshake: `tls` when rustls refused something (certificate, protocol), else
+/// the connection failed under it (`connect`, as reqwest reported a close or reset there).
+fn tls_failure(err: &io::Error, host: &str) -> Failure {
+    let class = if chain(err).any(|e| e.is::<rustls::Error>()) {
+        ErrorClass::Tls
+    } else {
+        match err.kind() {
+            io::ErrorKind::ConnectionRefused => ErrorClass::Refused,
+            io::ErrorKind::TimedOut => ErrorClass::Timeout,
+            _ => ErrorClass::Connect,
+        }
+    };
+    Failure::new(
+        class,
+        format!("TLS handshake with {host} failed: {}", describe(err)),
+    )
+}
+
+/// A readable message from the error chain, repeated parts left out. The errors come from
+/// hyper, rustls and the OS and never carry the URL or header values.
+fn describe(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for (i, e) in chain(err).enumerate() {
-        let text = if i == 0 {
-            top_level_text(err)
-        } else {
-            e.to_string()
-        };
+    for e in chain(err) {
+        let text = e.to_string();
         if text.is_empty() || parts.last().is_some_and(|p| p.contains(&text)) {
             continue;
         }
         parts.push(text);
     }
     parts.join(": ")
-}
-
-fn top_level_text(err: &reqwest::Error) -> String {
-    if err.is_redirect() {
-        "error following redirect".into()
-    } else if err.is_decode() {
-        "error decoding response body".into()
-    } else if err.is_body() {
-        "request or response body error".into()
-    } else if err.is_builder() {
-        "request could not be built".into()
-    } else {
-        "error sending request".into()
-    }
 }
 
 #[cfg(test)]
@@ -934,6 +1318,8 @@ mod tests {
             Some(ErrorClass::Refused),
             "{outcome:?}"
         );
+        assert_eq!(outcome.metric("dns_ms"), Some(0.0), "{outcome:?}");
+        assert_eq!(outcome.metric("connect_ms"), None, "never connected");
     }
 
     #[tokio::test]
@@ -1288,20 +1674,48 @@ mod tests {
             dns + connect <= ttfb && ttfb <= total,
             "phases nest: {outcome:?}"
         );
-        // TLS is part of the connect phase for https.
+        assert_eq!(
+            outcome.metric("tls_ms"),
+            None,
+            "plain http has no handshake"
+        );
+        // For https the handshake is its own phase, after the connect.
         let (addr, ca_pem) = start_tls_server_with_ca("secure hello");
         let mut s = spec(format!("https://127.0.0.1:{}/", addr.port()));
         s.ca_pem = Some(ca_pem);
         let outcome = run(s).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
         assert_eq!(
             outcome.metric("dns_ms"),
             Some(0.0),
             "an IP literal needs no lookup"
         );
+        let (connect, tls, ttfb) = (
+            outcome.metric("connect_ms").expect("connect"),
+            outcome.metric("tls_ms").expect("tls"),
+            outcome.metric("time_to_first_byte_ms").expect("ttfb"),
+        );
+        assert!(connect > 0.0 && tls > 0.0, "{outcome:?}");
+        assert!(connect + tls <= ttfb, "phases nest: {outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn handshake_is_timed_without_verification_too() {
+        // insecure_skip_verify skips the checks, not the handshake.
+        let addr = start_tls_server("secure hello");
+        let mut s = spec(format!("https://127.0.0.1:{}/", addr.port()));
+        s.insecure_skip_verify = true;
+        let outcome = run(s).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
         assert!(
-            outcome.metric("connect_ms").is_some_and(|c| c > 0.0),
+            outcome.metric("tls_ms").is_some_and(|t| t > 0.0),
             "{outcome:?}"
         );
+        assert!(outcome.metric("cert_days_left").is_some(), "{outcome:?}");
+        // A failed handshake still reports its time.
+        let outcome = run(spec(format!("https://127.0.0.1:{}/", addr.port()))).await;
+        assert_eq!(outcome.error_class(), Some(ErrorClass::Tls), "{outcome:?}");
+        assert!(outcome.metric("tls_ms").is_some(), "{outcome:?}");
     }
 
     #[tokio::test]
@@ -1384,5 +1798,181 @@ mod tests {
         });
         let outcome = run(spec(format!("https://{addr}/"))).await;
         assert_eq!(outcome.error_class(), Some(ErrorClass::Tls), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn sends_host_accept_and_url_credentials() {
+        let server = TestServer::start(|_| ok("hi")).await;
+        let outcome = run(spec(format!(
+            "http://us%65r:p%40ss@{}/a?b=c#frag",
+            server.addr
+        )))
+        .await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        let req = server.requests()[0].to_ascii_lowercase();
+        assert!(req.starts_with("get /a?b=c http/1.1\r\n"), "{req}");
+        assert!(
+            req.contains(&format!("host: {}\r\n", server.addr)),
+            "non-default port in Host: {req}"
+        );
+        assert!(req.contains("accept: */*\r\n"), "{req}");
+        // "user:p@ss", percent-decoded, as Basic credentials.
+        assert!(
+            req.contains("authorization: basic dxnlcjpwqhnz\r\n"),
+            "{req}"
+        );
+        assert!(!req.contains("content-length"), "no body, no length: {req}");
+
+        // The spec's headers replace the defaults.
+        let mut s = spec(server.url("/"));
+        s.headers = vec![
+            ("Host".into(), "example.test".into()),
+            ("Accept".into(), "text/plain".into()),
+            ("User-Agent".into(), "custom".into()),
+        ];
+        assert_eq!(run(s).await.status, CheckStatus::Up);
+        let req = server.requests()[1].to_ascii_lowercase();
+        assert_eq!(req.matches("host:").count(), 1, "{req}");
+        assert!(req.contains("host: example.test\r\n"), "{req}");
+        assert!(req.contains("accept: text/plain\r\n"), "{req}");
+        assert!(req.contains("user-agent: custom\r\n"), "{req}");
+        assert!(!req.contains("netpulse"), "{req}");
+    }
+
+    #[tokio::test]
+    async fn see_other_after_post_becomes_get_without_body() {
+        let server = TestServer::start(|path| match path {
+            "/submit" => Reply::Raw(response("303 See Other", &[("Location", "/done")], b"")),
+            "/temporary" => Reply::Raw(response(
+                "307 Temporary Redirect",
+                &[("Location", "/done")],
+                b"",
+            )),
+            "/done" => ok("done"),
+            _ => Reply::Raw(response("404 Not Found", &[], b"")),
+        })
+        .await;
+        let post = |path: &str| {
+            let mut s = spec(server.url(path));
+            s.method = "POST".into();
+            s.headers = vec![("Content-Type".into(), "text/plain".into())];
+            s.body = Some("payload-123".into());
+            s.follow_redirects = true;
+            s.body_contains = Some("done".into());
+            s
+        };
+        let outcome = run(post("/submit")).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        let requests: Vec<String> = server
+            .requests()
+            .iter()
+            .map(|r| r.to_ascii_lowercase())
+            .collect();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert!(requests[0].starts_with("post /submit "), "{requests:?}");
+        assert!(requests[0].ends_with("\r\n\r\npayload-123"), "{requests:?}");
+        let get = &requests[1];
+        assert!(get.starts_with("get /done http/1.1\r\n"), "{get}");
+        assert!(get.ends_with("\r\n\r\n"), "no body: {get}");
+        assert!(!get.contains("content-length"), "{get}");
+        assert!(!get.contains("content-type"), "{get}");
+
+        // 307 resends the same request.
+        let outcome = run(post("/temporary")).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        let requests = server.requests();
+        let again = requests[3].to_ascii_lowercase();
+        assert!(again.starts_with("post /done http/1.1\r\n"), "{again}");
+        assert!(again.contains("content-type: text/plain\r\n"), "{again}");
+        assert!(again.ends_with("\r\n\r\npayload-123"), "{again}");
+    }
+
+    #[tokio::test]
+    async fn redirect_to_another_origin_reconnects_without_credentials() {
+        let other = TestServer::start(|_| ok("elsewhere")).await;
+        let target = other.url("/there");
+        let first = TestServer::start(move |_| {
+            Reply::Raw(response("302 Found", &[("Location", target.as_str())], b""))
+        })
+        .await;
+        let mut s = spec(first.url("/away"));
+        s.follow_redirects = true;
+        s.headers = vec![
+            ("Authorization".into(), format!("Bearer {SECRET}")),
+            ("X-Kept".into(), "yes".into()),
+        ];
+        s.body_contains = Some("elsewhere".into());
+        let outcome = run(s).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        assert_eq!(first.requests().len(), 1);
+        assert!(first.requests()[0].contains(SECRET));
+        let there = other.requests();
+        assert_eq!(there.len(), 1);
+        let req = there[0].to_ascii_lowercase();
+        assert!(req.starts_with("get /there http/1.1\r\n"), "{req}");
+        assert!(
+            req.contains(&format!("host: {}\r\n", other.addr)),
+            "Host follows the hop: {req}"
+        );
+        assert!(req.contains("x-kept: yes\r\n"), "{req}");
+        assert!(!req.contains("authorization"), "{req}");
+        // Both hops connected: their connect times add up.
+        assert!(outcome.metric("connect_ms").is_some_and(|c| c > 0.0));
+    }
+
+    #[tokio::test]
+    async fn hostile_responses_are_protocol_errors() {
+        let huge_header = {
+            let mut r = b"HTTP/1.1 200 OK\r\nX-Big: ".to_vec();
+            r.extend(std::iter::repeat_n(b'a', 2 << 20));
+            r.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
+            r
+        };
+        let many_headers = {
+            let mut r = b"HTTP/1.1 200 OK\r\n".to_vec();
+            for i in 0..10_000 {
+                r.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+            }
+            r.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            r
+        };
+        let server = TestServer::start(move |path| match path {
+            "/huge" => Reply::Raw(huge_header.clone()),
+            "/many" => Reply::Raw(many_headers.clone()),
+            "/bad-chunk" => Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n".to_vec(),
+            ),
+            "/bad-length" => Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n".to_vec()),
+            _ => Reply::Raw(response("404 Not Found", &[], b"")),
+        })
+        .await;
+        for path in ["/huge", "/many", "/bad-chunk", "/bad-length"] {
+            let outcome = run(spec(server.url(path))).await;
+            assert_eq!(
+                outcome.error_class(),
+                Some(ErrorClass::Protocol),
+                "{path}: {outcome:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn endless_chunked_body_stops_at_the_limit() {
+        let server = TestServer::start(|_| {
+            let mut r = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..40 {
+                r.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                r.extend_from_slice(&chunk);
+                r.extend_from_slice(b"\r\n");
+            }
+            // No final chunk: the server hangs instead.
+            Reply::ThenHang(r)
+        })
+        .await;
+        let outcome = run_with(spec(server.url("/")), Duration::from_secs(5)).await;
+        assert_eq!(outcome.status, CheckStatus::Up, "{outcome:?}");
+        assert_eq!(outcome.metric("body_bytes"), Some(MAX_BODY_BYTES as f64));
+        assert_eq!(outcome.metric("body_truncated"), Some(1.0));
     }
 }

@@ -311,8 +311,8 @@ impl TlsProbe {
     }
 }
 
-/// Verification against `ca_pem` alone.
-fn custom_verifier(
+/// Verification against `ca_pem` alone (also used by the http probe).
+pub(super) fn custom_verifier(
     pem: &str,
     provider: Arc<CryptoProvider>,
 ) -> Result<Arc<WebPkiServerVerifier>, ProbeBuildError> {
@@ -335,8 +335,9 @@ fn custom_verifier(
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// Verification against the operating system's roots, loaded once per process.
-fn system_verifier() -> Result<Arc<WebPkiServerVerifier>, ProbeBuildError> {
+/// Verification against the operating system's roots, loaded once per process and shared by
+/// every tls and http probe.
+pub(super) fn system_verifier() -> Result<Arc<WebPkiServerVerifier>, ProbeBuildError> {
     static SYSTEM: OnceLock<Result<Arc<WebPkiServerVerifier>, String>> = OnceLock::new();
     SYSTEM
         .get_or_init(|| {

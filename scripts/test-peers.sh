@@ -4,8 +4,10 @@
 # namespaces), procps (sysctl), nftables (packet loss inside a test namespace),
 # ca-certificates (system roots for the TLS probe), snmpd + snmp tools (SNMP probe,
 # edge-node/tests/probe_snmp.rs), OpenSSH sshd + ssh-keygen and passwd (useradd, chpasswd) for
-# the SSH probe (edge-node/tests/probe_ssh.rs), and the aiosmtpd SMTP server (python3-aiosmtpd)
-# that the e-mail alert channel is delivered to (alert/tests/email.rs).
+# the SSH probe (edge-node/tests/probe_ssh.rs), nginx for the HTTP probe
+# (edge-node/tests/probe_http_nginx.rs; the tests run their own nginx on free ports, the
+# package's service is never started), and the aiosmtpd SMTP server (python3-aiosmtpd) that the
+# e-mail alert channel is delivered to (alert/tests/email.rs).
 #
 # Idempotent and fast when everything is present: apt is only touched for what is missing.
 # Needs root (or sudo) to install; the tests themselves also need root for ICMP and network
@@ -27,6 +29,7 @@ declare -A wanted=(
   [ssh-keygen]=openssh-client
   [chpasswd]=passwd
   [useradd]=passwd
+  [nginx]=nginx
 )
 
 missing=()
@@ -62,8 +65,8 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# policy-rc.d keeps the package from starting a system-wide nsd on port 53: the tests start
-# their own on free ports.
+# policy-rc.d keeps the packages from starting system-wide services (nsd on port 53, nginx on
+# port 80, sshd, snmpd): the tests start their own on free ports.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d

@@ -316,7 +316,9 @@ async fn run_checks(
                 }
             }
             _ = tokio::time::sleep_until(next) => {
-                for check in sched.poll_due(Instant::now()) {
+                // Checks due within the next few milliseconds start now too: one wake-up (and
+                // one park of the worker after it) serves them all.
+                for check in sched.poll_due(Instant::now() + COALESCE) {
                     let probe = probe_for(&mut probes, &check, &ctx);
                     let (results, limit, health) = (results.clone(), limit.clone(), health.clone());
                     tokio::spawn(async move {
@@ -330,6 +332,12 @@ async fn run_checks(
         }
     }
 }
+
+/// How early a check may start so that it shares its wake-up with the one due first. Spread
+/// evenly, 500 checks/s woke the runner every 2 ms, and each wake-up and park of a Tokio
+/// worker cost about as much CPU as the check's own syscalls. Phases stay on their grid (the
+/// next run is computed from the due time, not from when it started).
+const COALESCE: Duration = Duration::from_millis(20);
 
 fn probe_for(
     probes: &mut HashMap<String, (u64, Arc<Probe>)>,

@@ -499,6 +499,29 @@ mod tests {
         assert!(s.poll_due(now + secs(3600)).is_empty());
     }
 
+    /// The runner polls a little ahead to start nearby checks in one wake-up: they start early,
+    /// but their next runs stay on the grid of their due times.
+    #[test]
+    fn polling_ahead_starts_early_without_moving_the_grid() {
+        let t0 = Instant::now();
+        let mut s = Scheduler::new(3);
+        s.upsert(check("a", 1, 1), t0);
+        let due = s.due_at("a").expect("due");
+        let ahead = Duration::from_millis(20);
+        // Woken 30 ms before: not yet. Woken 15 ms before: it starts now.
+        assert!(s
+            .poll_due(due - Duration::from_millis(30) + ahead)
+            .is_empty());
+        assert_eq!(
+            ids(&s.poll_due(due - Duration::from_millis(15) + ahead)),
+            vec!["a"]
+        );
+        assert_eq!(s.due_at("a"), Some(due + secs(1)));
+        assert!(s.poll_due(due + Duration::from_millis(500)).is_empty());
+        assert_eq!(ids(&s.poll_due(due + secs(1))), vec!["a"]);
+        assert_eq!(s.due_at("a"), Some(due + secs(2)));
+    }
+
     #[test]
     fn fell_behind_skips_missed_slots_without_bursting() {
         let t0 = Instant::now();

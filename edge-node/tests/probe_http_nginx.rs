@@ -958,6 +958,11 @@ async fn slow_body_hits_the_timeout() {
         o.duration >= Duration::from_secs(1) && o.duration < Duration::from_secs(3),
         "{o:?}"
     );
+    // The run keeps what it measured before the body stalled.
+    assert_eq!(metric(&o, "status_code"), 200.0, "{o:?}");
+    assert!(metric(&o, "connect_ms") > 0.0, "{o:?}");
+    assert!(metric(&o, "time_to_first_byte_ms") < 1000.0, "{o:?}");
+    assert_eq!(o.metric("total_ms"), None, "{o:?}");
     // nginx did answer 200 and start sending: only the body was slow. It logs the request
     // once the probe has dropped the connection.
     let lines = access_log(&nginx, "/slow/big.bin", |l| !l.is_empty());

@@ -188,6 +188,9 @@ struct Phases {
     connect: Option<Duration>,
     /// TLS handshakes, failed ones included; `None` when no hop tried https.
     tls: Option<Duration>,
+    /// Status and time to first byte of the last response head, kept here so that a run cut
+    /// off by its timeout while reading the body still reports them.
+    head: Option<(u16, Duration)>,
 }
 
 impl Phases {
@@ -365,15 +368,32 @@ impl HttpProbe {
         })
     }
 
-    /// Performs one request, following redirects when asked. Never enforces a timeout itself
-    /// (see `Probe::run`): dropping the returned future closes the connection.
-    pub async fn run(&self) -> ProbeOutcome {
-        let start = Instant::now();
+    /// Performs one request, following redirects when asked, within `timeout`. It enforces the
+    /// timeout itself (unlike most probes, see `Probe::run`) so that a run cut off in a slow
+    /// phase still reports the phases it measured before: a slow body after a quick connect and
+    /// first byte is worth seeing.
+    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let mut phases = Phases::default();
+        match tokio::time::timeout(timeout, self.hops(&mut phases)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let mut metrics = phases.metrics();
+                if let Some((status, ttfb)) = phases.head {
+                    metrics.push(("time_to_first_byte_ms".to_owned(), ms(ttfb)));
+                    metrics.push(("status_code".to_owned(), f64::from(status)));
+                }
+                ProbeOutcome::timed_out(timeout, metrics)
+            }
+        }
+    }
+
+    /// The run without its timeout: dropping it closes the connection.
+    async fn hops(&self, phases: &mut Phases) -> ProbeOutcome {
+        let start = Instant::now();
         let mut hop = Cow::Borrowed(&self.first);
         let mut redirects = 0;
         let (answer, cert_days_left) = loop {
-            let (exchanged, cert_days_left) = match self.visit(&hop, start, &mut phases).await {
+            let (exchanged, cert_days_left) = match self.visit(&hop, start, phases).await {
                 Ok(visited) => visited,
                 Err(f) => return ProbeOutcome::down(f.class, f.message, phases.metrics()),
             };
@@ -457,7 +477,10 @@ impl HttpProbe {
         *phases.connect.get_or_insert(Duration::ZERO) += took;
 
         let Some(server_name) = &hop.server_name else {
-            return Ok((self.exchange(tcp, hop, start).await?, None));
+            return Ok((
+                self.exchange(tcp, hop, start, &mut phases.head).await?,
+                None,
+            ));
         };
         let connector = self
             .tls_connector()
@@ -472,13 +495,22 @@ impl HttpProbe {
             .peer_certificates()
             .and_then(<[CertificateDer<'_>]>::first)
             .and_then(|leaf| days_left(leaf));
-        Ok((self.exchange(stream, hop, start).await?, cert_days_left))
+        Ok((
+            self.exchange(stream, hop, start, &mut phases.head).await?,
+            cert_days_left,
+        ))
     }
 
     /// Sends `hop`'s request over `io` and reads the response: only its head when it is a
     /// redirect to follow, else the body up to [`MAX_BODY_BYTES`]. The connection is dropped
     /// on return.
-    async fn exchange<IO>(&self, io: IO, hop: &Target, start: Instant) -> Result<Exchanged, Failure>
+    async fn exchange<IO>(
+        &self,
+        io: IO,
+        hop: &Target,
+        start: Instant,
+        head: &mut Option<(u16, Duration)>,
+    ) -> Result<Exchanged, Failure>
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
@@ -498,6 +530,7 @@ impl HttpProbe {
             let response = sender.send_request(request).await?;
             let ttfb = start.elapsed();
             let status = response.status();
+            *head = Some((status.as_u16(), ttfb));
             if follow && is_redirect(status) {
                 // Like reqwest: a Location that is missing or does not resolve leaves the 3xx
                 // to be judged itself.
@@ -1352,6 +1385,12 @@ mod tests {
             Some(ErrorClass::Timeout),
             "{outcome:?}"
         );
+        // What was measured before the body stalled is kept.
+        assert!(outcome.metric("connect_ms").is_some(), "{outcome:?}");
+        assert_eq!(outcome.metric("status_code"), Some(200.0), "{outcome:?}");
+        let ttfb = outcome.metric("time_to_first_byte_ms").expect("ttfb");
+        assert!(ttfb < 150.0, "{outcome:?}");
+        assert_eq!(outcome.metric("total_ms"), None, "the run never finished");
     }
 
     fn redirecting(path: &str) -> Reply {

@@ -1,7 +1,7 @@
 //! Probes: turn a [`ProbeSpec`] into one measurement with a status, an error class and metrics.
 //!
 //! A [`Probe`] is built once per check revision ([`Probe::build`]) so that parsing, validation
-//! and client set-up (an HTTP client, TLS configuration) happen when an assignment arrives, not
+//! and set-up (the HTTP request template, TLS configuration) happen when an assignment arrives, not
 //! on every run. [`Probe::run`] then performs one measurement under a timeout that covers the
 //! whole exchange (name resolution, connect, TLS, request, body), and always returns a
 //! [`ProbeOutcome`]: a probe reports failures as data and never panics, whatever the spec or
@@ -122,6 +122,15 @@ impl ProbeOutcome {
         }
     }
 
+    /// A run cut off by its timeout, with whatever it had measured by then.
+    pub fn timed_out(timeout: Duration, metrics: Vec<(String, f64)>) -> Self {
+        Self::down(
+            ErrorClass::Timeout,
+            format!("no result within {} ms", timeout.as_millis()),
+            metrics,
+        )
+    }
+
     /// A failed run; `message` is for humans and must not contain secrets.
     pub fn down(
         class: ErrorClass,
@@ -206,8 +215,8 @@ pub enum ProbeBuildError {
     /// The target host is empty or malformed.
     #[error("invalid host {0:?}")]
     InvalidHost(String),
-    /// The HTTP client could not be set up (TLS configuration).
-    #[error("cannot build HTTP client: {0}")]
+    /// The HTTP probe's TLS configuration could not be set up.
+    #[error("cannot set up the HTTP probe's TLS: {0}")]
     Client(String),
     /// This node was built without support for the probe kind.
     #[error("probe kind {0:?} is not supported by this node")]
@@ -226,8 +235,8 @@ pub enum ProbeBuildError {
 }
 
 /// A probe ready to run, one variant per probe kind.
-// One value per assigned check, built once: the HTTP variant's size is dwarfed by its client,
-// and boxing would only add an allocation.
+// One value per assigned check, built once and run many times: boxing the large variants would
+// only add an allocation and an indirection.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Probe {
@@ -266,7 +275,8 @@ impl Probe {
     pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let start = Instant::now();
         let result = match self {
-            Probe::Http(p) => tokio::time::timeout(timeout, p.run()).await,
+            // HTTP keeps the phases it measured when the timeout cuts it off.
+            Probe::Http(p) => Ok(p.run(timeout).await),
             Probe::Tcp(p) => tokio::time::timeout(timeout, p.run()).await,
             Probe::Dns(p) => tokio::time::timeout(timeout, p.run()).await,
             Probe::Tls(p) => tokio::time::timeout(timeout, p.run()).await,
@@ -280,12 +290,7 @@ impl Probe {
         let elapsed = start.elapsed();
         match result {
             Ok(outcome) => outcome.with_duration(elapsed),
-            Err(_) => ProbeOutcome::down(
-                ErrorClass::Timeout,
-                format!("no result within {} ms", timeout.as_millis()),
-                Vec::new(),
-            )
-            .with_duration(elapsed),
+            Err(_) => ProbeOutcome::timed_out(timeout, Vec::new()).with_duration(elapsed),
         }
     }
 

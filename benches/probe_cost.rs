@@ -14,6 +14,10 @@
 //! Prometheus scrapes it). Over the same window length it measures the exporter's CPU time and
 //! the probes that answered `probe_success 1`.
 //!
+//! Then the sustained part: every kind again at 1000, 2000 and 4000 checks/s offered, for both
+//! tools, printing what each delivered and the highest rate each kept up with (at least 95 %
+//! delivered and 99 % ok). `PROBE_COST_SUSTAINED=0` skips it.
+//!
 //! CPU is utime + stime from /proc/<pid>/stat (divided by `getconf CLK_TCK`), not wall time, so
 //! other work on the machine inflates the figures only a little. The two tools run one after the
 //! other, never at the same time. Run with `cargo bench --bench probe_cost`.
@@ -37,6 +41,10 @@ const WINDOW: Duration = Duration::from_secs(10);
 /// Most blackbox probes in flight at once from the load generator.
 const BLACKBOX_CONCURRENCY: usize = 512;
 const EXPORTER: &str = "prometheus-blackbox-exporter";
+/// Offered rates of the sustained-throughput ramp, per kind and tool.
+const SUSTAINED_RATES: [usize; 3] = [1000, 2000, 4000];
+/// Share of the offered rate (with 99 % ok) that counts as keeping up.
+const KEEPS_UP: f64 = 0.95;
 
 /// Prints why the benchmark cannot run and exits non-zero: nothing is skipped silently.
 fn fail(msg: &str) -> ! {
@@ -268,6 +276,7 @@ impl Drop for Nsd {
 // The four cases
 // ---------------------------------------------------------------------------------------------
 
+#[derive(Clone)]
 struct Case {
     kind: &'static str,
     rate: usize,
@@ -671,6 +680,87 @@ async fn run() {
     println!("ratio = blackbox CPU per probe / NetPulse edge CPU per check (goal: >= 5x)");
     println!("edge node CPU in the window by thread:");
     for l in breakdown.iter().chain(&warnings) {
+        println!("{l}");
+    }
+
+    // Sustained throughput: the same cases offered at higher rates, both tools, one after the
+    // other. PROBE_COST_SUSTAINED=0 skips it.
+    if std::env::var("PROBE_COST_SUSTAINED").is_ok_and(|v| v == "0") {
+        return;
+    }
+    println!();
+    println!(
+        "sustained: offered rate vs delivered, per tool (everything shares this machine's cores: \
+         the coordinator, the targets, and the load generator too); 'cores' = CPU s per s"
+    );
+    println!(
+        "{:<6} {:>8} {:>12} {:>13} {:>8} {:>12} {:>13} {:>8}",
+        "kind",
+        "offered",
+        "np checks/s",
+        "np us/check",
+        "np cores",
+        "bb probes/s",
+        "bb us/probe",
+        "bb cores"
+    );
+    let mut summary = Vec::new();
+    for case in cases
+        .iter()
+        .filter(|c| kinds.is_empty() || kinds.split(',').any(|k| k.trim() == c.kind))
+    {
+        let (mut np_best, mut bb_best) = (None, None);
+        for rate in SUSTAINED_RATES {
+            let case = Case {
+                rate,
+                ..case.clone()
+            };
+            let np = netpulse.measure(&case).await;
+            let bb = if netpulse_only {
+                Measure {
+                    per_s: 0.0,
+                    us_each: 0.0,
+                    ok: 0.0,
+                    threads: String::new(),
+                }
+            } else {
+                blackbox_measure(&exporter, &bb_base, &bb_client, &case).await
+            };
+            println!(
+                "{:<6} {:>8} {:>12.0} {:>13.1} {:>8.2} {:>12.0} {:>13.1} {:>8.2}",
+                case.kind,
+                rate,
+                np.per_s,
+                np.us_each,
+                np.per_s * np.us_each / 1e6,
+                bb.per_s,
+                bb.us_each,
+                bb.per_s * bb.us_each / 1e6,
+            );
+            let keeps_up = |m: &Measure| m.per_s >= KEEPS_UP * rate as f64 && m.ok >= 0.99;
+            if keeps_up(&np) {
+                np_best = Some(rate);
+            }
+            if keeps_up(&bb) {
+                bb_best = Some(rate);
+            }
+        }
+        let best = |b: Option<usize>| match b {
+            Some(r) => format!(">= {r}/s"),
+            None => format!("< {}/s", SUSTAINED_RATES[0]),
+        };
+        summary.push(format!(
+            "  {:<6} NetPulse {}, {EXPORTER} {}",
+            case.kind,
+            best(np_best),
+            best(bb_best)
+        ));
+    }
+    println!(
+        "highest offered rate delivered (>= {:.0}% of it, >= 99% ok):",
+        KEEPS_UP * 100.0
+    );
+    for l in &summary {
         println!("{l}");
     }
     drop(exporter);

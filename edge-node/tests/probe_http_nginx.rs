@@ -10,17 +10,18 @@
 //! `scripts/test-peers.sh` installs nginx. A missing nginx fails the tests with a message naming
 //! that script; nothing is skipped.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use netpulse_edge::probe::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{HttpSpec, ProbeSpec, StatusMatch};
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-
-const PEERS_HINT: &str = "run scripts/test-peers.sh (as root) to install the test peers";
+use support::{message, metric, require};
 
 /// The body of `/index.html`.
 const INDEX_HTML: &str = "<!doctype html>\n<html><head><title>NetPulse nginx test</title></head>\
@@ -44,21 +45,6 @@ const BIG_TAIL: &str = "END-OF-BIG-FILE";
 
 fn ctx() -> ProbeContext {
     ProbeContext::for_node("test", "n-nginx")
-}
-
-/// The path of a peer program; fails the test when it is not installed.
-fn require(cmd: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path
-        .split(':')
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
-    for dir in dirs {
-        let candidate = Path::new(dir).join(cmd);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("`{cmd}` is not installed: {PEERS_HINT}");
 }
 
 /// A TCP port free on every address nginx listens on (127.0.0.1, 127.0.0.2, ::1) at the time
@@ -396,15 +382,6 @@ async fn run_within(spec: HttpSpec, timeout: Duration) -> ProbeOutcome {
     // Shown with --nocapture, and for failing tests.
     println!("{spec:?}\n  -> {outcome:?}");
     outcome
-}
-
-fn message(o: &ProbeOutcome) -> &str {
-    o.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-}
-
-fn metric(o: &ProbeOutcome, name: &str) -> f64 {
-    o.metric(name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {o:?}"))
 }
 
 /// Asserts the metrics every answered plain-HTTP request to an IP literal has: no name

@@ -5,9 +5,10 @@
 //! `scripts/test-peers.sh` installs snmpd. A missing snmpd fails the tests with a message
 //! naming that script; nothing is skipped.
 
+mod support;
+
 use std::io::Read;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,8 +18,7 @@ use netpulse_protocol::check::{
     ThresholdOp, ThresholdSeverity,
 };
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-
-const PEERS_HINT: &str = "run scripts/test-peers.sh (as root) to install the test peers";
+use support::{message, metric, require, PEERS_HINT};
 
 const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
 const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
@@ -29,21 +29,6 @@ const LO_IN_OCTETS: &str = "1.3.6.1.2.1.2.2.1.10.1";
 
 const AUTH_PASS: &str = "authpass123";
 const PRIV_PASS: &str = "privpass123";
-
-/// The path of a peer program; fails the test when it is not installed.
-fn require(cmd: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path
-        .split(':')
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
-    for dir in dirs {
-        let candidate = Path::new(dir).join(cmd);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("`{cmd}` is not installed: {PEERS_HINT}");
-}
 
 /// A UDP port free on 127.0.0.1 at the time of the call.
 fn free_udp_port() -> u16 {
@@ -192,15 +177,6 @@ async fn run_probe(probe: &Probe, timeout: Duration) -> ProbeOutcome {
 
 async fn run(spec: SnmpSpec) -> ProbeOutcome {
     run_probe(&build(spec), Duration::from_secs(5)).await
-}
-
-fn message(o: &ProbeOutcome) -> &str {
-    o.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-}
-
-fn metric(o: &ProbeOutcome, name: &str) -> f64 {
-    o.metric(name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {o:?}"))
 }
 
 fn assert_no_secrets(o: &ProbeOutcome) {

@@ -6,10 +6,12 @@
 //! `scripts/test-peers.sh` installs `sshd`, `ssh-keygen` and the `passwd` tools. A missing
 //! peer fails the test with a message naming that script; nothing is skipped.
 
+mod support;
+
 use std::fs;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -17,31 +19,12 @@ use std::time::{Duration, Instant};
 use netpulse_edge::probe::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{ProbeSpec, SshAuth, SshSpec};
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-
-const PEERS_HINT: &str = "run scripts/test-peers.sh (as root) to install the test peers";
+use support::{message, metric, require};
 
 /// The local account the tests log in as.
 const TEST_USER: &str = "netpulse-test";
 /// Its password (a throwaway account used only by these tests, only through loopback sshd).
 const TEST_PASSWORD: &str = "np-Test-pw-4711";
-
-/// The path of a peer program; fails the test when it is not installed.
-fn require(cmd: &str) -> PathBuf {
-    for dir in [
-        "/usr/local/sbin",
-        "/usr/sbin",
-        "/sbin",
-        "/usr/local/bin",
-        "/usr/bin",
-        "/bin",
-    ] {
-        let candidate = Path::new(dir).join(cmd);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("`{cmd}` is not installed: {PEERS_HINT}");
-}
 
 fn run_tool(cmd: &mut Command) -> String {
     let out = cmd
@@ -257,17 +240,8 @@ async fn run(spec: SshSpec) -> ProbeOutcome {
     run_within(spec, Duration::from_secs(10)).await
 }
 
-fn message(o: &ProbeOutcome) -> &str {
-    o.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-}
-
 fn detail(o: &ProbeOutcome) -> &str {
     o.detail.as_deref().unwrap_or("")
-}
-
-fn metric(o: &ProbeOutcome, name: &str) -> f64 {
-    o.metric(name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {o:?}"))
 }
 
 /// No secret may appear in what the probe reports.

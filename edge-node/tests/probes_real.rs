@@ -11,10 +11,11 @@
 //! `scripts/test-peers.sh` installs the peers. A missing peer fails the test with a message
 //! naming that script; nothing is skipped. ICMP and namespace tests need root.
 
+mod support;
+
 use std::future::Future;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,26 +26,10 @@ use netpulse_protocol::check::{
     DnsRecordType, DnsSpec, Endpoint, IcmpSpec, ProbeSpec, TlsSpec, TlsVersion,
 };
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-
-const PEERS_HINT: &str = "run scripts/test-peers.sh (as root) to install the test peers";
+use support::{message, metric, require};
 
 fn ctx() -> ProbeContext {
     ProbeContext::for_node("test", "n-real")
-}
-
-/// The path of a peer program; fails the test when it is not installed.
-fn require(cmd: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path
-        .split(':')
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
-    for dir in dirs {
-        let candidate = Path::new(dir).join(cmd);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("`{cmd}` is not installed: {PEERS_HINT}");
 }
 
 fn require_root(what: &str) {
@@ -84,15 +69,6 @@ async fn run_within(spec: ProbeSpec, timeout: Duration) -> ProbeOutcome {
     // Shown with --nocapture, and for failing tests.
     println!("{} -> {outcome:?}", spec.kind());
     outcome
-}
-
-fn message(o: &ProbeOutcome) -> &str {
-    o.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-}
-
-fn metric(o: &ProbeOutcome, name: &str) -> f64 {
-    o.metric(name)
-        .unwrap_or_else(|| panic!("metric {name} missing: {o:?}"))
 }
 
 /// Sends SIGTERM to a child's process group, then SIGKILL if it lingers, and reaps it.

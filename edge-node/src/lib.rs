@@ -4,8 +4,9 @@
 //! - [`probe`]: one module per probe kind; each turns a [`netpulse_protocol::check::ProbeSpec`]
 //!   into a measurement with an error class.
 //! - [`schedule`]: sans-I/O scheduler deciding which check is due when (with jitter).
-//! - [`outbox`]: durable result queue in sled; results leave it only when a coordinator has
-//!   acknowledged them as committed.
+//! - [`outbox`]: durable result queue (an append-only segment log); results leave it only when
+//!   a coordinator has acknowledged them as committed.
+//! - [`migrate`]: moves state written by older versions (the sled outbox) on start.
 //! - [`session`]: the QUIC connection to a coordinator (enrolment, hello, assignments, results,
 //!   acknowledgements), with reconnect and backoff.
 //! - [`canary`]: the node's own network check; results measured while it fails are marked
@@ -16,6 +17,7 @@
 
 pub mod canary;
 pub mod identity;
+pub mod migrate;
 pub mod node;
 pub mod outbox;
 pub mod probe;

@@ -136,6 +136,9 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         Outbox::open(&cfg.data_dir.join("outbox"))
             .map_err(|e| EdgeError::Storage(e.to_string()))?,
     );
+    crate::migrate::sled_outbox(&db, &outbox)
+        .await
+        .map_err(|e| EdgeError::Storage(e.to_string()))?;
     let saved = AssignmentStore::open(&db)?;
 
     let canaries = match &cfg.canaries {

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use netpulse_protocol::check::TcpSpec;
 use netpulse_protocol::identity::COORDINATOR_SERVER_NAME;
+use netpulse_protocol::result::ErrorClass;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -325,9 +326,7 @@ impl CanarySet {
     pub async fn round(&self, timeout: Duration) -> Vec<(String, Result<(), String>)> {
         let probes = self.targets.iter().map(|t| async move {
             let (name, outcome) = match t {
-                Target::Tcp { name, probe } => {
-                    (name, tokio::time::timeout(timeout, tcp_canary(probe)).await)
-                }
+                Target::Tcp { name, probe } => (name, Ok(tcp_canary(probe, timeout).await)),
                 Target::Quic { addr } => (
                     addr,
                     tokio::time::timeout(timeout, self.quic_canary(addr)).await,
@@ -374,10 +373,12 @@ impl CanarySet {
     }
 }
 
-async fn tcp_canary(probe: &TcpProbe) -> Result<(), String> {
-    let outcome = probe.run().await;
+async fn tcp_canary(probe: &TcpProbe, timeout: Duration) -> Result<(), String> {
+    let outcome = probe.run(timeout).await;
     match outcome.error {
         None => Ok(()),
+        // Worded like the QUIC canaries' timeout.
+        Some(e) if e.class == ErrorClass::Timeout => Err(format!("no answer within {timeout:?}")),
         Some(e) => Err(e.message),
     }
 }

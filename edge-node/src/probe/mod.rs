@@ -277,7 +277,8 @@ impl Probe {
         let result = match self {
             // HTTP keeps the phases it measured when the timeout cuts it off.
             Probe::Http(p) => Ok(p.run(timeout).await),
-            Probe::Tcp(p) => tokio::time::timeout(timeout, p.run()).await,
+            // TCP keeps its connect time when the exchange after it times out.
+            Probe::Tcp(p) => Ok(p.run(timeout).await),
             Probe::Dns(p) => tokio::time::timeout(timeout, p.run()).await,
             Probe::Tls(p) => tokio::time::timeout(timeout, p.run()).await,
             // ICMP spreads its echo requests over the run and must stop waiting for replies

@@ -6,6 +6,8 @@
 //! the peer says (up to 4 KiB, until `expect_regex` matches or the peer closes); otherwise the
 //! connection is closed straight away.
 
+use std::time::Duration;
+
 use netpulse_protocol::check::TcpSpec;
 use netpulse_protocol::result::ErrorClass;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,7 +29,7 @@ pub struct TcpProbe {
 pub const MAX_BANNER_BYTES: usize = 4096;
 
 /// Quiet time after the peer's last bytes before an unmatched answer is judged.
-pub const BANNER_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
+pub const BANNER_QUIET: Duration = Duration::from_millis(500);
 
 impl TcpProbe {
     /// Validates the host; accepts IPv6 literals with or without brackets (`::1`, `[::1]`).
@@ -62,16 +64,31 @@ impl TcpProbe {
         })
     }
 
-    /// Resolves and connects once. Never enforces a timeout itself (see `Probe::run`).
-    pub async fn run(&self) -> ProbeOutcome {
+    /// Resolves and connects once, then sends and reads as asked, all within `timeout`. A peer
+    /// that accepts but never answers runs into the timeout with the connect time reported:
+    /// "connects in 1 ms, then silent" is what an operator needs to see.
+    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
+        let deadline = Instant::now() + timeout;
+        let connected =
+            match tokio::time::timeout_at(deadline, net::connect(&self.host, self.port)).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(down)) => return down,
+                Err(_) => return ProbeOutcome::timed_out(timeout, Vec::new()),
+            };
+        let measured = connected.metrics.clone();
+        match tokio::time::timeout_at(deadline, self.exchange(connected)).await {
+            Ok(outcome) => outcome,
+            Err(_) => ProbeOutcome::timed_out(timeout, measured),
+        }
+    }
+
+    /// Sends the payload and reads until the expectation matches, after the connect.
+    async fn exchange(&self, connected: net::Connected) -> ProbeOutcome {
         let net::Connected {
             mut stream,
             addr,
             mut metrics,
-        } = match net::connect(&self.host, self.port).await {
-            Ok(c) => c,
-            Err(down) => return down,
-        };
+        } = connected;
         tracing::trace!(%addr, "tcp probe connected");
         if self.send.is_none() && self.expect.is_none() {
             return ProbeOutcome::up(metrics);
@@ -275,6 +292,9 @@ mod tests {
             .run(Duration::from_millis(300))
             .await;
         assert_eq!(o.error_class(), Some(ErrorClass::Timeout), "{o:?}");
+        // The connect worked and is reported; the exchange never finished.
+        assert!(o.metric("connect_ms").is_some(), "{o:?}");
+        assert_eq!(o.metric("exchange_ms"), None, "{o:?}");
         let bad = ProbeSpec::Tcp(TcpSpec {
             expect_regex: Some("(".into()),
             ..TcpSpec::default()

@@ -57,47 +57,14 @@ pub struct Parts {
 /// Shared handle to a running coordinator.
 #[derive(Clone)]
 pub struct Context {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    id: u64,
-    store: StateStore,
-    raft: Raft,
-    ca: ClusterCa,
-    sessions: Sessions,
-    peers: Peers,
-    secret_key: netpulse_alert::SecretKey,
-    sender: netpulse_alert::Sender,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    inner: Arc<Parts>,
 }
 
 impl Context {
     /// Bundles the parts of a coordinator.
     pub fn new(parts: Parts) -> Self {
-        let Parts {
-            id,
-            store,
-            raft,
-            ca,
-            sessions,
-            peers,
-            secret_key,
-            sender,
-            shutdown,
-        } = parts;
         Self {
-            inner: Arc::new(Inner {
-                id,
-                store,
-                raft,
-                ca,
-                sessions,
-                peers,
-                secret_key,
-                sender,
-                shutdown,
-            }),
+            inner: Arc::new(parts),
         }
     }
 

@@ -171,6 +171,16 @@ pub enum IncidentStatus {
     Resolved,
 }
 
+impl IncidentStatus {
+    /// The name used on the wire and in the API: `open` or `resolved`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+}
+
 /// The incident an alert belongs to. Its `id` is the stable handle that lets receivers (and
 /// PagerDuty/Opsgenie through their dedup key or alias) tie the down, reminder and up messages
 /// of one outage together.
@@ -376,11 +386,7 @@ impl Alert {
             let _ = writeln!(out, "Target: {}", m.target);
         }
         if let Some(i) = &self.incident {
-            let status = match i.status {
-                IncidentStatus::Open => "open",
-                IncidentStatus::Resolved => "resolved",
-            };
-            let _ = writeln!(out, "Incident: {} ({status})", i.id);
+            let _ = writeln!(out, "Incident: {} ({})", i.id, i.status.as_str());
             let _ = writeln!(out, "Started: {}", i.started_at);
             if let Some(r) = &i.resolved_at {
                 let _ = writeln!(out, "Resolved: {r}");

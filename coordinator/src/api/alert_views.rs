@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::views::rfc3339;
 use crate::state::alerting::{
-    ChannelRecord, DeliveryState, Incident, IncidentStatus, Maintenance, MaintenanceSchedule,
-    MeshState, Notification, RegionEvidence,
+    ChannelRecord, DeliveryState, Incident, Maintenance, MaintenanceSchedule, MeshState,
+    Notification, RegionEvidence,
 };
 
 /// A channel; its configuration with secrets masked.
@@ -85,20 +85,12 @@ pub struct IncidentView {
     pub updates: Vec<UpdateView>,
 }
 
-/// `open` or `resolved`.
-pub fn status_name(s: IncidentStatus) -> &'static str {
-    match s {
-        IncidentStatus::Open => "open",
-        IncidentStatus::Resolved => "resolved",
-    }
-}
-
 /// View of an incident.
 pub fn incident(i: &Incident) -> IncidentView {
     IncidentView {
         id: i.id.clone(),
         monitor_id: i.monitor_id.clone(),
-        status: status_name(i.status),
+        status: i.status.as_str(),
         title: i.title.clone(),
         summary: i.summary.clone(),
         started_at: rfc3339(i.started_at_ms),

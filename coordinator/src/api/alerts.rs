@@ -236,9 +236,7 @@ pub(super) async fn list_incidents(
         .store()
         .incidents(limit, |i| {
             monitor.is_none_or(|m| i.monitor_id.as_deref() == Some(m))
-                && status
-                    .as_deref()
-                    .is_none_or(|s| v::status_name(i.status) == s)
+                && status.as_deref().is_none_or(|s| i.status.as_str() == s)
         })?
         .iter()
         .map(v::incident)

@@ -125,15 +125,8 @@ impl MonitorHealth {
     }
 }
 
-/// Open or resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IncidentStatus {
-    /// Ongoing.
-    Open,
-    /// Over.
-    Resolved,
-}
+/// Open or resolved: the alert crate's type, so what is stored and what is sent cannot disagree.
+pub use netpulse_alert::IncidentStatus;
 
 /// What one region said when an incident opened or resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -353,21 +353,7 @@ http {{
 
 /// A GET of `url` with nothing expected but a 2xx.
 fn get(url: impl Into<String>) -> HttpSpec {
-    HttpSpec {
-        url: url.into(),
-        method: "GET".into(),
-        headers: Vec::new(),
-        body: None,
-        expect_status: Vec::new(),
-        body_contains: None,
-        follow_redirects: false,
-        insecure_skip_verify: false,
-        body_regex: None,
-        json_path: None,
-        json_equals: None,
-        json_contains: None,
-        ca_pem: None,
-    }
+    HttpSpec::get(url)
 }
 
 /// Runs the spec once with a generous timeout.

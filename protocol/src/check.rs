@@ -85,6 +85,27 @@ pub struct HttpSpec {
     pub ca_pem: Option<String>,
 }
 
+impl HttpSpec {
+    /// A plain `GET` of `url` that accepts any 2xx, as the API defaults a new HTTP monitor.
+    pub fn get(url: impl Into<String>) -> Self {
+        HttpSpec {
+            url: url.into(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            body: None,
+            expect_status: Vec::new(),
+            body_contains: None,
+            follow_redirects: false,
+            insecure_skip_verify: false,
+            body_regex: None,
+            json_path: None,
+            json_equals: None,
+            json_contains: None,
+            ca_pem: None,
+        }
+    }
+}
+
 /// One accepted status: an exact code or a class such as `2xx`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatusMatch {

@@ -1156,21 +1156,7 @@ mod tests {
     }
 
     fn spec(url: String) -> HttpSpec {
-        HttpSpec {
-            url,
-            method: "GET".into(),
-            headers: Vec::new(),
-            body: None,
-            expect_status: Vec::new(),
-            body_contains: None,
-            follow_redirects: false,
-            insecure_skip_verify: false,
-            body_regex: None,
-            json_path: None,
-            json_equals: None,
-            json_contains: None,
-            ca_pem: None,
-        }
+        HttpSpec::get(url)
     }
 
     fn ctx() -> ProbeContext {

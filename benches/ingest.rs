@@ -31,7 +31,7 @@ fn coordinator(
     ip: &str,
     extra: &[&str],
 ) -> (Killed, String, String, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netpulse"))
+    let mut child = Command::new(support::netpulse_bin())
         .args([
             "coordinator",
             "--data-dir",

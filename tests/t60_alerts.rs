@@ -9,7 +9,7 @@ use crate::support::api::Api;
 use crate::support::cluster::Cluster;
 use crate::support::netns::Netns;
 use crate::support::receiver::Receiver;
-use crate::support::smtp::SmtpSink;
+use crate::support::smtp::{ServerTls, SmtpSink};
 use crate::support::target::Target;
 use crate::support::{bin, eventually, tempdir, Coordinator, Edge, Proc};
 
@@ -63,7 +63,7 @@ async fn three_regions_down_one_incident_one_alert_per_channel_delivered_through
         e.wait_running();
     }
     let receiver = Receiver::start("127.0.0.1", HOOK_SECRET).await;
-    let smtp = SmtpSink::start("127.0.0.1", dir.path());
+    let smtp = SmtpSink::start("127.0.0.1", ServerTls::None, &[]);
     let hook = webhook_channel(&api, &receiver).await;
     let (status_code, body) = api
         .call(

@@ -3,126 +3,20 @@
 //! Maildir that the test then reads. Plain SMTP, STARTTLS and implicit TLS run against it, with
 //! a test CA made by rcgen and trusted through `ca_pem`.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod support;
+
+use std::path::PathBuf;
 
 use netpulse_alert::{Alert, AlertEvent, ChannelConfig, RegionVote, SendError, Sender};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use serde_json::{json, Value};
+use support::smtp::{ServerTls, SmtpSink};
 
-const PYTHON: &str = "/usr/bin/python3";
-
-/// Fails (never skips) when aiosmtpd is missing, naming the script that installs it.
-fn require_aiosmtpd() {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "aiosmtpd is not installed ({PYTHON} -c 'import aiosmtpd' failed): run \
-         scripts/test-peers.sh, which installs the Debian package python3-aiosmtpd"
-    );
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// How the test server secures its port.
-enum ServerTls<'a> {
-    None,
-    /// STARTTLS required before MAIL.
-    Starttls {
-        cert: &'a Path,
-        key: &'a Path,
-    },
-    /// TLS from the first byte.
-    Implicit {
-        cert: &'a Path,
-        key: &'a Path,
-    },
-}
-
-/// A running aiosmtpd writing every accepted message into `maildir`; killed on drop.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SmtpSink {
-    fn start(tls: ServerTls<'_>, extra: &[&str]) -> Self {
-        require_aiosmtpd();
-        let dir = tempfile::tempdir().unwrap();
-        let maildir = dir.path().join("maildir");
-        let port = free_port();
-        let mut cmd = Command::new(PYTHON);
-        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
-        match tls {
-            ServerTls::None => {}
-            ServerTls::Starttls { cert, key } => {
-                cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
-            }
-            ServerTls::Implicit { cert, key } => {
-                cmd.arg("--smtpscert").arg(cert).arg("--smtpskey").arg(key);
-            }
-        }
-        cmd.args(extra);
-        cmd.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(&maildir);
-        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("start aiosmtpd");
-
-        // Wait until it listens (or died). This is readiness polling, not a timing assertion.
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        for _ in 0..300 {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("aiosmtpd exited early: {status}");
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Self {
-                    child,
-                    port,
-                    maildir,
-                    _dir: dir,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        panic!("aiosmtpd did not start listening on {addr}");
-    }
-
-    /// Every delivered message, raw. The handler stores a message before it answers 250, so
-    /// after a successful send it is already here.
-    fn messages(&self) -> Vec<String> {
-        let new = self.maildir.join("new");
-        let Ok(entries) = std::fs::read_dir(&new) else {
-            return Vec::new();
-        };
-        entries
-            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-            .collect()
-    }
-
-    fn only_message(&self) -> Mail {
-        let m = self.messages();
-        assert_eq!(m.len(), 1, "{m:#?}");
-        Mail::parse(&m[0])
-    }
+/// The one message the sink received, parsed.
+fn only_message(sink: &SmtpSink) -> Mail {
+    let m = sink.messages();
+    assert_eq!(m.len(), 1, "{m:#?}");
+    Mail::parse(&m[0])
 }
 
 /// A received message split into unfolded headers and body.
@@ -175,7 +69,7 @@ fn email(config: Value) -> ChannelConfig {
 }
 
 fn assert_delivered(sink: &SmtpSink) {
-    let mail = sink.only_message();
+    let mail = only_message(sink);
     assert_eq!(
         mail.header("subject"),
         Some("[NetPulse] api.example.com is DOWN: 2/2 regions failing")
@@ -275,8 +169,8 @@ fn base_config(port: u16, tls: &str) -> Value {
 
 #[tokio::test]
 async fn plain_smtp_delivers_subject_body_and_message_id() {
-    let sink = SmtpSink::start(ServerTls::None, &[]);
-    let cfg = email(base_config(sink.port, "none"));
+    let sink = SmtpSink::start("127.0.0.1", ServerTls::None, &[]);
+    let cfg = email(base_config(sink.port(), "none"));
     Sender::new().send(&cfg, &alert()).await.unwrap();
     assert_delivered(&sink);
 }
@@ -285,13 +179,14 @@ async fn plain_smtp_delivers_subject_body_and_message_id() {
 async fn starttls_with_private_ca() {
     let pki = test_pki();
     let sink = SmtpSink::start(
+        "127.0.0.1",
         ServerTls::Starttls {
             cert: &pki.cert,
             key: &pki.key,
         },
         &[],
     );
-    let mut config = base_config(sink.port, "starttls");
+    let mut config = base_config(sink.port(), "starttls");
     config["ca_pem"] = json!(pki.ca_pem);
     Sender::new().send(&email(config), &alert()).await.unwrap();
     assert_delivered(&sink);
@@ -301,6 +196,7 @@ async fn starttls_with_private_ca() {
 async fn starttls_rejects_an_untrusted_certificate() {
     let pki = test_pki();
     let sink = SmtpSink::start(
+        "127.0.0.1",
         ServerTls::Starttls {
             cert: &pki.cert,
             key: &pki.key,
@@ -308,7 +204,7 @@ async fn starttls_rejects_an_untrusted_certificate() {
         &[],
     );
     // Without ca_pem only the system roots are trusted, and they do not include the test CA.
-    let cfg = email(base_config(sink.port, "starttls"));
+    let cfg = email(base_config(sink.port(), "starttls"));
     let err = Sender::new().send(&cfg, &alert()).await.unwrap_err();
     assert!(
         err.message().to_lowercase().contains("certificate"),
@@ -321,13 +217,14 @@ async fn starttls_rejects_an_untrusted_certificate() {
 async fn implicit_tls_with_private_ca() {
     let pki = test_pki();
     let sink = SmtpSink::start(
+        "127.0.0.1",
         ServerTls::Implicit {
             cert: &pki.cert,
             key: &pki.key,
         },
         &[],
     );
-    let mut config = base_config(sink.port, "tls");
+    let mut config = base_config(sink.port(), "tls");
     config["ca_pem"] = json!(pki.ca_pem);
     Sender::new().send(&email(config), &alert()).await.unwrap();
     assert_delivered(&sink);
@@ -336,8 +233,8 @@ async fn implicit_tls_with_private_ca() {
 #[tokio::test]
 async fn smtp_5xx_is_permanent() {
     // A 200-byte size limit makes the server refuse the message with 552.
-    let sink = SmtpSink::start(ServerTls::None, &["-s", "200"]);
-    let cfg = email(base_config(sink.port, "none"));
+    let sink = SmtpSink::start("127.0.0.1", ServerTls::None, &["-s", "200"]);
+    let cfg = email(base_config(sink.port(), "none"));
     let err = Sender::new().send(&cfg, &alert()).await.unwrap_err();
     assert!(matches!(err, SendError::Permanent(_)), "{err}");
     assert!(err.message().contains("552"), "{err}");
@@ -346,7 +243,13 @@ async fn smtp_5xx_is_permanent() {
 
 #[tokio::test]
 async fn smtp_connection_refused_is_retryable() {
-    let cfg = email(base_config(free_port(), "none"));
+    let cfg = email(base_config(closed_port(), "none"));
     let err = Sender::new().send(&cfg, &alert()).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
+}
+
+/// A port nothing listens on (bound, read, released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
 }

@@ -9,6 +9,8 @@ pub mod api;
 pub mod cluster;
 pub mod netns;
 pub mod receiver;
+/// The aiosmtpd sink of the e-mail channel tests, shared rather than copied.
+#[path = "../../alert/tests/support/smtp.rs"]
 pub mod smtp;
 pub mod target;
 

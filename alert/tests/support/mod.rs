@@ -1,0 +1,3 @@
+//! Real peers shared by this crate's integration tests.
+
+pub mod smtp;

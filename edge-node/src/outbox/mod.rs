@@ -83,11 +83,9 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Out
     }
 }
 
-/// One segment file.
+/// One segment file; its first sequence (its name) is its key in `State::segments`.
 #[derive(Debug)]
 struct Segment {
-    /// Sequence of its first record (its name).
-    first: u64,
     /// Sequence its next record would carry: one past its last.
     next: u64,
     /// Bytes of whole records; appends go here.
@@ -210,7 +208,6 @@ impl Outbox {
             segments.insert(
                 first,
                 Segment {
-                    first,
                     next,
                     size,
                     file: Arc::new(file),
@@ -220,7 +217,7 @@ impl Outbox {
 
         let ack_path = dir.join(ACK_FILE);
         let ack_file = open_segment(&ack_path)?;
-        let oldest = segments.values().next().map(|s| s.first.saturating_sub(1));
+        let oldest = segments.keys().next().map(|first| first.saturating_sub(1));
         let mark = read_ack_mark(&ack_file);
         let newest_seq = segments
             .values()
@@ -316,13 +313,13 @@ impl Outbox {
             seqs.push(seq);
         }
         let (path, file, offset) = {
-            let active = state
+            let (first, active) = state
                 .segments
-                .values()
+                .iter()
                 .next_back()
                 .ok_or(OutboxError::SeqExhausted)?;
             (
-                segment::path(&self.dir, active.first),
+                segment::path(&self.dir, *first),
                 active.file.clone(),
                 active.size,
             )
@@ -365,7 +362,6 @@ impl Outbox {
         state.segments.insert(
             next,
             Segment {
-                first: next,
                 next,
                 size: 0,
                 file: Arc::new(file),
@@ -380,9 +376,9 @@ impl Outbox {
         let newest = state.segments.keys().next_back().copied();
         let done: Vec<u64> = state
             .segments
-            .values()
-            .filter(|s| Some(s.first) != newest && s.next <= state.acked.saturating_add(1))
-            .map(|s| s.first)
+            .iter()
+            .filter(|(first, s)| Some(**first) != newest && s.next <= state.acked.saturating_add(1))
+            .map(|(first, _)| *first)
             .collect();
         for first in done {
             state.segments.remove(&first);
@@ -434,7 +430,7 @@ impl Outbox {
             let segments: Vec<(u64, u64, u64, Arc<File>)> = state
                 .segments
                 .range(from..)
-                .map(|(_, s)| (s.first, s.next, s.size, s.file.clone()))
+                .map(|(first, s)| (*first, s.next, s.size, s.file.clone()))
                 .collect();
             (start, state.cursor, segments)
         };

@@ -133,7 +133,10 @@ impl Context {
     }
 
     /// Commits `cmd` here, if this coordinator leads. Used for writes forwarded by peers.
-    pub async fn write_local(&self, cmd: Command) -> Result<Committed, ForwardError> {
+    pub async fn write_local(&self, mut cmd: Command) -> Result<Committed, ForwardError> {
+        // Times that must come from the leader's clock are set here, whoever formed the
+        // command (see `Command::stamp_leader_clock`).
+        cmd.stamp_leader_clock(crate::now_ms());
         // A leader cut off from its quorum never commits; answer rather than hang. The entry
         // may still commit later, or be discarded by a newer leader: the outcome is unknown.
         let written =

@@ -151,13 +151,17 @@ struct ClusterFile {
     node_id: u64,
 }
 
+/// Most entries openraft sends a follower in one AppendEntries (one peer frame); sized with
+/// the ingest entry limit so a full payload stays under `PEER_MAX_FRAME`.
+pub const MAX_PAYLOAD_ENTRIES: u64 = 32;
+
 fn raft_config(snapshot_every: u64) -> Result<Arc<openraft::Config>, StartError> {
     let cfg = openraft::Config {
         cluster_name: "netpulse".into(),
         heartbeat_interval: 250,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
-        max_payload_entries: 64,
+        max_payload_entries: MAX_PAYLOAD_ENTRIES,
         snapshot_max_chunk_size: 1024 * 1024,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(snapshot_every.max(10)),
         max_in_snapshot_log_to_keep: (snapshot_every / 20).clamp(0, 1000),

@@ -16,6 +16,7 @@
 //! - [`node`]: wires the pieces together; `run` is what `netpulse edge` calls.
 
 pub mod canary;
+pub mod coordinators;
 pub mod identity;
 pub mod migrate;
 pub mod node;

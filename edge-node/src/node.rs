@@ -14,12 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netpulse_protocol::check::CheckSpec;
+use netpulse_protocol::limits;
 use netpulse_protocol::result::{CheckResult, ErrorClass};
 use netpulse_protocol::tls::{node_client_config, ALPN_EDGE};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
 use crate::canary::{self, CanarySet, CanaryTargets, Health};
+use crate::coordinators::Coordinators;
 use crate::identity::{self, NodeInfo};
 use crate::outbox::Outbox;
 use crate::probe::{Probe, ProbeContext, ProbeOutcome};
@@ -176,8 +178,13 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         shutdown.clone(),
     ));
     let writer = tokio::spawn(write_results(outbox.clone(), results_rx));
+    let (coordinators, damaged) = Coordinators::load(&cfg.data_dir, cfg.coordinators.clone());
+    if let Some(e) = damaged {
+        tracing::warn!(error = %e, "ignoring the remembered coordinators");
+    }
     let session_cfg = SessionConfig {
-        coordinators: cfg.coordinators.clone(),
+        coordinators,
+        data_dir: cfg.data_dir.clone(),
         identity,
         labels: cfg.labels.clone(),
     };
@@ -385,7 +392,7 @@ async fn measure(
     let after = impairment(health);
     // Impaired at either end, or became impaired (and recovered) while the probe ran.
     let impaired = before.0 || after.0 || before.1 != after.1;
-    CheckResult {
+    let mut result = CheckResult {
         seq: 0,
         monitor_id: check.monitor_id.clone(),
         revision: check.revision,
@@ -394,25 +401,16 @@ async fn measure(
         duration_us: outcome.duration.as_micros().min(u128::from(u64::MAX)) as u64,
         error: outcome.error,
         metrics: outcome.metrics,
-        detail: outcome.detail.map(|d| clip(d, MAX_DETAIL)),
+        detail: outcome.detail,
         facts: outcome.facts,
         impaired,
+    };
+    // Cut to the limits both ends share, here where the result is made: a result the
+    // coordinator would refuse is never written to the outbox.
+    if let Some(cut) = limits::fit(&mut result) {
+        tracing::debug!(monitor = %check.monitor_id, %cut, "result cut to the protocol limits");
     }
-}
-
-/// Longest detail text sent with a result.
-const MAX_DETAIL: usize = 1024;
-
-fn clip(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        s.push('…');
-    }
-    s
+    result
 }
 
 /// How long the result writer gathers results before one durable write. Each write is an

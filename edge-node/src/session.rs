@@ -10,28 +10,27 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use netpulse_protocol::check::CheckSpec;
 use netpulse_protocol::identity::{generate_csr, COORDINATOR_SERVER_NAME};
+use netpulse_protocol::limits::{MAX_BATCH_BYTES, MAX_BATCH_RESULTS};
 use netpulse_protocol::message::{
-    CoordinatorMessage, EdgeMessage, Enrol, Enrolled, Hello, ResultBatch, WireError as Refusal,
-    WireErrorCode,
+    ClusterView, CoordinatorMessage, EdgeMessage, Enrol, Enrolled, Hello, TimedResultBatch,
+    WireError as Refusal, WireErrorCode,
 };
 use netpulse_protocol::tls::{enrolment_client_config, node_client_config, ALPN_EDGE};
 use netpulse_protocol::token::JoinToken;
 use netpulse_protocol::FrameDecoder;
 use tokio::sync::{mpsc, watch};
 
+use crate::coordinators::Coordinators;
 use crate::identity::StoredIdentity;
 use crate::outbox::Outbox;
 use crate::wire::{self, WireError};
 
-/// Most results per batch frame.
-pub const BATCH_MAX_RESULTS: usize = 1000;
-/// Most encoded bytes per batch frame (well under the protocol's frame limit).
-pub const BATCH_MAX_BYTES: usize = 1024 * 1024;
 /// A batch not acknowledged within this time ends the session; the next one resends it.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -255,8 +254,10 @@ impl Backoff {
 
 /// What a session needs besides the outbox.
 pub struct SessionConfig {
-    /// Coordinator QUIC addresses (`host:port`), tried in turn.
-    pub coordinators: Vec<String>,
+    /// Coordinator QUIC addresses (`host:port`): given and learned, in dialling order.
+    pub coordinators: Coordinators,
+    /// Where the learned addresses are remembered (the node's data directory).
+    pub data_dir: PathBuf,
     /// The node's identity.
     pub identity: StoredIdentity,
     /// Labels sent in hello.
@@ -270,24 +271,28 @@ pub async fn run(
     updates: mpsc::Sender<AssignmentUpdate>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), SessionError> {
-    if cfg.coordinators.is_empty() {
-        return Err(SessionError::Config("no coordinator address".into()));
-    }
+    let dialer = Mutex::new(cfg.coordinators.clone());
     let tls = node_client_config(&cfg.identity.tls, &cfg.identity.ca, ALPN_EDGE)
         .map_err(|e| SessionError::Config(e.to_string()))?;
     let client = quic_client(tls)?;
     let endpoint = client_endpoint()?;
     let mut backoff = Backoff::new();
-    let mut i = 0usize;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let addr = cfg.coordinators[i % cfg.coordinators.len()].clone();
-        i += 1;
+        let Some(addr) = lock(&dialer).next_addr() else {
+            return Err(SessionError::Config("no coordinator address".into()));
+        };
         let started = tokio::time::Instant::now();
+        let peer = Peer {
+            cfg: &cfg,
+            dialer: &dialer,
+            outbox: &outbox,
+            updates: &updates,
+        };
         let outcome = tokio::select! {
-            r = session_once(&endpoint, client.clone(), &addr, &cfg, &outbox, &updates) => r,
+            r = peer.session_once(&endpoint, client.clone(), &addr) => r,
             _ = shutdown.changed() => break,
         };
         match outcome {
@@ -316,95 +321,125 @@ pub async fn run(
     Ok(())
 }
 
-async fn session_once(
-    endpoint: &quinn::Endpoint,
-    client: quinn::ClientConfig,
-    addr: &str,
-    cfg: &SessionConfig,
-    outbox: &Arc<Outbox>,
-    updates: &mpsc::Sender<AssignmentUpdate>,
-) -> Result<(), SessionError> {
-    let conn = connect(endpoint, client, addr).await?;
-    let (mut send, mut recv) = conn
-        .open_bi()
-        .await
-        .map_err(|e| SessionError::Connection(e.to_string()))?;
-    let hello = Hello {
-        node_id: cfg.identity.info.node_id.clone(),
-        region: cfg.identity.info.region.clone(),
-        labels: cfg.labels.clone(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-    };
-    wire::write(&mut send, &EdgeMessage::Hello(hello)).await?;
-    let mut dec = FrameDecoder::new();
-    let first = tokio::time::timeout(
-        Duration::from_secs(15),
-        wire::read::<CoordinatorMessage>(&mut recv, &mut dec),
-    )
-    .await
-    .map_err(|_| SessionError::Connection("no welcome".into()))??;
-    let heartbeat = match first {
-        Some(CoordinatorMessage::Welcome {
-            heartbeat_interval_ms,
-            committed_seq,
-        }) => {
-            outbox.ack(committed_seq).await?;
-            Duration::from_millis(heartbeat_interval_ms.clamp(1000, 60_000))
-        }
-        Some(CoordinatorMessage::Error(e)) => return Err(SessionError::Refused(e)),
-        other => {
-            return Err(SessionError::Connection(format!(
-                "expected welcome, got {other:?}"
-            )))
-        }
-    };
-    tracing::info!(coordinator = %addr, "session established");
-
-    let (acked_tx, acked_rx) = watch::channel(0u64);
-    let reader = read_loop(recv, dec, outbox.clone(), updates.clone(), acked_tx);
-    let writer = send_loop(send, outbox.clone(), acked_rx, heartbeat);
-    let result = tokio::select! {
-        r = reader => r,
-        r = writer => r,
-    };
-    conn.close(quinn::VarInt::from_u32(0), b"session ended");
-    result
+/// What one session attempt works with.
+struct Peer<'a> {
+    cfg: &'a SessionConfig,
+    dialer: &'a Mutex<Coordinators>,
+    outbox: &'a Arc<Outbox>,
+    updates: &'a mpsc::Sender<AssignmentUpdate>,
 }
 
-async fn read_loop(
-    mut recv: quinn::RecvStream,
-    mut dec: FrameDecoder,
-    outbox: Arc<Outbox>,
-    updates: mpsc::Sender<AssignmentUpdate>,
-    acked: watch::Sender<u64>,
-) -> Result<(), SessionError> {
-    loop {
-        match wire::read::<CoordinatorMessage>(&mut recv, &mut dec).await? {
-            None => return Ok(()),
-            Some(CoordinatorMessage::AssignmentFull { checks }) => {
-                tracing::info!(checks = checks.len(), "full assignment received");
-                let _ = updates.send(AssignmentUpdate::Full(checks)).await;
+fn lock(dialer: &Mutex<Coordinators>) -> std::sync::MutexGuard<'_, Coordinators> {
+    // The guarded value is plain bookkeeping, consistent after any panic.
+    dialer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Peer<'_> {
+    async fn session_once(
+        &self,
+        endpoint: &quinn::Endpoint,
+        client: quinn::ClientConfig,
+        addr: &str,
+    ) -> Result<(), SessionError> {
+        let Peer { cfg, outbox, .. } = *self;
+        let conn = connect(endpoint, client, addr).await?;
+        let (mut send, mut recv) = conn
+            .open_bi()
+            .await
+            .map_err(|e| SessionError::Connection(e.to_string()))?;
+        let hello = Hello {
+            node_id: cfg.identity.info.node_id.clone(),
+            region: cfg.identity.info.region.clone(),
+            labels: cfg.labels.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        wire::write(&mut send, &EdgeMessage::Hello(hello)).await?;
+        let mut dec = FrameDecoder::new();
+        let first = tokio::time::timeout(
+            Duration::from_secs(15),
+            wire::read::<CoordinatorMessage>(&mut recv, &mut dec),
+        )
+        .await
+        .map_err(|_| SessionError::Connection("no welcome".into()))??;
+        let heartbeat = match first {
+            Some(CoordinatorMessage::Welcome {
+                heartbeat_interval_ms,
+                committed_seq,
+            }) => {
+                outbox.ack(committed_seq).await?;
+                Duration::from_millis(heartbeat_interval_ms.clamp(1000, 60_000))
             }
-            Some(CoordinatorMessage::AssignmentDelta { upsert, remove }) => {
-                tracing::info!(
-                    upsert = upsert.len(),
-                    remove = remove.len(),
-                    "assignment change received"
-                );
-                let _ = updates
-                    .send(AssignmentUpdate::Delta { upsert, remove })
-                    .await;
-            }
-            Some(CoordinatorMessage::Ack { up_to_seq }) => {
-                outbox.ack(up_to_seq).await?;
-                acked.send_modify(|a| *a = (*a).max(up_to_seq));
-            }
-            Some(CoordinatorMessage::HeartbeatAck) => {}
             Some(CoordinatorMessage::Error(e)) => return Err(SessionError::Refused(e)),
-            Some(other) => {
+            other => {
                 return Err(SessionError::Connection(format!(
-                    "unexpected message {other:?}"
-                )));
+                    "expected welcome, got {other:?}"
+                )))
+            }
+        };
+        tracing::info!(coordinator = %addr, "session established");
+
+        let (acked_tx, acked_rx) = watch::channel(0u64);
+        let reader = self.read_loop(recv, dec, acked_tx);
+        let writer = send_loop(send, outbox.clone(), acked_rx, heartbeat);
+        let result = tokio::select! {
+            r = reader => r,
+            r = writer => r,
+        };
+        conn.close(quinn::VarInt::from_u32(0), b"session ended");
+        result
+    }
+
+    /// Remembers the coordinators a session told about (see [`crate::coordinators`]).
+    fn learn(&self, view: &ClusterView) {
+        let mut dialer = lock(self.dialer);
+        if dialer.learn(view) {
+            tracing::info!(members = ?view.members, leader = ?view.leader, "coordinators learned");
+            if let Err(e) = dialer.save(&self.cfg.data_dir) {
+                tracing::warn!(error = %e, "cannot remember the coordinators; they are kept in memory");
+            }
+        }
+    }
+
+    async fn read_loop(
+        &self,
+        mut recv: quinn::RecvStream,
+        mut dec: FrameDecoder,
+        acked: watch::Sender<u64>,
+    ) -> Result<(), SessionError> {
+        let Peer {
+            outbox, updates, ..
+        } = *self;
+        loop {
+            match wire::read::<CoordinatorMessage>(&mut recv, &mut dec).await? {
+                None => return Ok(()),
+                Some(CoordinatorMessage::AssignmentFull { checks }) => {
+                    tracing::info!(checks = checks.len(), "full assignment received");
+                    let _ = updates.send(AssignmentUpdate::Full(checks)).await;
+                }
+                Some(CoordinatorMessage::AssignmentDelta { upsert, remove }) => {
+                    tracing::info!(
+                        upsert = upsert.len(),
+                        remove = remove.len(),
+                        "assignment change received"
+                    );
+                    let _ = updates
+                        .send(AssignmentUpdate::Delta { upsert, remove })
+                        .await;
+                }
+                Some(CoordinatorMessage::Ack { up_to_seq }) => {
+                    outbox.ack(up_to_seq).await?;
+                    acked.send_modify(|a| *a = (*a).max(up_to_seq));
+                }
+                Some(CoordinatorMessage::HeartbeatAck) => {}
+                Some(CoordinatorMessage::Cluster(view)) => self.learn(&view),
+                Some(CoordinatorMessage::Error(e)) => return Err(SessionError::Refused(e)),
+                Some(other) => {
+                    return Err(SessionError::Connection(format!(
+                        "unexpected message {other:?}"
+                    )));
+                }
             }
         }
     }
@@ -422,7 +457,7 @@ async fn send_loop(
     loop {
         // Register interest before peeking so a push between the two is not missed.
         let pushed = notify.notified();
-        let batch = outbox.peek(None, BATCH_MAX_RESULTS, BATCH_MAX_BYTES)?;
+        let batch = outbox.peek(None, MAX_BATCH_RESULTS, MAX_BATCH_BYTES)?;
         let Some(last) = batch.last().map(|r| r.seq) else {
             tokio::select! {
                 _ = pushed => {}
@@ -432,11 +467,11 @@ async fn send_loop(
             }
             continue;
         };
-        wire::write(
-            &mut send,
-            &EdgeMessage::Results(ResultBatch { results: batch }),
-        )
-        .await?;
+        let batch = TimedResultBatch {
+            sent_at_ms: now_ms(),
+            results: batch,
+        };
+        wire::write(&mut send, &EdgeMessage::TimedResults(batch)).await?;
         let deadline = tokio::time::Instant::now() + ACK_TIMEOUT;
         loop {
             if *acked.borrow_and_update() >= last {

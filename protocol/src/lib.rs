@@ -9,6 +9,8 @@
 //! - [`message`]: the messages of a session ([`message::EdgeMessage`], [`message::CoordinatorMessage`]).
 //! - [`check`]: what an edge node is asked to probe ([`check::CheckSpec`]).
 //! - [`result`]: what it measured ([`result::CheckResult`]), with a machine-readable error class.
+//! - [`limits`]: what one result and one batch may carry; the edge fits results to them, the
+//!   coordinator refuses (and counts) a result that still breaks one.
 //! - [`json_path`]: the small JSON path dialect of HTTP checks.
 //! - [`identity`]: the cluster CA, node certificates issued from CSRs at enrolment.
 //! - [`tls`]: rustls configurations for mutual TLS, and the CA-pinning verifier used at enrolment.
@@ -18,6 +20,7 @@ pub mod check;
 pub mod frame;
 pub mod identity;
 pub mod json_path;
+pub mod limits;
 pub mod message;
 pub mod result;
 pub mod tls;

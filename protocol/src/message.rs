@@ -25,6 +25,9 @@ pub enum EdgeMessage {
         /// Node clock, Unix milliseconds.
         now_ms: i64,
     },
+    /// Results with the node's clock at sending (`netpulse-edge/2`), so the coordinator can tell
+    /// each result's age without trusting that the node's clock agrees with its own.
+    TimedResults(TimedResultBatch),
 }
 
 /// Enrolment request: a join token and a CSR whose private key never leaves the node.
@@ -56,6 +59,29 @@ pub struct Hello {
 pub struct ResultBatch {
     /// The results.
     pub results: Vec<CheckResult>,
+}
+
+/// A batch of results, in increasing `seq` order, stamped with the node's clock when sent.
+///
+/// `sent_at_ms - checked_at_ms` is a result's age on one clock, whatever that clock's offset:
+/// the leader turns it into its own time by subtracting it from the moment it proposes the
+/// entry, so neither a skewed node nor a skewed coordinator makes fresh results look stale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedResultBatch {
+    /// Node clock when the batch was written to the stream, Unix ms.
+    pub sent_at_ms: i64,
+    /// The results.
+    pub results: Vec<CheckResult>,
+}
+
+/// The coordinators of the cluster, as a session's coordinator sees them (`netpulse-edge/2`).
+/// A node keeps the list, so the address it was started with may disappear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// QUIC addresses (`host:port`) of every voting coordinator.
+    pub members: Vec<String>,
+    /// The current leader's address, when known: sessions held there ingest without a forward.
+    pub leader: Option<String>,
 }
 
 /// Messages from a coordinator to an edge node.
@@ -91,6 +117,9 @@ pub enum CoordinatorMessage {
     HeartbeatAck,
     /// The request was refused; the stream closes after this.
     Error(WireError),
+    /// Who the coordinators are (`netpulse-edge/2` only); sent after `Welcome` and whenever
+    /// it changes.
+    Cluster(ClusterView),
 }
 
 /// Certificate material returned at enrolment.

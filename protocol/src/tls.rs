@@ -20,8 +20,13 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, S
 
 use crate::identity::{fingerprint, NodeIdentity};
 
-/// ALPN protocol id of the edge/coordinator session protocol.
-pub const ALPN_EDGE: &[u8] = b"netpulse-edge/1";
+/// ALPN protocol id of the edge/coordinator session protocol this build's nodes speak: results
+/// carry the node's send time ([`crate::message::EdgeMessage::TimedResults`]) and the
+/// coordinator tells the node its peers ([`crate::message::CoordinatorMessage::Cluster`]).
+pub const ALPN_EDGE: &[u8] = b"netpulse-edge/2";
+/// ALPN protocol id of the first session protocol, still accepted by coordinators so nodes can
+/// be upgraded after them: no timed results, no cluster view.
+pub const ALPN_EDGE_V1: &[u8] = b"netpulse-edge/1";
 /// ALPN protocol id of coordinator-to-coordinator RPCs (Raft, forwarded writes).
 pub const ALPN_PEER: &[u8] = b"netpulse-peer/1";
 /// ALPN protocol id of a coordinator joining a cluster.

@@ -222,8 +222,7 @@ pub(super) async fn monitor_results(
 }
 
 pub(super) async fn list_nodes(State(ctx): State<Context>, _c: Caller) -> ApiResult {
-    let nodes = ctx.store().nodes()?;
-    Ok(data(nodes.iter().map(NodeView::from).collect::<Vec<_>>()).into_response())
+    Ok(data(NodeView::all(ctx.store())?).into_response())
 }
 
 pub(super) async fn get_node(
@@ -235,7 +234,8 @@ pub(super) async fn get_node(
         .store()
         .node(&id)?
         .ok_or_else(|| ApiError::not_found(format!("node {id}")))?;
-    Ok(data(NodeView::from(&n)).into_response())
+    let ingest = ctx.store().node_ingest(&id)?;
+    Ok(data(NodeView::new(&n, &ingest)).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,7 +6,9 @@ use netpulse_protocol::check::ProbeSpec;
 use serde::Serialize;
 
 use crate::state::alerting::{AlertSettings, MonitorHealth};
+use crate::state::ingest::{NodeIngestStats, CLOCK_OFFSET_WARN_MS};
 use crate::state::model::{EdgeNode, Monitor, RegionLatest, StoredResult, ALL_REGIONS};
+use crate::state::{StateError, StateStore};
 
 /// Unix ms as RFC 3339 (UTC, millisecond precision); one formatter for the API, the UI and
 /// alert payloads.
@@ -400,6 +402,9 @@ pub struct ResultView {
     pub detail: Option<String>,
     /// Named facts reported with the result (e.g. `ssh_host_key`).
     pub facts: BTreeMap<String, String>,
+    /// What the node left out to keep the result within the protocol limits (e.g.
+    /// `metrics: kept 4096 of 10000`); `null` when nothing was.
+    pub truncated: Option<String>,
 }
 
 impl From<&StoredResult> for ResultView {
@@ -418,6 +423,11 @@ impl From<&StoredResult> for ResultView {
             seq: r.seq,
             detail: r.detail.clone(),
             facts: r.facts.iter().cloned().collect(),
+            truncated: r
+                .facts
+                .iter()
+                .find(|(k, _)| k == netpulse_protocol::limits::TRUNCATED_FACT)
+                .map(|(_, v)| v.clone()),
         }
     }
 }
@@ -445,10 +455,42 @@ pub struct NodeView {
     pub results_stored: u64,
     /// Redelivered results dropped as duplicates.
     pub results_duplicate: u64,
+    /// Results refused at the door (they broke a protocol limit) and dropped.
+    pub results_rejected: u64,
+    /// The most recent refusal, with its reason.
+    pub last_rejection: Option<RejectionView>,
+    /// The node's clock minus the leader's, ms, from its newest batch; `null` before one.
+    pub clock_offset_ms: Option<i64>,
+    /// The offset is beyond what a synchronised clock shows (NTP broken or absent).
+    /// Decisions do not depend on it; timestamps in the node's own logs do.
+    pub clock_warning: bool,
 }
 
-impl From<&EdgeNode> for NodeView {
-    fn from(n: &EdgeNode) -> Self {
+/// A result the coordinators refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectionView {
+    /// The node's sequence number of the result.
+    pub seq: u64,
+    /// Its monitor.
+    pub monitor_id: String,
+    /// The limit it broke, with the numbers.
+    pub reason: String,
+    /// When.
+    pub at: String,
+}
+
+impl NodeView {
+    /// Every node, ordered by id, as the API and the UI show them.
+    pub fn all(store: &StateStore) -> Result<Vec<NodeView>, StateError> {
+        store
+            .nodes()?
+            .iter()
+            .map(|n| Ok(NodeView::new(n, &store.node_ingest(&n.id)?)))
+            .collect()
+    }
+
+    /// A node with what the coordinators know of its deliveries.
+    pub fn new(n: &EdgeNode, ingest: &NodeIngestStats) -> Self {
         Self {
             id: n.id.clone(),
             region: n.region.clone(),
@@ -460,6 +502,17 @@ impl From<&EdgeNode> for NodeView {
             revoked: n.revoked,
             results_stored: n.results_stored,
             results_duplicate: n.results_duplicate,
+            results_rejected: ingest.results_rejected,
+            last_rejection: ingest.last_rejection.as_ref().map(|r| RejectionView {
+                seq: r.seq,
+                monitor_id: r.monitor_id.clone(),
+                reason: r.reason.clone(),
+                at: rfc3339(r.at_ms),
+            }),
+            clock_offset_ms: ingest.clock_offset_ms,
+            clock_warning: ingest
+                .clock_offset_ms
+                .is_some_and(|o| o.abs() > CLOCK_OFFSET_WARN_MS),
         }
     }
 }

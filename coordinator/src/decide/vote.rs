@@ -38,7 +38,9 @@ pub struct RegionTrack {
     pub impaired: bool,
     /// Leader time the last fresh result arrived, Unix ms.
     pub fresh_at_ms: i64,
-    /// Node time of the newest result seen, so late replays cannot vote.
+    /// When the newest result seen was measured, on the leader's clock (arrival minus the age
+    /// its node reported), so late replays cannot vote. Entries from before clock-safe ages
+    /// hold the node's own time here; the two agree for a node with a sane clock.
     pub checked_at_ms: i64,
     /// The last failure's description, evidence for incidents.
     pub last_error: Option<String>,
@@ -55,9 +57,10 @@ pub struct Observation<'a> {
     pub status: CheckStatus,
     /// Whether the node was impaired when it measured.
     pub impaired: bool,
-    /// When it was measured (node clock), Unix ms.
+    /// When it was measured, on the leader's clock: `received_at_ms` minus the result's age on
+    /// its node's clock. No clock offset of a node or coordinator enters it.
     pub checked_at_ms: i64,
-    /// When the leader received it, Unix ms.
+    /// When the leader proposed the entry carrying it, Unix ms.
     pub received_at_ms: i64,
     /// Failure description.
     pub error: Option<&'a str>,

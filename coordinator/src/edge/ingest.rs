@@ -1,23 +1,37 @@
 //! Batches results from all sessions into Raft entries.
 //!
 //! Whatever has queued up while the previous entries were being committed goes into the next
-//! entry (up to [`MAX_RESULTS_PER_ENTRY`]), so a quiet cluster commits each batch at once and a
-//! busy one makes large entries instead of many small ones. A node's session submits one batch
-//! at a time and acknowledges to the node only what the state machine reports as committed.
+//! entry (up to [`MAX_RESULTS_PER_ENTRY`] results or [`MAX_BYTES_PER_ENTRY`] bytes), so a quiet
+//! cluster commits each batch at once and a busy one makes large entries instead of many small
+//! ones. A node's session submits one batch at a time and acknowledges to the node only what
+//! the state machine reports as committed.
 
 use std::sync::Arc;
 
-use netpulse_protocol::result::CheckResult;
+use netpulse_protocol::limits;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::cluster::messages::PEER_MAX_FRAME;
 use crate::context::Context;
+use crate::node::MAX_PAYLOAD_ENTRIES;
 use crate::now_ms;
-use crate::state::command::{Command, CommandResponse, IngestBatch, NodeResults};
+use crate::state::command::{Command, CommandResponse, IngestBatch, IngestItem, NodeIngest};
 
 /// Most results in one Raft entry.
 pub const MAX_RESULTS_PER_ENTRY: usize = 2000;
+/// Most result bytes (by [`limits::encoded_len_bound`]) in one Raft entry. An entry holds at
+/// least one submission, itself at most one node batch ([`limits::MAX_BATCH_BYTES`]).
+pub const MAX_BYTES_PER_ENTRY: usize = limits::MAX_BATCH_BYTES;
 /// Entries being committed at once.
 pub const MAX_IN_FLIGHT: usize = 4;
+
+// Followers receive up to `MAX_PAYLOAD_ENTRIES` entries in one peer frame: if ingest entries
+// could outgrow that frame, replication would fail on them forever (large SNMP walks made
+// 2,000-result entries far larger than 64 MiB possible).
+const _: () = assert!(
+    MAX_PAYLOAD_ENTRIES as usize * (MAX_BYTES_PER_ENTRY + 64 * 1024) <= PEER_MAX_FRAME,
+    "an AppendEntries of full ingest entries must fit in one peer frame"
+);
 
 /// Why a batch was not committed; the node keeps it and resends.
 #[derive(Debug, thiserror::Error)]
@@ -31,8 +45,9 @@ pub enum IngestError {
 }
 
 struct Submission {
-    node: String,
-    results: Vec<CheckResult>,
+    batch: NodeIngest,
+    /// [`limits::encoded_len_bound`] of its results.
+    bytes: usize,
     reply: oneshot::Sender<Result<u64, IngestError>>,
 }
 
@@ -50,13 +65,22 @@ impl Ingest {
         Self { tx }
     }
 
-    /// Commits `results` of `node`; returns the node's highest committed sequence.
-    pub async fn submit(&self, node: &str, results: Vec<CheckResult>) -> Result<u64, IngestError> {
+    /// Commits what one node sent (results and refusals, in sequence order); returns the
+    /// node's highest committed sequence.
+    pub async fn submit(&self, batch: NodeIngest) -> Result<u64, IngestError> {
         let (reply, rx) = oneshot::channel();
+        let bytes = batch
+            .items
+            .iter()
+            .map(|i| match i {
+                IngestItem::Result(a) => limits::encoded_len_bound(&a.result),
+                IngestItem::Rejected(r) => r.monitor_id.len() + 64,
+            })
+            .sum();
         self.tx
             .send(Submission {
-                node: node.to_owned(),
-                results,
+                batch,
+                bytes,
                 reply,
             })
             .await
@@ -67,21 +91,36 @@ impl Ingest {
 
 async fn run(ctx: Context, mut rx: mpsc::Receiver<Submission>) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    while let Some(first) = rx.recv().await {
+    let mut carried: Option<Submission> = None;
+    loop {
+        let first = match carried.take() {
+            Some(s) => s,
+            None => match rx.recv().await {
+                Some(s) => s,
+                None => break,
+            },
+        };
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             break;
         };
-        let mut count = first.results.len();
+        let (mut count, mut bytes) = (first.batch.items.len(), first.bytes);
         let mut subs = vec![first];
+        let mut next = None;
         while count < MAX_RESULTS_PER_ENTRY {
             match rx.try_recv() {
+                Ok(s) if bytes + s.bytes > MAX_BYTES_PER_ENTRY => {
+                    next = Some(s);
+                    break;
+                }
                 Ok(s) => {
-                    count += s.results.len();
+                    count += s.batch.items.len();
+                    bytes += s.bytes;
                     subs.push(s);
                 }
                 Err(_) => break,
             }
         }
+        carried = next;
         let ctx = ctx.clone();
         tokio::spawn(async move {
             commit(&ctx, subs).await;
@@ -91,19 +130,21 @@ async fn run(ctx: Context, mut rx: mpsc::Receiver<Submission>) {
 }
 
 async fn commit(ctx: &Context, subs: Vec<Submission>) {
-    let mut per_node: Vec<NodeResults> = Vec::new();
+    let mut per_node: Vec<NodeIngest> = Vec::new();
     let mut replies = Vec::with_capacity(subs.len());
     for s in subs {
-        match per_node.iter_mut().find(|n| n.node == s.node) {
-            Some(n) => n.results.extend(s.results),
-            None => per_node.push(NodeResults {
-                node: s.node.clone(),
-                results: s.results,
-            }),
+        let node = s.batch.node.clone();
+        match per_node.iter_mut().find(|n| n.node == node) {
+            Some(n) => {
+                n.items.extend(s.batch.items);
+                n.sent_at_ms = s.batch.sent_at_ms.or(n.sent_at_ms);
+            }
+            None => per_node.push(s.batch),
         }
-        replies.push((s.node, s.reply));
+        replies.push((node, s.reply));
     }
-    let cmd = Command::IngestResults(IngestBatch {
+    // The leader stamps its own clock over this when it proposes the entry.
+    let cmd = Command::Ingest(IngestBatch {
         received_at_ms: now_ms(),
         per_node,
     });

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netpulse_protocol::identity::{is_coordinator_cert, node_id_from_cert, NodeIdentity};
-use netpulse_protocol::tls::{coordinator_server_config, ALPN_EDGE, ALPN_JOIN, ALPN_PEER};
+use netpulse_protocol::tls::{
+    coordinator_server_config, ALPN_EDGE, ALPN_EDGE_V1, ALPN_JOIN, ALPN_PEER,
+};
 use quinn::crypto::rustls::QuicServerConfig;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::watch;
@@ -25,6 +27,7 @@ use tokio::sync::watch;
 use crate::context::Context;
 use assignments::Assignments;
 use ingest::Ingest;
+use session::{Dialect, EdgePeer};
 
 /// Errors starting the endpoint.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +119,12 @@ impl EdgeServer {
                     Err(e) => return tracing::debug!(%remote, error = %e, "QUIC handshake failed"),
                 };
                 match alpn(&conn).as_deref() {
-                    Some(ALPN_EDGE) => serve_connection(ctx, ingest, assignments, conn).await,
+                    Some(ALPN_EDGE) => {
+                        serve_connection(ctx, ingest, assignments, conn, Dialect::V2).await
+                    }
+                    Some(ALPN_EDGE_V1) => {
+                        serve_connection(ctx, ingest, assignments, conn, Dialect::V1).await
+                    }
                     Some(ALPN_PEER) => match peer_certificate(&conn) {
                         Some(der) if is_coordinator_cert(&der) => {
                             crate::cluster::server::serve(ctx, conn).await
@@ -144,8 +152,12 @@ fn server_config(
     identity: &NodeIdentity,
     ca: &CertificateDer<'static>,
 ) -> Result<quinn::ServerConfig, EdgeServerError> {
-    let tls = coordinator_server_config(identity, ca, &[ALPN_EDGE, ALPN_PEER, ALPN_JOIN])
-        .map_err(|e| EdgeServerError::Tls(e.to_string()))?;
+    let tls = coordinator_server_config(
+        identity,
+        ca,
+        &[ALPN_EDGE, ALPN_EDGE_V1, ALPN_PEER, ALPN_JOIN],
+    )
+    .map_err(|e| EdgeServerError::Tls(e.to_string()))?;
     let crypto =
         QuicServerConfig::try_from(tls).map_err(|e| EdgeServerError::Tls(e.to_string()))?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
@@ -177,6 +189,7 @@ async fn serve_connection(
     ingest: Ingest,
     assignments: watch::Receiver<Assignments>,
     conn: quinn::Connection,
+    dialect: Dialect,
 ) {
     let remote = conn.remote_address();
     let (send, recv) = match tokio::time::timeout(Duration::from_secs(10), conn.accept_bi()).await {
@@ -196,16 +209,12 @@ async fn serve_connection(
             conn.close(quinn::VarInt::from_u32(4), b"certificate names no node");
         }
         Some(Ok(node_id)) => {
-            let result = session::run(
-                ctx,
-                ingest,
-                assignments,
-                conn.clone(),
-                node_id.clone(),
-                send,
-                recv,
-            )
-            .await;
+            let peer = EdgePeer {
+                conn: conn.clone(),
+                node_id: node_id.clone(),
+                dialect,
+            };
+            let result = session::run(ctx, ingest, assignments, peer, send, recv).await;
             if let Err(e) = result {
                 tracing::info!(node = %node_id, %remote, error = %e, "edge session ended");
             }

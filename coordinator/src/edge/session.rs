@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use netpulse_protocol::check::CheckSpec;
+use netpulse_protocol::limits::{self, MAX_BATCH_RESULTS};
 use netpulse_protocol::message::{
-    CoordinatorMessage, EdgeMessage, Hello, WireError as Refusal, WireErrorCode,
+    ClusterView, CoordinatorMessage, EdgeMessage, Hello, WireError as Refusal, WireErrorCode,
 };
 use netpulse_protocol::result::CheckResult;
 use netpulse_protocol::FrameDecoder;
@@ -22,14 +23,33 @@ use super::registry::SessionEntry;
 use super::wire;
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::command::{Command, NodeSessionEvent};
+use crate::state::command::{
+    AgedResult, Command, IngestItem, NodeIngest, NodeSessionEvent, RejectReason, RejectedResult,
+};
 
 /// How often nodes send heartbeats.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// A node silent for this long is disconnected.
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(20);
-/// Most results accepted in one batch.
-pub const MAX_BATCH: usize = 5000;
+
+/// Which session protocol the node negotiated (by ALPN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `netpulse-edge/1`: plain result batches, no cluster view (nodes older than this build).
+    V1,
+    /// `netpulse-edge/2`: timed result batches, and the node is told who the coordinators are.
+    V2,
+}
+
+/// The authenticated peer of a session.
+pub struct EdgePeer {
+    /// Its QUIC connection.
+    pub conn: quinn::Connection,
+    /// Node id from its certificate.
+    pub node_id: String,
+    /// The protocol it speaks.
+    pub dialect: Dialect,
+}
 
 /// Why a session ended abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -45,16 +65,20 @@ pub enum SessionError {
     Silent(Duration),
 }
 
-/// Runs an authenticated session for `node_id` until it ends.
+/// Runs an authenticated session for `peer` until it ends.
 pub async fn run(
     ctx: Context,
     ingest: Ingest,
     assignments: watch::Receiver<Assignments>,
-    conn: quinn::Connection,
-    node_id: String,
+    peer: EdgePeer,
     send: quinn::SendStream,
     mut recv: quinn::RecvStream,
 ) -> Result<(), SessionError> {
+    let EdgePeer {
+        conn,
+        node_id,
+        dialect,
+    } = peer;
     let (out, out_rx) = mpsc::channel::<CoordinatorMessage>(64);
     let writer = tokio::spawn(write_loop(send, out_rx));
     let mut dec = FrameDecoder::new();
@@ -117,8 +141,22 @@ pub async fn run(
         })
         .await;
     let pusher = tokio::spawn(push_assignments(node_id.clone(), assignments, out.clone()));
+    let mut view = None;
+    if dialect == Dialect::V2 {
+        view = Some(cluster_view(&ctx));
+        if let Some(v) = &view {
+            let _ = out.send(CoordinatorMessage::Cluster(v.clone())).await;
+        }
+    }
+    let mut session = Reader {
+        ctx: &ctx,
+        ingest: &ingest,
+        node_id: &node_id,
+        out: &out,
+        view,
+    };
 
-    let result = read_loop(&ingest, &node_id, &mut recv, &mut dec, &out).await;
+    let result = session.read_loop(&mut recv, &mut dec).await;
     if let Err(SessionError::Violation(why)) = &result {
         let _ = out.send(refusal(WireErrorCode::BadRequest, why)).await;
     }
@@ -187,71 +225,151 @@ async fn violation(
     Err(SessionError::Violation(why.to_owned()))
 }
 
-fn validate_batch(results: &[CheckResult]) -> Result<(), String> {
-    if results.is_empty() || results.len() > MAX_BATCH {
-        return Err(format!("batch must hold 1 to {MAX_BATCH} results"));
+/// The coordinators as this one sees them: every voter's QUIC address, and the leader's.
+fn cluster_view(ctx: &Context) -> ClusterView {
+    let metrics = ctx.raft().metrics().borrow().clone();
+    let membership = metrics.membership_config.membership();
+    let members = membership
+        .voter_ids()
+        .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
+        .collect();
+    ClusterView {
+        members,
+        leader: ctx.leader().map(|(_, addr)| addr),
     }
-    if results.windows(2).any(|w| w[0].seq >= w[1].seq) {
-        return Err("results must be in strictly increasing sequence order".into());
-    }
-    for r in results {
-        if r.monitor_id.is_empty() || r.monitor_id.len() > 64 || r.metrics.len() > 64 {
-            return Err(format!("result {} is malformed", r.seq));
-        }
-        if r.detail.as_ref().is_some_and(|d| d.len() > 4096)
-            || r.facts.len() > 16
-            || r.facts.iter().any(|(k, v)| k.len() > 64 || v.len() > 512)
-        {
-            return Err(format!(
-                "result {} carries oversized detail or facts",
-                r.seq
-            ));
-        }
-        if r.error.as_ref().is_some_and(|e| e.message.len() > 4096) {
-            return Err(format!("result {} carries an oversized message", r.seq));
-        }
-    }
-    Ok(())
 }
 
-async fn read_loop(
-    ingest: &Ingest,
-    node_id: &str,
-    recv: &mut quinn::RecvStream,
-    dec: &mut FrameDecoder,
-    out: &mpsc::Sender<CoordinatorMessage>,
-) -> Result<(), SessionError> {
-    loop {
-        let msg =
-            match tokio::time::timeout(SILENCE_LIMIT, wire::read::<EdgeMessage>(recv, dec)).await {
-                Err(_) => return Err(SessionError::Silent(SILENCE_LIMIT)),
-                Ok(r) => r?,
-            };
-        match msg {
-            None => return Ok(()),
-            Some(EdgeMessage::Heartbeat { .. }) => {
-                let _ = out.send(CoordinatorMessage::HeartbeatAck).await;
+/// Splits a batch into what to store and what to refuse, in sequence order. Nothing a node
+/// sends in a result can end its session: a result that breaks a limit is committed as
+/// rejected (so the node drops it) and counted against the node; a result whose sequence is
+/// not above the one before it (which a node's outbox never produces) is skipped, and the ack
+/// covering its neighbours drops it on the node.
+fn sort_batch(
+    node: &str,
+    results: Vec<CheckResult>,
+    sent_at_ms: Option<i64>,
+    now_ms: i64,
+) -> NodeIngest {
+    let mut items = Vec::with_capacity(results.len());
+    let mut last: Option<u64> = None;
+    for r in results {
+        let monitor = clip_id(&r.monitor_id);
+        if last.is_some_and(|l| r.seq <= l) {
+            tracing::warn!(node, seq = r.seq, %monitor, "result out of sequence order skipped");
+            continue;
+        }
+        last = Some(r.seq);
+        match limits::check(&r) {
+            Err(e) => {
+                tracing::warn!(node, seq = r.seq, %monitor, reason = %e, "result rejected");
+                items.push(IngestItem::Rejected(RejectedResult {
+                    seq: r.seq,
+                    monitor_id: monitor,
+                    reason: RejectReason::Limit(e),
+                }));
             }
-            Some(EdgeMessage::Results(batch)) => {
-                validate_batch(&batch.results).map_err(SessionError::Violation)?;
-                match ingest.submit(node_id, batch.results).await {
-                    Ok(up_to_seq) => {
-                        let _ = out.send(CoordinatorMessage::Ack { up_to_seq }).await;
-                    }
-                    // Not acknowledged: the node resends after its ack timeout or reconnect.
-                    Err(e) => tracing::warn!(node = %node_id, error = %e, "batch not committed"),
+            Ok(()) => {
+                // Age on the node's own clock; an old node (no send time) is judged on ours,
+                // as before timed batches.
+                let age = sent_at_ms.unwrap_or(now_ms).saturating_sub(r.checked_at_ms);
+                items.push(IngestItem::Result(AgedResult {
+                    age_ms: age.max(0) as u64,
+                    result: r,
+                }));
+            }
+        }
+    }
+    NodeIngest {
+        node: node.to_owned(),
+        sent_at_ms,
+        items,
+    }
+}
+
+/// A monitor id cut to [`limits::MAX_MONITOR_ID_LEN`] for logs and the rejection record.
+fn clip_id(id: &str) -> String {
+    let mut end = id.len().min(limits::MAX_MONITOR_ID_LEN);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id[..end].to_owned()
+}
+
+/// The reading half of a session.
+struct Reader<'a> {
+    ctx: &'a Context,
+    ingest: &'a Ingest,
+    node_id: &'a str,
+    out: &'a mpsc::Sender<CoordinatorMessage>,
+    /// The cluster view last sent (`netpulse-edge/2` only).
+    view: Option<ClusterView>,
+}
+
+impl Reader<'_> {
+    async fn read_loop(
+        &mut self,
+        recv: &mut quinn::RecvStream,
+        dec: &mut FrameDecoder,
+    ) -> Result<(), SessionError> {
+        loop {
+            let msg =
+                match tokio::time::timeout(SILENCE_LIMIT, wire::read::<EdgeMessage>(recv, dec))
+                    .await
+                {
+                    Err(_) => return Err(SessionError::Silent(SILENCE_LIMIT)),
+                    Ok(r) => r?,
+                };
+            match msg {
+                None => return Ok(()),
+                Some(EdgeMessage::Heartbeat { .. }) => {
+                    let _ = self.out.send(CoordinatorMessage::HeartbeatAck).await;
+                    self.refresh_view().await;
+                }
+                Some(EdgeMessage::Results(batch)) => self.results(batch.results, None).await,
+                Some(EdgeMessage::TimedResults(batch)) => {
+                    self.results(batch.results, Some(batch.sent_at_ms)).await
+                }
+                Some(other) => {
+                    return Err(SessionError::Violation(format!(
+                        "unexpected message in session: {}",
+                        match other {
+                            EdgeMessage::Enrol(_) => "enrol",
+                            EdgeMessage::Hello(_) => "second hello",
+                            _ => "unknown",
+                        }
+                    )))
                 }
             }
-            Some(other) => {
-                return Err(SessionError::Violation(format!(
-                    "unexpected message in session: {}",
-                    match other {
-                        EdgeMessage::Enrol(_) => "enrol",
-                        EdgeMessage::Hello(_) => "second hello",
-                        _ => "unknown",
-                    }
-                )))
+        }
+    }
+
+    /// Commits a batch and acknowledges up to the node's committed sequence. A batch over
+    /// [`MAX_BATCH_RESULTS`] is taken in part; the ack tells the node where to go on.
+    async fn results(&mut self, mut results: Vec<CheckResult>, sent_at_ms: Option<i64>) {
+        results.truncate(MAX_BATCH_RESULTS);
+        if results.is_empty() {
+            return;
+        }
+        let batch = sort_batch(self.node_id, results, sent_at_ms, now_ms());
+        match self.ingest.submit(batch).await {
+            Ok(up_to_seq) => {
+                let _ = self.out.send(CoordinatorMessage::Ack { up_to_seq }).await;
             }
+            // Not acknowledged: the node resends after its ack timeout or reconnect.
+            Err(e) => tracing::warn!(node = %self.node_id, error = %e, "batch not committed"),
+        }
+    }
+
+    /// Tells a `netpulse-edge/2` node when the coordinators or the leader changed.
+    async fn refresh_view(&mut self) {
+        let Some(sent) = &self.view else { return };
+        let now = cluster_view(self.ctx);
+        if *sent != now {
+            let _ = self
+                .out
+                .send(CoordinatorMessage::Cluster(now.clone()))
+                .await;
+            self.view = Some(now);
         }
     }
 }

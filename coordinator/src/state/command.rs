@@ -32,8 +32,9 @@ pub enum Command {
     NodeSession(NodeSessionEvent),
     /// A coordinator (re)started: sessions it held are gone.
     CoordinatorStarted { coordinator: u64, at_ms: i64 },
-    /// Results from edge nodes, deduplicated by node and sequence.
-    IngestResults(IngestBatch),
+    /// Results from edge nodes, deduplicated by node and sequence (before clock-safe ages and
+    /// per-result rejection; still applied from old logs, never proposed).
+    IngestResults(LegacyIngestBatch),
     /// Reserve the next coordinator id for a joining coordinator.
     AllocateCoordinatorId,
     /// The leader's placement decision: the full monitor set of each listed node (an empty
@@ -91,6 +92,20 @@ pub enum Command {
         /// What happened.
         outcome: DeliveryOutcome,
     },
+    /// Results from edge nodes with each result's age on its node's clock, and the results
+    /// refused at the door, in sequence order per node.
+    Ingest(IngestBatch),
+}
+
+impl Command {
+    /// Sets the times this command takes from the leader's clock, at the moment the leader
+    /// proposes it: whichever coordinator formed the command (a follower holding an edge
+    /// session, with a clock of its own), only the leader's clock enters the log for them.
+    pub fn stamp_leader_clock(&mut self, now_ms: i64) {
+        if let Command::Ingest(batch) = self {
+            batch.received_at_ms = now_ms;
+        }
+    }
 }
 
 /// Operator actions on an incident.
@@ -135,19 +150,126 @@ pub struct NodeSessionEvent {
 /// Results gathered by the ingest batcher across sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IngestBatch {
-    /// When the batch was formed, Unix ms; becomes the nodes' `last_seen`.
+    /// Leader clock when the leader proposed the entry, Unix ms ([`Command::stamp_leader_clock`]).
+    /// Freshness is judged against it; it becomes the nodes' `last_seen`.
+    pub received_at_ms: i64,
+    /// What each node sent, in increasing sequence order per node.
+    pub per_node: Vec<NodeIngest>,
+}
+
+/// What one node sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeIngest {
+    /// Authenticated node id (from the certificate, never from the payload).
+    pub node: String,
+    /// The node's clock when it sent its newest batch, Unix ms, if it says (`netpulse-edge/2`).
+    /// Against `received_at_ms` it gives the node's clock offset from the leader.
+    pub sent_at_ms: Option<i64>,
+    /// Results and refusals in increasing sequence order.
+    pub items: Vec<IngestItem>,
+}
+
+/// One sequence number of a node: a result to store, or one refused at the door.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum IngestItem {
+    /// A result and its age.
+    Result(AgedResult),
+    /// A result the coordinator refused; its sequence is committed so the node drops it.
+    Rejected(RejectedResult),
+}
+
+impl IngestItem {
+    /// The node's sequence number.
+    pub fn seq(&self) -> u64 {
+        match self {
+            IngestItem::Result(a) => a.result.seq,
+            IngestItem::Rejected(r) => r.seq,
+        }
+    }
+}
+
+/// A result with its age when the node sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgedResult {
+    /// Milliseconds between the check's start and the node sending it, on the node's clock
+    /// (so the node's offset cancels out).
+    pub age_ms: u64,
+    /// The result as the node measured it.
+    pub result: CheckResult,
+}
+
+/// A result the coordinator would not store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedResult {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Its monitor id, clipped to the id limit.
+    pub monitor_id: String,
+    /// Why.
+    pub reason: RejectReason,
+}
+
+/// Why a result was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectReason {
+    /// It breaks a limit of `netpulse_protocol::limits` (a node older than the limits, or a
+    /// bug: this build's nodes cut results to them).
+    Limit(netpulse_protocol::limits::LimitExceeded),
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReason::Limit(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Results gathered by the ingest batcher, as logged before ages and rejections existed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegacyIngestBatch {
+    /// When the batch was formed (the session coordinator's clock), Unix ms.
     pub received_at_ms: i64,
     /// Results per node, each in increasing sequence order.
     pub per_node: Vec<NodeResults>,
 }
 
-/// Results of one node.
+/// Results of one node (legacy entries).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeResults {
     /// Authenticated node id (from the certificate, never from the payload).
     pub node: String,
     /// Results in increasing sequence order.
     pub results: Vec<CheckResult>,
+}
+
+impl From<&LegacyIngestBatch> for IngestBatch {
+    /// An old entry's results had their age judged on the receiving coordinator's clock
+    /// (`received_at - checked_at`); the conversion keeps exactly that judgement.
+    fn from(old: &LegacyIngestBatch) -> Self {
+        IngestBatch {
+            received_at_ms: old.received_at_ms,
+            per_node: old
+                .per_node
+                .iter()
+                .map(|n| NodeIngest {
+                    node: n.node.clone(),
+                    sent_at_ms: None,
+                    items: n
+                        .results
+                        .iter()
+                        .map(|r| {
+                            IngestItem::Result(AgedResult {
+                                age_ms: old.received_at_ms.saturating_sub(r.checked_at_ms).max(0)
+                                    as u64,
+                                result: r.clone(),
+                            })
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The outcome of applying a command.
@@ -165,6 +287,8 @@ pub enum CommandResponse {
         duplicates: u64,
         /// Dropped because the monitor or node does not exist.
         dropped: u64,
+        /// Refused at the door (limits) and committed as rejected.
+        rejected: u64,
         /// Highest committed sequence per node after this batch.
         committed: Vec<(String, u64)>,
     },

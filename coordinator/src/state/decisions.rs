@@ -85,6 +85,7 @@ impl StateStore {
         m: &Monitor,
         region: &str,
         r: &CheckResult,
+        measured_at_ms: i64,
         received_at_ms: i64,
     ) -> Result<(), StateError> {
         let key = track_key(&m.id, region);
@@ -111,7 +112,7 @@ impl StateStore {
             Observation {
                 status: r.status,
                 impaired: r.impaired,
-                checked_at_ms: r.checked_at_ms,
+                checked_at_ms: measured_at_ms,
                 received_at_ms,
                 error: error.as_deref(),
             },

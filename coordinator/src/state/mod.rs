@@ -10,9 +10,12 @@ pub mod command;
 mod decisions;
 mod delivery;
 mod incidents;
+pub mod ingest;
 pub mod model;
 #[cfg(test)]
 mod tests_alerting;
+#[cfg(test)]
+mod tests_ingest;
 
 use std::collections::BTreeMap;
 
@@ -20,7 +23,7 @@ use netpulse_protocol::result::CheckResult;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tokio::sync::watch;
 
-use command::{Command, CommandResponse, IngestBatch, NodeSessionEvent};
+use command::{Command, CommandResponse, NodeSessionEvent};
 use model::{ApiKeyRecord, EdgeNode, JoinTokenRecord, Monitor, RegionLatest, StoredResult};
 
 /// Storage failures; the Raft layer turns them into fatal storage errors.
@@ -34,7 +37,7 @@ pub enum StateError {
     Corrupt { tree: &'static str, detail: String },
 }
 
-const TREES: [&str; 19] = [
+const TREES: [&str; 20] = [
     "sm_placement",
     "sm_monitors",
     "sm_nodes",
@@ -54,6 +57,7 @@ const TREES: [&str; 19] = [
     "sm_pending",
     "sm_maintenance",
     "sm_deadlines",
+    "sm_node_ingest",
 ];
 
 const NEXT_COORDINATOR_ID: &[u8] = b"next_coordinator_id";
@@ -101,6 +105,7 @@ pub struct StateStore {
     pending: sled::Tree,
     maintenance: sled::Tree,
     deadlines: sled::Tree,
+    node_ingest: sled::Tree,
     versions: watch::Sender<Versions>,
 }
 
@@ -163,6 +168,7 @@ impl StateStore {
             pending: db.open_tree("sm_pending")?,
             maintenance: db.open_tree("sm_maintenance")?,
             deadlines: db.open_tree("sm_deadlines")?,
+            node_ingest: db.open_tree("sm_node_ingest")?,
             versions,
         })
     }
@@ -256,7 +262,8 @@ impl StateStore {
                 self.bump(true);
                 CommandResponse::Ok
             }
-            Command::IngestResults(batch) => self.apply_ingest(batch, index)?,
+            Command::IngestResults(old) => self.apply_ingest(&old.into(), index)?,
+            Command::Ingest(batch) => self.apply_ingest(batch, index)?,
             Command::SetPlacement { changes } => {
                 let mut batch = sled::Batch::default();
                 for (node, monitors) in changes {
@@ -372,109 +379,6 @@ impl StateStore {
         self.nodes.insert(n.id.as_bytes(), json(&n))?;
         self.bump(true);
         Ok(CommandResponse::Ok)
-    }
-
-    fn apply_ingest(&self, batch: &IngestBatch, index: u64) -> Result<CommandResponse, StateError> {
-        let (mut stored, mut duplicates, mut dropped) = (0u64, 0u64, 0u64);
-        let mut committed = Vec::with_capacity(batch.per_node.len());
-        let mut monitors: BTreeMap<String, Option<Monitor>> = BTreeMap::new();
-        let mut votes = decisions::VoteBatch::default();
-        for nr in &batch.per_node {
-            let Some(mut node) = self.node(&nr.node)? else {
-                dropped += nr.results.len() as u64;
-                continue;
-            };
-            let mut high = self.committed_seq(&nr.node)?;
-            let (stored_before, duplicates_before) = (stored, duplicates);
-            let mut results = sled::Batch::default();
-            let mut latest: BTreeMap<String, RegionLatest> = BTreeMap::new();
-            for r in &nr.results {
-                if r.seq <= high {
-                    duplicates += 1;
-                    continue;
-                }
-                high = r.seq;
-                let monitor = match monitors.get(&r.monitor_id) {
-                    Some(m) => m.clone(),
-                    None => {
-                        let m = self.monitor(&r.monitor_id)?;
-                        monitors.insert(r.monitor_id.clone(), m.clone());
-                        m
-                    }
-                };
-                // Results for deleted monitors or regions the monitor no longer names are dropped,
-                // but still advance the sequence so the node stops resending them.
-                match monitor {
-                    Some(m) if m.covers(&node.region) => {}
-                    _ => {
-                        dropped += 1;
-                        continue;
-                    }
-                }
-                if let Some(pinned) =
-                    self.pin_first_host_key(&r.monitor_id, &r.facts, index, batch.received_at_ms)?
-                {
-                    monitors.insert(r.monitor_id.clone(), Some(pinned));
-                }
-                if let Some(m) = monitors.get(&r.monitor_id).and_then(Option::as_ref) {
-                    self.observe(&mut votes, m, &node.region, r, batch.received_at_ms)?;
-                    self.check_tls_expiry(m, r, batch.received_at_ms, index)?;
-                }
-                let sr = stored_result(r, &node);
-                let key = result_key(&r.monitor_id, r.checked_at_ms, &node.id, r.seq);
-                results.insert(key, postcard::to_allocvec(&sr).unwrap_or_default());
-                let l = RegionLatest {
-                    region: node.region.clone(),
-                    node: node.id.clone(),
-                    status: r.status,
-                    checked_at_ms: r.checked_at_ms,
-                    duration_us: r.duration_us,
-                    error: r.error.clone(),
-                };
-                match latest.get(&r.monitor_id) {
-                    Some(prev) if prev.checked_at_ms > l.checked_at_ms => {}
-                    _ => {
-                        latest.insert(r.monitor_id.clone(), l);
-                    }
-                }
-                stored += 1;
-            }
-            self.results.apply_batch(results)?;
-            for (monitor_id, l) in latest {
-                let key = latest_key(&monitor_id, &l.region);
-                let newer = match self.latest.get(&key)? {
-                    Some(prev) => {
-                        from_json::<RegionLatest>("sm_latest", &prev)?.checked_at_ms
-                            <= l.checked_at_ms
-                    }
-                    None => true,
-                };
-                if newer {
-                    self.latest.insert(key, json(&l))?;
-                }
-            }
-            self.node_seq
-                .insert(nr.node.as_bytes(), &high.to_be_bytes())?;
-            node.last_seen_ms = node.last_seen_ms.max(batch.received_at_ms);
-            node.results_stored += stored - stored_before;
-            node.results_duplicate += duplicates - duplicates_before;
-            self.nodes.insert(node.id.as_bytes(), json(&node))?;
-            committed.push((nr.node.clone(), high));
-        }
-        let changed = self.flush_votes(votes)?;
-        for m in monitors.values().flatten() {
-            if changed.contains(&m.id) {
-                self.evaluate(m, batch.received_at_ms, index)?;
-            }
-        }
-        self.update_mesh(batch.received_at_ms, index)?;
-        self.bump(false);
-        Ok(CommandResponse::Ingested {
-            stored,
-            duplicates,
-            dropped,
-            committed,
-        })
     }
 
     fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StateError> {
@@ -724,12 +628,14 @@ fn latest_key(monitor: &str, region: &str) -> Vec<u8> {
     k
 }
 
-fn stored_result(r: &CheckResult, node: &EdgeNode) -> StoredResult {
+/// What is stored of a result; `measured_at_ms` is on the leader's clock (see
+/// [`StoredResult::checked_at_ms`]).
+fn stored_result(r: &CheckResult, node: &EdgeNode, measured_at_ms: i64) -> StoredResult {
     StoredResult {
         region: node.region.clone(),
         node: node.id.clone(),
         seq: r.seq,
-        checked_at_ms: r.checked_at_ms,
+        checked_at_ms: measured_at_ms,
         status: r.status,
         duration_us: r.duration_us,
         error: r.error.clone(),
@@ -744,7 +650,7 @@ mod tests {
     use netpulse_protocol::check::{ProbeSpec, SshAuth, SshSpec};
     use netpulse_protocol::result::{CheckResult, CheckStatus};
 
-    use super::command::{Command, IngestBatch, NodeResults};
+    use super::command::{Command, LegacyIngestBatch, NodeResults};
     use super::model::{EdgeNode, Monitor};
     use super::StateStore;
 
@@ -770,8 +676,9 @@ mod tests {
         }
     }
 
+    /// Through a legacy entry, so old logs keep applying (and pinning) as before.
     fn ingest(s: &StateStore, index: u64, results: Vec<CheckResult>) {
-        let batch = IngestBatch {
+        let batch = LegacyIngestBatch {
             received_at_ms: 5000,
             per_node: vec![NodeResults {
                 node: "n-1".into(),

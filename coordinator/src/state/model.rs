@@ -149,7 +149,9 @@ pub struct StoredResult {
     pub node: String,
     /// The node's sequence number.
     pub seq: u64,
-    /// Start of the run, Unix ms (node clock).
+    /// Start of the run, Unix ms, on the leader's clock: arrival minus the age the node
+    /// reported, so results from nodes with skewed clocks line up (results stored before
+    /// clock-safe ages hold the node's clock).
     pub checked_at_ms: i64,
     /// Up, degraded or down.
     pub status: CheckStatus,

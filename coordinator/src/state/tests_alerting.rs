@@ -7,22 +7,26 @@ use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError
 use super::alerting::{
     AlertSettings, ChannelRecord, DeliveryState, IncidentStatus, Maintenance, MaintenanceSchedule,
 };
-use super::command::{Command, DeliveryOutcome, IncidentAction, IngestBatch, NodeResults};
+use super::command::{
+    AgedResult, Command, DeliveryOutcome, IncidentAction, IngestBatch, IngestItem, NodeIngest,
+};
 use super::model::{EdgeNode, Monitor};
 use super::StateStore;
 use crate::decide::quorum::Health;
 
-const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+pub(super) const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 
-struct World {
+/// A state machine with three regions' nodes, a webhook channel and monitor `mon_a`; shared
+/// with the other state-machine tests.
+pub(super) struct World {
     _dir: tempfile::TempDir,
-    s: StateStore,
-    index: u64,
-    seq: u64,
+    pub(super) s: StateStore,
+    pub(super) index: u64,
+    pub(super) seq: u64,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = sled::open(dir.path()).expect("sled");
         let mut w = World {
@@ -53,7 +57,7 @@ impl World {
         w
     }
 
-    fn apply(&mut self, cmd: Command) -> super::command::CommandResponse {
+    pub(super) fn apply(&mut self, cmd: Command) -> super::command::CommandResponse {
         self.index += 1;
         self.s.apply(&cmd, self.index).expect("apply")
     }
@@ -64,13 +68,17 @@ impl World {
             .iter()
             .map(|(region, status, impaired)| {
                 self.seq += 1;
-                NodeResults {
+                NodeIngest {
                     node: format!("n-{region}"),
-                    results: vec![result(self.seq, at, *status, *impaired)],
+                    sent_at_ms: Some(at + 100),
+                    items: vec![IngestItem::Result(AgedResult {
+                        age_ms: 100,
+                        result: result(self.seq, at, *status, *impaired),
+                    })],
                 }
             })
             .collect();
-        self.apply(Command::IngestResults(IngestBatch {
+        self.apply(Command::Ingest(IngestBatch {
             received_at_ms: at + 100,
             per_node,
         }));
@@ -81,7 +89,7 @@ impl World {
         self.results(at, &s);
     }
 
-    fn health(&self) -> Health {
+    pub(super) fn health(&self) -> Health {
         self.s
             .monitor_health("mon_a")
             .expect("read")
@@ -89,7 +97,7 @@ impl World {
             .unwrap_or(Health::Unknown)
     }
 
-    fn notifications(&self) -> Vec<super::alerting::Notification> {
+    pub(super) fn notifications(&self) -> Vec<super::alerting::Notification> {
         self.s
             .notifications
             .iter()
@@ -137,7 +145,7 @@ fn monitor() -> Monitor {
     }
 }
 
-fn result(seq: u64, at: i64, status: CheckStatus, impaired: bool) -> CheckResult {
+pub(super) fn result(seq: u64, at: i64, status: CheckStatus, impaired: bool) -> CheckResult {
     CheckResult {
         seq,
         monitor_id: "mon_a".into(),

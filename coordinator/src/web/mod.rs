@@ -245,7 +245,7 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
             ))
         })
         .collect::<Result<Vec<_>, StateError>>()?;
-    let nodes: Vec<NodeView> = store.nodes()?.iter().map(NodeView::from).collect();
+    let nodes = NodeView::all(store)?;
     let mut ov = Overview::build(&monitors, &nodes, now);
     // Open ones (from their index), then the newest resolved ones: bounded reads per render.
     let mut shown = store.open_incidents()?;

@@ -131,6 +131,14 @@ pub struct NodeRow {
     pub version: String,
     /// Labels as `key=value`, comma-separated.
     pub labels: String,
+    /// Clock offset from the leader (`"+300.2 s"`), empty before the node reported one.
+    pub clock_offset: String,
+    /// The offset is large enough to warn about.
+    pub clock_warning: bool,
+    /// Results refused (broken protocol limits).
+    pub rejected: u64,
+    /// Why the last one was refused, with its monitor; empty when none was.
+    pub last_rejection: String,
 }
 
 /// Everything the overview shows.
@@ -239,6 +247,17 @@ impl Overview {
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(", "),
+                clock_offset: n
+                    .clock_offset_ms
+                    .map(|o| format!("{:+.1} s", o as f64 / 1000.0))
+                    .unwrap_or_default(),
+                clock_warning: n.clock_warning,
+                rejected: n.results_rejected,
+                last_rejection: n
+                    .last_rejection
+                    .as_ref()
+                    .map(|r| format!("{} (monitor {}, {})", r.reason, r.monitor_id, r.at))
+                    .unwrap_or_default(),
             })
             .collect();
 

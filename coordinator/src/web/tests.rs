@@ -74,6 +74,10 @@ fn node(id: &str, region: &str, connected: bool) -> NodeView {
         revoked: false,
         results_stored: 0,
         results_duplicate: 0,
+        results_rejected: 0,
+        last_rejection: None,
+        clock_offset_ms: None,
+        clock_warning: false,
     }
 }
 
@@ -324,6 +328,7 @@ fn result_view(
         seq: 1,
         detail: Some("<b>answer</b>".to_owned()),
         facts: BTreeMap::new(),
+        truncated: None,
     }
 }
 

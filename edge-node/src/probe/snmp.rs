@@ -34,13 +34,15 @@ use netpulse_protocol::check::{
     parse_numeric_oid, SnmpAuthProtocol, SnmpPrivProtocol, SnmpSpec, SnmpThreshold, SnmpVersion,
     ThresholdSeverity, SNMP_SYS_UPTIME_OID,
 };
+use netpulse_protocol::limits;
 use netpulse_protocol::result::ErrorClass;
 use tokio::time::Instant;
 
 use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
 
-/// Most values one walk collects; the rest of a huge subtree is left out (and said so in the
-/// detail) so a mistaken `walk` of `1.3.6.1` cannot pin a node.
+/// Most values one walk visits, numeric or not, so a mistaken `walk` of `1.3.6.1` cannot pin a
+/// node. Walks also stop once the result holds [`limits::MAX_METRICS`] values, the most a result
+/// can carry; either way the rest is left out and the result is marked truncated.
 pub const MAX_WALK_ITEMS: usize = 10_000;
 
 /// Longest [`ProbeOutcome::detail`] text.
@@ -506,6 +508,7 @@ impl SnmpProbe {
         }
 
         let mut seen: HashSet<String> = metrics.iter().map(|(n, _)| n.clone()).collect();
+        let mut cut: Vec<String> = Vec::new();
         for root in &self.walk {
             let walked = self.walk_one(&client, root, &mut metrics, &mut seen).await;
             let (found, truncated) = match walked {
@@ -524,6 +527,9 @@ impl SnmpProbe {
                 "walk {root}: {found} values{}; ",
                 if truncated { " (truncated)" } else { "" }
             );
+            if truncated {
+                cut.push(format!("walk {root} stopped after {found} values"));
+            }
         }
 
         let detail = detail.trim_end_matches([';', ' ']).to_owned();
@@ -554,6 +560,11 @@ impl SnmpProbe {
                 }
             }
         };
+        let outcome = if cut.is_empty() {
+            outcome
+        } else {
+            outcome.with_fact(limits::TRUNCATED_FACT, cut.join("; "))
+        };
         if detail.is_empty() {
             outcome
         } else {
@@ -562,7 +573,7 @@ impl SnmpProbe {
     }
 
     /// Walks one subtree, adding its numeric values as metrics; returns how many values it
-    /// found and whether it stopped at [`MAX_WALK_ITEMS`].
+    /// found and whether it stopped early ([`MAX_WALK_ITEMS`] visited, or a full result).
     async fn walk_one(
         &self,
         client: &Client<async_snmp::UdpHandle>,
@@ -582,7 +593,7 @@ impl SnmpProbe {
                     metrics.push((name, v));
                 }
             }
-            if found >= MAX_WALK_ITEMS {
+            if found >= MAX_WALK_ITEMS || metrics.len() >= limits::MAX_METRICS {
                 return Ok((found, true));
             }
         }

@@ -19,6 +19,15 @@ use super::{normalize_dns_name, parse_host_port, ApiError, MonitorInput};
 const MAX_OIDS: usize = 128;
 /// Most subtrees in `walk`.
 const MAX_WALKS: usize = 16;
+
+// What a check yields up front (each GET OID, each rate counter with its `_per_s`, plus
+// `response_ms` and `sys_uptime_s`) must fit in one result, so such a monitor is refused here
+// rather than cut on the node. Walks cannot be known up front: the node stops them at the
+// limit and marks the result truncated.
+const _: () = assert!(
+    MAX_OIDS + 2 * MAX_OIDS + 2 <= netpulse_protocol::limits::MAX_METRICS,
+    "an SNMP check's GET and rate values must fit in one result"
+);
 /// Longest community or password.
 const MAX_SECRET: usize = 256;
 /// Longest USM user name (RFC 3414: `SnmpAdminString (SIZE(1..32))`).

@@ -7,7 +7,8 @@
 # the SSH probe (edge-node/tests/probe_ssh.rs), nginx for the HTTP probe
 # (edge-node/tests/probe_http_nginx.rs; the tests run their own nginx on free ports, the
 # package's service is never started), and the aiosmtpd SMTP server (python3-aiosmtpd) that the
-# e-mail alert channel is delivered to (alert/tests/email.rs).
+# e-mail alert channel is delivered to (alert/tests/email.rs), and faketime (libfaketime) to
+# run a coordinator and an edge node on skewed clocks (tests/t55_clocks.rs).
 #
 # Idempotent and fast when everything is present: apt is only touched for what is missing.
 # Needs root (or sudo) to install; the tests themselves also need root for ICMP and network
@@ -30,6 +31,7 @@ declare -A wanted=(
   [chpasswd]=passwd
   [useradd]=passwd
   [nginx]=nginx
+  [faketime]=faketime
 )
 
 missing=()

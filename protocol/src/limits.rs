@@ -175,6 +175,11 @@ pub fn fit(r: &mut CheckResult) -> Option<String> {
     if r.facts.len() != facts_before {
         cuts.push(format!("{} oversized facts", facts_before - r.facts.len()));
     }
+    if r.facts.len() > MAX_FACTS {
+        // One place stays free for the marker.
+        cuts.push(format!("facts: kept {} of {}", MAX_FACTS - 1, r.facts.len()));
+        r.facts.truncate(MAX_FACTS - 1);
+    }
     if let Some(d) = r.detail.as_mut() {
         if clip(d, MAX_DETAIL_LEN) {
             cuts.push(format!("detail clipped to {MAX_DETAIL_LEN} bytes"));
@@ -206,9 +211,12 @@ pub fn fit(r: &mut CheckResult) -> Option<String> {
     if cuts.is_empty() {
         return None;
     }
+    // A probe that cut its own output (an SNMP walk stopped at the limit) said so first.
+    if let Some(i) = r.facts.iter().position(|(k, _)| k == TRUNCATED_FACT) {
+        cuts.insert(0, r.facts.remove(i).1);
+    }
     let mut note = cuts.join("; ");
     clip(&mut note, MAX_FACT_VALUE_LEN);
-    r.facts.retain(|(k, _)| k != TRUNCATED_FACT);
     r.facts.truncate(MAX_FACTS - 1);
     r.facts.push((TRUNCATED_FACT.to_owned(), note.clone()));
     Some(note)

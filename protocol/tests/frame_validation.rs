@@ -9,8 +9,8 @@ use netpulse_protocol::{
     check::{CheckSpec, HttpSpec, ProbeSpec, StatusMatch, TcpSpec},
     frame::{self, decode_body, FrameDecoder, FrameError, MAX_FRAME_LEN, PROTOCOL_VERSION},
     message::{
-        CoordinatorMessage, EdgeMessage, Enrol, Enrolled, Hello, ResultBatch, WireError,
-        WireErrorCode,
+        ClusterView, CoordinatorMessage, EdgeMessage, Enrol, Enrolled, Hello, ResultBatch,
+        TimedResultBatch, WireError, WireErrorCode,
     },
     result::{CheckResult, CheckStatus, ErrorClass, ProbeError},
 };
@@ -117,9 +117,10 @@ fn edge_variant(m: &EdgeMessage) -> usize {
         EdgeMessage::Hello(_) => 1,
         EdgeMessage::Results(_) => 2,
         EdgeMessage::Heartbeat { .. } => 3,
+        EdgeMessage::TimedResults(_) => 4,
     }
 }
-const EDGE_VARIANTS: usize = 4;
+const EDGE_VARIANTS: usize = 5;
 
 /// See [`edge_variant`].
 fn coordinator_variant(m: &CoordinatorMessage) -> usize {
@@ -131,9 +132,10 @@ fn coordinator_variant(m: &CoordinatorMessage) -> usize {
         CoordinatorMessage::Ack { .. } => 4,
         CoordinatorMessage::HeartbeatAck => 5,
         CoordinatorMessage::Error(_) => 6,
+        CoordinatorMessage::Cluster(_) => 7,
     }
 }
-const COORDINATOR_VARIANTS: usize = 7;
+const COORDINATOR_VARIANTS: usize = 8;
 
 fn edge_samples() -> Vec<EdgeMessage> {
     let mut labels = BTreeMap::new();
@@ -159,6 +161,10 @@ fn edge_samples() -> Vec<EdgeMessage> {
             now_ms: 1_790_000_000_123,
         },
         EdgeMessage::Heartbeat { now_ms: -1 },
+        EdgeMessage::TimedResults(TimedResultBatch {
+            sent_at_ms: 1_790_000_000_500,
+            results: (51..=60).map(|s| result(s, true)).collect(),
+        }),
     ]
 }
 
@@ -190,6 +196,14 @@ fn coordinator_samples() -> Vec<CoordinatorMessage> {
         CoordinatorMessage::Error(WireError {
             code: WireErrorCode::Unavailable,
             message: "no leader".into(),
+        }),
+        CoordinatorMessage::Cluster(ClusterView {
+            members: vec!["10.0.0.1:7400".into(), "10.0.0.2:7400".into()],
+            leader: Some("10.0.0.2:7400".into()),
+        }),
+        CoordinatorMessage::Cluster(ClusterView {
+            members: vec![],
+            leader: None,
         }),
     ]
 }

@@ -8,6 +8,7 @@
 mod support;
 
 mod t10_checks;
+mod t15_limits;
 mod t20_durability;
 mod t30_security;
 mod t40_api;

@@ -52,8 +52,10 @@ pub enum Limit {
     MetricName,
     /// [`MAX_FACTS`].
     Facts,
-    /// [`MAX_FACT_NAME_LEN`] or [`MAX_FACT_VALUE_LEN`].
-    FactSize,
+    /// [`MAX_FACT_NAME_LEN`].
+    FactName,
+    /// [`MAX_FACT_VALUE_LEN`].
+    FactValue,
     /// [`MAX_DETAIL_LEN`].
     Detail,
     /// [`MAX_MESSAGE_LEN`].
@@ -70,7 +72,8 @@ impl Limit {
             Limit::Metrics => "metrics",
             Limit::MetricName => "metric_name",
             Limit::Facts => "facts",
-            Limit::FactSize => "fact_size",
+            Limit::FactName => "fact_name",
+            Limit::FactValue => "fact_value",
             Limit::Detail => "detail",
             Limit::Message => "message",
             Limit::ResultBytes => "result_bytes",
@@ -84,7 +87,8 @@ impl Limit {
             Limit::Metrics => MAX_METRICS,
             Limit::MetricName => MAX_METRIC_NAME_LEN,
             Limit::Facts => MAX_FACTS,
-            Limit::FactSize => MAX_FACT_VALUE_LEN,
+            Limit::FactName => MAX_FACT_NAME_LEN,
+            Limit::FactValue => MAX_FACT_VALUE_LEN,
             Limit::Detail => MAX_DETAIL_LEN,
             Limit::Message => MAX_MESSAGE_LEN,
             Limit::ResultBytes => MAX_RESULT_BYTES,
@@ -127,16 +131,14 @@ pub fn check(r: &CheckResult) -> Result<(), LimitExceeded> {
         r.metrics.iter().map(|(n, _)| n.len()).max().unwrap_or(0),
     )?;
     over(Limit::Facts, r.facts.len())?;
-    if let Some((k, v)) = r
-        .facts
-        .iter()
-        .find(|(k, v)| k.len() > MAX_FACT_NAME_LEN || v.len() > MAX_FACT_VALUE_LEN)
-    {
-        return Err(LimitExceeded {
-            limit: Limit::FactSize,
-            found: k.len().max(v.len()) as u64,
-        });
-    }
+    over(
+        Limit::FactName,
+        r.facts.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
+    )?;
+    over(
+        Limit::FactValue,
+        r.facts.iter().map(|(_, v)| v.len()).max().unwrap_or(0),
+    )?;
     over(Limit::Detail, r.detail.as_ref().map_or(0, String::len))?;
     over(
         Limit::Message,
@@ -177,7 +179,11 @@ pub fn fit(r: &mut CheckResult) -> Option<String> {
     }
     if r.facts.len() > MAX_FACTS {
         // One place stays free for the marker.
-        cuts.push(format!("facts: kept {} of {}", MAX_FACTS - 1, r.facts.len()));
+        cuts.push(format!(
+            "facts: kept {} of {}",
+            MAX_FACTS - 1,
+            r.facts.len()
+        ));
         r.facts.truncate(MAX_FACTS - 1);
     }
     if let Some(d) = r.detail.as_mut() {
@@ -357,7 +363,7 @@ mod tests {
         let mut r = result(1);
         r.facts = vec![("k".into(), "v".repeat(MAX_FACT_VALUE_LEN + 1))];
         let e = check(&r).expect_err("too long");
-        assert_eq!(e.limit, Limit::FactSize);
-        assert_eq!(e.to_string(), "fact_size of 513 exceeds the limit of 512");
+        assert_eq!(e.limit, Limit::FactValue);
+        assert_eq!(e.to_string(), "fact_value of 513 exceeds the limit of 512");
     }
 }

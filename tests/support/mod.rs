@@ -13,6 +13,7 @@ pub mod receiver;
 #[path = "../../alert/tests/support/smtp.rs"]
 pub mod smtp;
 pub mod target;
+pub mod wire_node;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -3,7 +3,8 @@
 //!
 //! Layout (after openraft's test naming): `t10` checks flowing end to end, `t20` durability under
 //! kill -9, `t30` authentication and refusal, `t40` API input handling, `t50` the coordinator cluster,
-//! `t60` quorum decisions, incidents and alerts.
+//! `t60` quorum decisions, incidents and alerts, `t70` the chaos suite (seeded faults, invariants
+//! checked every round).
 
 mod support;
 
@@ -14,3 +15,4 @@ mod t30_security;
 mod t40_api;
 mod t50_cluster;
 mod t60_alerts;
+mod t70_chaos;

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod chaos;
 pub mod cluster;
 pub mod netns;
 pub mod receiver;

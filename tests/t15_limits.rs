@@ -275,3 +275,111 @@ async fn results_beyond_every_limit_are_rejected_one_by_one_and_the_session_keep
     );
     assert_eq!(api.results(&ids[1]).await.len(), stored_per_monitor[1] + 1);
 }
+
+/// The defect as a new user met it: an SNMP monitor walking IF-MIB's `ifTable` on a stock
+/// net-snmp agent, from three regions. A 48-port switch's table (about 1,100 values, 950 of
+/// them numeric) is measured and stored whole; a 230-port one yields what fits plus a visible
+/// truncation marker; nothing is refused, and the other monitors on the same nodes keep
+/// reporting throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iftable_walk_from_three_regions_is_stored_and_other_monitors_keep_flowing() {
+    use crate::support::snmpd::Switch;
+    use crate::support::target::Target;
+    use crate::support::{eventually, Edge};
+    use std::time::Duration;
+
+    const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+    let dir = tempdir();
+    let coord = Coordinator::start(&dir.path().join("c"), None);
+    let api = coord.api();
+    let token = api.join_token().await;
+    let mut edges: Vec<Edge> = REGIONS
+        .iter()
+        .map(|r| Edge::start(&dir.path().join(r), r, coord.quic, Some(&token)))
+        .collect();
+    for e in &mut edges {
+        e.wait_running();
+    }
+    let switch48 = Switch::start("t15a", 81, 48);
+    let switch230 = Switch::start("t15b", 82, 230);
+    let port = Target::tcp().await;
+
+    let walk = |name: &str, addr: &str| {
+        json!({"name": name, "kind": "snmp", "target": addr, "version": "v2c",
+               "community": "public", "walk": ["1.3.6.1.2.1.2.2.1"], "interval_s": 5,
+               "timeout_s": 4, "regions": REGIONS})
+    };
+    let sw48 = api.create_monitor(walk("switch-48", &switch48.addr)).await;
+    let sw230 = api
+        .create_monitor(walk("switch-230", &switch230.addr))
+        .await;
+    let tcp = api
+        .create_monitor(
+            json!({"name": "port", "kind": "tcp", "target": port.addr.to_string(),
+                               "interval_s": 1, "timeout_s": 1, "regions": REGIONS}),
+        )
+        .await;
+
+    // Every region stores a whole walk of the 48-port table.
+    let whole = eventually(
+        "a whole ifTable walk stored from every region",
+        Duration::from_secs(60),
+        || async {
+            let results = api.results(&sw48).await;
+            let regions: std::collections::BTreeSet<String> = results
+                .iter()
+                .filter(|r| r["status"] == "up")
+                .filter_map(|r| r["region"].as_str().map(str::to_owned))
+                .collect();
+            (regions.len() == REGIONS.len()).then_some(results)
+        },
+    )
+    .await;
+    for r in whole.iter().filter(|r| r["status"] == "up") {
+        let metrics = r["metrics"].as_object().expect("metrics").len();
+        // 50 rows (48 ports, lo, the veth) x 19 numeric columns, plus response time.
+        assert!(
+            metrics > 48 * 19,
+            "{metrics} values stored: {}",
+            r["detail"]
+        );
+        assert!(r["truncated"].is_null(), "{}", r["truncated"]);
+        assert!(
+            r["metrics"]["1.3.6.1.2.1.2.2.1.10.1"].is_number(),
+            "ifInOctets.1 present"
+        );
+    }
+
+    // The 230-port table is more than a result carries: what fits, marked.
+    let cut = eventually(
+        "a truncated walk stored",
+        Duration::from_secs(60),
+        || async {
+            api.results(&sw230)
+                .await
+                .into_iter()
+                .find(|r| r["status"] == "up")
+        },
+    )
+    .await;
+    assert_eq!(
+        cut["metrics"].as_object().expect("metrics").len(),
+        netpulse_protocol::limits::MAX_METRICS
+    );
+    let note = cut["truncated"].as_str().expect("marked truncated");
+    assert!(note.contains("walk 1.3.6.1.2.1.2.2.1 stopped"), "{note}");
+
+    // Nothing was refused, and the TCP monitor on the same nodes keeps reporting.
+    for n in api.nodes().await {
+        assert_eq!(n["results_rejected"], 0, "{n}");
+        assert!(n["connected"].as_bool().expect("connected"), "{n}");
+    }
+    let before = api.results(&tcp).await.len();
+    eventually(
+        "more TCP results after the walks",
+        Duration::from_secs(30),
+        || async { (api.results(&tcp).await.len() >= before + 6).then_some(()) },
+    )
+    .await;
+    assert_eq!(api.monitor(&sw48).await["status"], "up");
+}

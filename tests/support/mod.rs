@@ -13,6 +13,7 @@ pub mod receiver;
 /// The aiosmtpd sink of the e-mail channel tests, shared rather than copied.
 #[path = "../../alert/tests/support/smtp.rs"]
 pub mod smtp;
+pub mod snmpd;
 pub mod target;
 pub mod wire_node;
 

@@ -31,7 +31,7 @@ fn monitor_view(ctx: &Context, m: &Monitor) -> Result<MonitorView, ApiError> {
         m,
         &ctx.store().latest(&m.id)?,
         ctx.store().monitor_health(&m.id)?.as_ref(),
-        now_ms(),
+        ctx.store().log_time(now_ms()),
     ))
 }
 

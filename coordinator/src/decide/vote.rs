@@ -98,8 +98,14 @@ impl RegionTrack {
     /// Results older than the newest one seen (a node's backlog replayed after reconnecting,
     /// or another node of the region lagging) and results that were already stale when they
     /// arrived are recorded nowhere: they describe the past, not the present.
+    ///
+    /// Both times are on the clock of the leader that proposed them. When the log's clock goes
+    /// backwards (a new leader whose clock is behind the old one's), the stored times lie in
+    /// that clock's future; a result arriving then is newer in log order, so it is taken, and
+    /// votes do not freeze until the new clock catches up.
     pub fn observe(&mut self, o: Observation<'_>, rules: VoteRules) -> bool {
-        if o.checked_at_ms <= self.checked_at_ms
+        let clock_went_back = o.received_at_ms < self.fresh_at_ms;
+        if (o.checked_at_ms <= self.checked_at_ms && !clock_went_back)
             || o.received_at_ms.saturating_sub(o.checked_at_ms) > rules.stale_after_ms
         {
             return false;
@@ -176,6 +182,23 @@ mod tests {
     }
 
     #[test]
+    fn a_leader_change_to_a_slower_clock_does_not_freeze_the_vote() {
+        let mut t = RegionTrack::new();
+        // Under a leader 90 s ahead.
+        t.observe(obs(CheckStatus::Up, 190_000), RULES);
+        // The next leader's clock reads 100 s: results are newer in log order.
+        assert!(!t.observe(obs(CheckStatus::Down, 100_000), RULES));
+        assert!(t.observe(obs(CheckStatus::Down, 101_000), RULES));
+        assert_eq!(t.vote, Vote::Down);
+        // A late replay under one clock (arriving after, measured before) is still refused.
+        let replay = Observation {
+            received_at_ms: 101_600,
+            ..obs(CheckStatus::Up, 100_500)
+        };
+        assert!(!t.observe(replay, RULES));
+    }
+
+    #[test]
     fn votes_down_after_confirm_failures_and_up_after_recover_successes() {
         let mut t = RegionTrack::new();
         assert!(!t.observe(obs(CheckStatus::Down, 1_000), RULES));
@@ -246,8 +269,12 @@ mod tests {
     fn replayed_and_late_results_are_ignored() {
         let mut t = RegionTrack::new();
         t.observe(obs(CheckStatus::Up, 10_000), RULES);
-        // Older than what the region already said.
-        assert!(!t.observe(obs(CheckStatus::Down, 9_000), RULES));
+        // Older than what the region already said (it arrives later: log order).
+        let older = Observation {
+            received_at_ms: 10_200,
+            ..obs(CheckStatus::Down, 9_000)
+        };
+        assert!(!t.observe(older, RULES));
         assert_eq!(t.fail_streak, 0);
         // Measured long before it arrived (outbox backlog after a cut-off).
         let late = Observation {

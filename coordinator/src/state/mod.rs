@@ -107,6 +107,9 @@ pub struct StateStore {
     deadlines: sled::Tree,
     node_ingest: sled::Tree,
     versions: watch::Sender<Versions>,
+    /// The leader time of the newest applied tick or ingest (see [`StateStore::log_time`]).
+    /// Not state: rebuilt from the log as it applies.
+    log_clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -170,6 +173,7 @@ impl StateStore {
             deadlines: db.open_tree("sm_deadlines")?,
             node_ingest: db.open_tree("sm_node_ingest")?,
             versions,
+            log_clock: Default::default(),
         })
     }
 
@@ -184,8 +188,28 @@ impl StateStore {
         Ok(())
     }
 
+    /// The time the log has reached: the leader clock of the newest tick or result batch
+    /// applied here, or `local_now_ms` before any. Staleness shown to people is judged on it,
+    /// like decisions are, so a reader coordinator whose own clock is off shows the same as
+    /// the others.
+    pub fn log_time(&self, local_now_ms: i64) -> i64 {
+        match self.log_clock.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => local_now_ms,
+            t => t,
+        }
+    }
+
     /// Applies one committed command. `index` is its log index.
     pub fn apply(&self, cmd: &Command, index: u64) -> Result<CommandResponse, StateError> {
+        let at = match cmd {
+            Command::Tick { at_ms } => Some(*at_ms),
+            Command::Ingest(b) => Some(b.received_at_ms),
+            _ => None,
+        };
+        if let Some(at) = at {
+            self.log_clock
+                .store(at, std::sync::atomic::Ordering::Relaxed);
+        }
         let resp = match cmd {
             Command::CreateApiKey(k) => {
                 self.keys.insert(k.id.as_bytes(), json(k))?;

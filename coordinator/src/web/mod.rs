@@ -241,7 +241,7 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
                 m,
                 &store.latest(&m.id)?,
                 store.monitor_health(&m.id)?.as_ref(),
-                now,
+                store.log_time(now),
             ))
         })
         .collect::<Result<Vec<_>, StateError>>()?;
@@ -272,7 +272,7 @@ fn load_detail(ctx: &Context, id: &str) -> Result<Option<MonitorDetail>, StateEr
         &m,
         &store.latest(id)?,
         store.monitor_health(id)?.as_ref(),
-        now,
+        store.log_time(now),
     );
     let window: Vec<ResultView> = store
         .results(

@@ -14,5 +14,6 @@ mod t20_durability;
 mod t30_security;
 mod t40_api;
 mod t50_cluster;
+mod t55_clocks;
 mod t60_alerts;
 mod t70_chaos;

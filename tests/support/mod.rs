@@ -158,16 +158,31 @@ impl Coordinator {
         ports: Option<(SocketAddr, SocketAddr)>,
         args: Vec<String>,
     ) -> Coordinator {
+        Coordinator::start_skewed(dir, ip, ports, args, None)
+    }
+
+    /// Like [`Coordinator::start_with`], with the process's wall clock shifted by `skew`
+    /// (libfaketime syntax, e.g. `+90s`) when given.
+    pub fn start_skewed(
+        dir: &Path,
+        ip: &str,
+        ports: Option<(SocketAddr, SocketAddr)>,
+        args: Vec<String>,
+        skew: Option<&str>,
+    ) -> Coordinator {
         let (http, quic) = ports.unwrap_or_else(|| {
             (
                 format!("{ip}:0").parse().expect("addr"),
                 format!("{ip}:0").parse().expect("addr"),
             )
         });
+        let mut cmd = Command::new(bin());
+        if let Some(skew) = skew {
+            skew_clock(&mut cmd, skew);
+        }
         let mut proc = Proc::spawn(
             &format!("coordinator@{ip}"),
-            Command::new(bin())
-                .arg("coordinator")
+            cmd.arg("coordinator")
                 .arg("--data-dir")
                 .arg(dir)
                 .arg("--listen")
@@ -254,7 +269,21 @@ impl Edge {
         coordinators: &[SocketAddr],
         token: Option<&str>,
     ) -> Edge {
+        Edge::start_skewed(dir, region, coordinators, token, None)
+    }
+
+    /// Like [`Edge::start_multi`], with the wall clock shifted by `skew` when given.
+    pub fn start_skewed(
+        dir: &Path,
+        region: &str,
+        coordinators: &[SocketAddr],
+        token: Option<&str>,
+        skew: Option<&str>,
+    ) -> Edge {
         let mut cmd = Command::new(bin());
+        if let Some(skew) = skew {
+            skew_clock(&mut cmd, skew);
+        }
         cmd.arg("edge")
             .arg("--data-dir")
             .arg(dir)
@@ -291,6 +320,23 @@ impl Edge {
         drop(self);
         Edge::start_multi(&dir, &region, &coordinators, None)
     }
+}
+
+/// Shifts the wall clock of the process `cmd` starts by `skew` (e.g. `+90s`, `-300s`) with
+/// libfaketime (Debian `faketime`, installed by `scripts/test-peers.sh`). Monotonic time is left
+/// alone, as NTP leaves it: timers and timeouts behave, only the date is wrong.
+pub fn skew_clock(cmd: &mut Command, skew: &str) {
+    let lib = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("libfaketime is missing: run scripts/test-peers.sh"));
+    cmd.env("LD_PRELOAD", lib)
+        .env("FAKETIME", skew)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_NO_CACHE", "1");
 }
 
 /// Polls `f` until it returns Some, or panics with `what` after `timeout`.

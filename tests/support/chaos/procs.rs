@@ -22,7 +22,10 @@ pub fn pid_of(dir: &Path) -> Option<i32> {
         let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else {
             continue;
         };
-        if exe != bin {
+        // A rebuild replaces the binary under a running process: its link then ends in
+        // " (deleted)", and it is still ours.
+        let exe = exe.to_string_lossy().into_owned();
+        if exe.strip_suffix(" (deleted)").unwrap_or(&exe) != bin.to_string_lossy() {
             continue;
         }
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {

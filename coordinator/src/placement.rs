@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::assign::{place, LiveNode};
+use crate::assign::{place, LiveNode, Placement};
 use crate::context::Context;
 use crate::now_ms;
 use crate::state::command::Command;
@@ -51,25 +51,35 @@ pub async fn heartbeat(ctx: Context, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// The changes that turn `current` into `wanted`, per node.
-pub fn diff(
-    current: &BTreeMap<String, Vec<String>>,
-    wanted: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<(String, Vec<String>)> {
-    let mut changes = Vec::new();
-    for (node, set) in wanted {
-        let now: BTreeSet<&String> = current
+/// What turns `current` into `wanted`: monitors to take off each node, monitors to place on
+/// each node (nodes in order, only those with a change).
+pub type Moves = (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>);
+
+/// The moves that turn `current` into `wanted`.
+pub fn diff(current: &BTreeMap<String, Vec<String>>, wanted: &Placement) -> Moves {
+    let empty = BTreeSet::new();
+    let (mut remove, mut add) = (Vec::new(), Vec::new());
+    let nodes: BTreeSet<&String> = current.keys().chain(wanted.keys()).collect();
+    for node in nodes {
+        let want = wanted.get(node).unwrap_or(&empty);
+        let have: BTreeSet<&String> = current
             .get(node)
             .map(|v| v.iter().collect())
             .unwrap_or_default();
-        if now != set.iter().collect::<BTreeSet<_>>() {
-            changes.push((node.clone(), set.iter().cloned().collect()));
+        let gone: Vec<String> = have
+            .iter()
+            .filter(|m| !want.contains(**m))
+            .map(|m| (*m).clone())
+            .collect();
+        let new: Vec<String> = want.iter().filter(|m| !have.contains(m)).cloned().collect();
+        if !gone.is_empty() {
+            remove.push((node.clone(), gone));
+        }
+        if !new.is_empty() {
+            add.push((node.clone(), new));
         }
     }
-    for node in current.keys().filter(|n| !wanted.contains_key(*n)) {
-        changes.push((node.clone(), Vec::new()));
-    }
-    changes
+    (remove, add)
 }
 
 /// On the leader, keeps the committed placement in line with monitors and live nodes.
@@ -82,7 +92,14 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
             _ = tick.tick() => {}
             // Monitors or nodes changed; result batches alone never move placement. A change
             // that races the tick branch may count as seen; the next tick covers it.
-            r = crate::state::config_changed(&mut versions) => if r.is_err() { return },
+            r = crate::state::config_changed(&mut versions) => {
+                if r.is_err() {
+                    return;
+                }
+                // Let a burst of writes settle: one pass over all monitors, not one per write.
+                tokio::time::sleep(crate::edge::assignments::SETTLE).await;
+                versions.borrow_and_update();
+            }
             _ = shutdown.changed() => return,
         }
         if !ctx.is_leader() {
@@ -111,16 +128,18 @@ async fn place_once(ctx: &Context, node_timeout: Duration) -> Result<(), String>
     let monitors = store.monitors().map_err(|e| e.to_string())?;
     let wanted = place(&monitors, &live, NODES_PER_REGION);
     let current = store.placement().map_err(|e| e.to_string())?;
-    let changes = diff(&current, &wanted);
-    if changes.is_empty() {
+    let (remove, add) = diff(&current, &wanted);
+    if remove.is_empty() && add.is_empty() {
         return Ok(());
     }
+    let count = |v: &[(String, Vec<String>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
     tracing::info!(
-        nodes = changes.len(),
+        placed = count(&add),
+        removed = count(&remove),
         live = live.len(),
         "placement changed"
     );
-    ctx.write(Command::SetPlacement { changes })
+    ctx.write(Command::MovePlacement { remove, add })
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -131,7 +150,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn diff_lists_changed_and_vanished_nodes_only() {
+    fn diff_lists_only_what_moves() {
         let current = BTreeMap::from([
             ("a".to_string(), vec!["m1".to_string(), "m2".to_string()]),
             ("b".to_string(), vec!["m3".to_string()]),
@@ -147,21 +166,13 @@ mod tests {
                 BTreeSet::from(["m3".to_string(), "m4".to_string()]),
             ),
         ]);
-        let d = diff(&current, &wanted);
-        assert_eq!(
-            d,
-            vec![
-                ("b".into(), vec!["m3".into(), "m4".into()]),
-                ("gone".into(), vec![])
-            ]
-        );
-        assert!(diff(
-            &current,
-            &current
-                .iter()
-                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                .collect()
-        )
-        .is_empty());
+        let (remove, add) = diff(&current, &wanted);
+        assert_eq!(remove, vec![("gone".into(), vec!["m4".into()])]);
+        assert_eq!(add, vec![("b".into(), vec!["m4".into()])]);
+        let same: Placement = current
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect();
+        assert_eq!(diff(&current, &same), (vec![], vec![]));
     }
 }

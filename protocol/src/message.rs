@@ -162,3 +162,111 @@ impl std::fmt::Display for WireError {
         write!(f, "{:?}: {}", self.code, self.message)
     }
 }
+
+/// Largest encoded size of the checks in one assignment message. An assignment of 100,000
+/// checks is several MiB, more than a frame may hold ([`crate::MAX_FRAME_LEN`]): it travels as
+/// an `AssignmentFull` with the first checks followed by `AssignmentDelta`s with the rest, which
+/// leaves the node holding exactly the full set once the last one is applied.
+pub const MAX_ASSIGNMENT_BYTES: usize = 1024 * 1024;
+
+/// The messages that carry an assignment change, each within [`MAX_ASSIGNMENT_BYTES`] of
+/// checks (a single check larger than that still travels, alone). With `full`, the first
+/// message is an `AssignmentFull` (possibly empty) and `remove` is ignored; otherwise they are
+/// deltas, the removals in the first. An empty delta yields no message.
+pub fn assignment_messages(
+    full: bool,
+    upsert: Vec<CheckSpec>,
+    remove: Vec<String>,
+) -> Vec<CoordinatorMessage> {
+    let mut chunks: Vec<Vec<CheckSpec>> = Vec::new();
+    let (mut current, mut bytes) = (Vec::new(), 0usize);
+    for c in upsert {
+        // Encoding a check cannot fail (plain data); count a failure as a full chunk.
+        let size = postcard::experimental::serialized_size(&c).unwrap_or(MAX_ASSIGNMENT_BYTES);
+        if !current.is_empty() && bytes + size > MAX_ASSIGNMENT_BYTES {
+            chunks.push(std::mem::take(&mut current));
+            bytes = 0;
+        }
+        bytes += size;
+        current.push(c);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    let mut out = Vec::with_capacity(chunks.len() + 1);
+    let mut chunks = chunks.into_iter();
+    if full {
+        out.push(CoordinatorMessage::AssignmentFull {
+            checks: chunks.next().unwrap_or_default(),
+        });
+    } else if !remove.is_empty() {
+        out.push(CoordinatorMessage::AssignmentDelta {
+            upsert: chunks.next().unwrap_or_default(),
+            remove,
+        });
+    }
+    out.extend(chunks.map(|upsert| CoordinatorMessage::AssignmentDelta {
+        upsert,
+        remove: Vec::new(),
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{ProbeSpec, TcpSpec};
+
+    fn check(i: usize) -> CheckSpec {
+        CheckSpec {
+            monitor_id: format!("mon_{i:016x}"),
+            revision: 1,
+            interval_ms: 60_000,
+            timeout_ms: 5_000,
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "127.0.0.1".into(),
+                port: 9,
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_large_assignment_travels_in_frames_that_fit() {
+        let checks: Vec<CheckSpec> = (0..100_000).map(check).collect();
+        let msgs = assignment_messages(true, checks.clone(), vec!["ignored".into()]);
+        assert!(msgs.len() > 1, "100,000 checks do not fit one message");
+        assert!(matches!(msgs[0], CoordinatorMessage::AssignmentFull { .. }));
+        let mut held: Vec<CheckSpec> = Vec::new();
+        for m in &msgs {
+            let frame = crate::frame::encode(m).expect("every message fits a frame");
+            assert!(frame.len() <= MAX_ASSIGNMENT_BYTES + 64);
+            match m {
+                CoordinatorMessage::AssignmentFull { checks } => held = checks.clone(),
+                CoordinatorMessage::AssignmentDelta { upsert, remove } => {
+                    assert!(remove.is_empty());
+                    held.extend(upsert.iter().cloned());
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(held, checks);
+    }
+
+    #[test]
+    fn deltas_carry_removals_first_and_nothing_when_empty() {
+        assert!(assignment_messages(false, vec![], vec![]).is_empty());
+        let msgs = assignment_messages(false, vec![check(1)], vec!["gone".into()]);
+        assert_eq!(
+            msgs,
+            vec![CoordinatorMessage::AssignmentDelta {
+                upsert: vec![check(1)],
+                remove: vec!["gone".into()],
+            }]
+        );
+        assert_eq!(
+            assignment_messages(true, vec![], vec![]),
+            vec![CoordinatorMessage::AssignmentFull { checks: vec![] }]
+        );
+    }
+}

@@ -14,8 +14,17 @@ use tokio::sync::watch;
 use crate::state::model::Monitor;
 use crate::state::StateStore;
 
-/// Checks per node id, keyed by monitor id.
-pub type Assignments = Arc<BTreeMap<String, BTreeMap<String, CheckSpec>>>;
+/// One node's checks, keyed by monitor id. Shared: the publisher, every session and the next
+/// computation hold the same map and the same specs (a monitor placed in three regions has one
+/// spec), so memory grows with monitors, not with monitors x regions x sessions.
+pub type NodeChecks = Arc<BTreeMap<String, Arc<CheckSpec>>>;
+
+/// Checks per node id.
+pub type Assignments = Arc<BTreeMap<String, NodeChecks>>;
+
+/// How long the publisher waits after a change for more before recomputing: a burst of
+/// writes (an `apply` of thousands of monitors) costs one pass, not one per write.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The check an edge node runs for a monitor.
 pub fn check_spec(m: &Monitor) -> CheckSpec {
@@ -28,20 +37,35 @@ pub fn check_spec(m: &Monitor) -> CheckSpec {
     }
 }
 
-fn compute(store: &StateStore) -> Option<Assignments> {
+/// Derives every node's checks from the committed placement, reusing from `previous` each spec
+/// and each node map that did not change.
+fn compute(store: &StateStore, previous: &Assignments) -> Option<Assignments> {
     let read = || -> Result<Assignments, crate::state::StateError> {
-        let monitors = store.monitors()?;
-        let by_id: BTreeMap<&str, &Monitor> = monitors.iter().map(|m| (m.id.as_str(), m)).collect();
+        let known: BTreeMap<&str, &Arc<CheckSpec>> = previous
+            .values()
+            .flat_map(|n| n.iter().map(|(id, s)| (id.as_str(), s)))
+            .collect();
+        let mut specs: BTreeMap<String, Arc<CheckSpec>> = BTreeMap::new();
+        for m in store.monitors()?.iter().filter(|m| !m.paused) {
+            let spec = check_spec(m);
+            let old = known.get(m.id.as_str()).filter(|old| ****old == spec);
+            specs.insert(
+                m.id.clone(),
+                old.map_or_else(|| Arc::new(spec), |o| (*o).clone()),
+            );
+        }
         let out = store
             .placement()?
             .into_iter()
             .map(|(node, ids)| {
-                let checks = ids
-                    .iter()
-                    .filter_map(|id| by_id.get(id.as_str()))
-                    .filter(|m| !m.paused)
-                    .map(|m| (m.id.clone(), check_spec(m)))
+                let checks: BTreeMap<String, Arc<CheckSpec>> = ids
+                    .into_iter()
+                    .filter_map(|id| specs.get(&id).map(|s| (id, s.clone())))
                     .collect();
+                let checks = match previous.get(&node) {
+                    Some(old) if **old == checks => old.clone(),
+                    _ => Arc::new(checks),
+                };
                 (node, checks)
             })
             .collect();
@@ -54,11 +78,14 @@ fn compute(store: &StateStore) -> Option<Assignments> {
 
 /// Starts the publisher; the receiver always holds the current assignments.
 pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
-    let (tx, rx) = watch::channel(compute(&store).unwrap_or_default());
+    let (tx, rx) = watch::channel(compute(&store, &Assignments::default()).unwrap_or_default());
     let mut versions = store.subscribe();
     tokio::spawn(async move {
         while crate::state::config_changed(&mut versions).await.is_ok() {
-            if let Some(a) = compute(&store) {
+            tokio::time::sleep(SETTLE).await;
+            versions.borrow_and_update();
+            let previous = tx.borrow().clone();
+            if let Some(a) = compute(&store, &previous) {
                 tx.send_if_modified(|cur| {
                     let changed = **cur != *a;
                     if changed {

@@ -5,19 +5,20 @@
 //! task owns the send side; an assignment task sends the node the difference whenever its checks
 //! change.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use netpulse_protocol::check::CheckSpec;
 use netpulse_protocol::limits::{self, MAX_BATCH_RESULTS};
 use netpulse_protocol::message::{
-    ClusterView, CoordinatorMessage, EdgeMessage, Hello, WireError as Refusal, WireErrorCode,
+    assignment_messages, ClusterView, CoordinatorMessage, EdgeMessage, Hello, WireError as Refusal,
+    WireErrorCode,
 };
 use netpulse_protocol::result::CheckResult;
 use netpulse_protocol::FrameDecoder;
 use tokio::sync::{mpsc, watch};
 
-use super::assignments::Assignments;
+use super::assignments::{Assignments, NodeChecks};
 use super::ingest::Ingest;
 use super::registry::SessionEntry;
 use super::wire;
@@ -389,7 +390,7 @@ async fn push_assignments(
     mut assignments: watch::Receiver<Assignments>,
     out: mpsc::Sender<CoordinatorMessage>,
 ) {
-    let mut sent: BTreeMap<String, CheckSpec> = BTreeMap::new();
+    let mut sent: NodeChecks = NodeChecks::default();
     let mut first = true;
     loop {
         let current = assignments
@@ -397,26 +398,30 @@ async fn push_assignments(
             .get(&node_id)
             .cloned()
             .unwrap_or_default();
-        let msg = if first {
+        let msgs = if first {
             first = false;
-            Some(CoordinatorMessage::AssignmentFull {
-                checks: current.values().cloned().collect(),
-            })
+            assignment_messages(
+                true,
+                current.values().map(|c| (**c).clone()).collect(),
+                vec![],
+            )
+        } else if Arc::ptr_eq(&current, &sent) {
+            Vec::new()
         } else {
             let upsert: Vec<CheckSpec> = current
                 .iter()
-                .filter(|(id, c)| sent.get(*id) != Some(c))
-                .map(|(_, c)| c.clone())
+                .filter(|(id, c)| sent.get(*id).is_none_or(|s| !Arc::ptr_eq(s, c) && s != *c))
+                .map(|(_, c)| (**c).clone())
                 .collect();
             let remove: Vec<String> = sent
                 .keys()
                 .filter(|id| !current.contains_key(*id))
                 .cloned()
                 .collect();
-            (!upsert.is_empty() || !remove.is_empty())
-                .then_some(CoordinatorMessage::AssignmentDelta { upsert, remove })
+            assignment_messages(false, upsert, remove)
         };
-        if let Some(msg) = msg {
+        // Large assignments travel in several frames (see `assignment_messages`).
+        for msg in msgs {
             if out.send(msg).await.is_err() {
                 return;
             }

@@ -37,8 +37,10 @@ pub enum Command {
     IngestResults(LegacyIngestBatch),
     /// Reserve the next coordinator id for a joining coordinator.
     AllocateCoordinatorId,
-    /// The leader's placement decision: the full monitor set of each listed node (an empty
-    /// set removes the node from the placement). Nodes not listed keep theirs.
+    /// The leader's placement decision as full sets: the monitor set of each listed node (an
+    /// empty set removes the node from the placement). Nodes not listed keep theirs. Still
+    /// applied from old logs; the leader now proposes [`Command::MovePlacement`], whose size
+    /// follows what changed rather than how many monitors a node holds.
     SetPlacement { changes: Vec<(String, Vec<String>)> },
     /// Nodes holding a live session on `coordinator` were heard from at `at_ms`.
     NodesSeen {
@@ -95,6 +97,14 @@ pub enum Command {
     /// Results from edge nodes with each result's age on its node's clock, and the results
     /// refused at the door, in sequence order per node.
     Ingest(IngestBatch),
+    /// The leader's placement decision as a change: monitors placed on and taken off nodes
+    /// (node id, monitor ids). Removals apply first.
+    MovePlacement {
+        /// Monitors taken off each node.
+        remove: Vec<(String, Vec<String>)>,
+        /// Monitors placed on each node.
+        add: Vec<(String, Vec<String>)>,
+    },
 }
 
 impl Command {

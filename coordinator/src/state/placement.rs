@@ -1,0 +1,153 @@
+//! The committed placement, one key per placed monitor: `node \0 monitor`, empty value.
+//!
+//! A node's set used to be one JSON list, rewritten whole (in the state and in the Raft log)
+//! whenever one monitor moved: at 100,000 monitors every monitor written made a multi-megabyte
+//! entry. Keys per pair make a change cost what changed. Records in the old shape (key `node`,
+//! a JSON list) are converted when the store opens and after a snapshot is installed.
+
+use std::collections::BTreeMap;
+
+use super::{from_json, StateError, StateStore};
+
+fn key(node: &str, monitor: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(node.len() + monitor.len() + 1);
+    k.extend_from_slice(node.as_bytes());
+    k.push(0);
+    k.extend_from_slice(monitor.as_bytes());
+    k
+}
+
+fn node_prefix(node: &str) -> Vec<u8> {
+    key(node, "")
+}
+
+impl StateStore {
+    /// The committed placement: monitor ids per node, both in order.
+    pub fn placement(&self) -> Result<BTreeMap<String, Vec<String>>, StateError> {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for k in self.placement.iter().keys() {
+            let k = k?;
+            let (node, monitor) = split(&k)?;
+            out.entry(node).or_default().push(monitor);
+        }
+        Ok(out)
+    }
+
+    /// Applies removals, then additions, in one batch.
+    pub(super) fn move_placement(
+        &self,
+        remove: &[(String, Vec<String>)],
+        add: &[(String, Vec<String>)],
+    ) -> Result<(), StateError> {
+        let mut batch = sled::Batch::default();
+        for (node, monitors) in remove {
+            for m in monitors {
+                batch.remove(key(node, m));
+            }
+        }
+        for (node, monitors) in add {
+            for m in monitors {
+                batch.insert(key(node, m), &[]);
+            }
+        }
+        self.placement.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Replaces the full sets of the listed nodes (the legacy `SetPlacement`).
+    pub(super) fn set_placement(
+        &self,
+        changes: &[(String, Vec<String>)],
+    ) -> Result<(), StateError> {
+        let mut batch = sled::Batch::default();
+        for (node, monitors) in changes {
+            for k in self.placement.scan_prefix(node_prefix(node)).keys() {
+                batch.remove(k?);
+            }
+            for m in monitors {
+                batch.insert(key(node, m), &[]);
+            }
+        }
+        self.placement.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Converts records of the old shape (key `node`, value a JSON list of monitor ids).
+    pub(super) fn upgrade_placement(&self) -> Result<(), StateError> {
+        let mut batch = sled::Batch::default();
+        let mut any = false;
+        for kv in self.placement.iter() {
+            let (k, v) = kv?;
+            if k.contains(&0) {
+                continue;
+            }
+            any = true;
+            let node = String::from_utf8_lossy(&k).into_owned();
+            let monitors: Vec<String> = from_json("sm_placement", &v)?;
+            batch.remove(k);
+            for m in monitors {
+                batch.insert(key(&node, &m), &[]);
+            }
+        }
+        if any {
+            self.placement.apply_batch(batch)?;
+        }
+        Ok(())
+    }
+}
+
+fn split(k: &[u8]) -> Result<(String, String), StateError> {
+    let corrupt = || StateError::Corrupt {
+        tree: "sm_placement",
+        detail: String::from_utf8_lossy(k).into_owned(),
+    };
+    let at = k.iter().position(|b| *b == 0).ok_or_else(corrupt)?;
+    let node = std::str::from_utf8(&k[..at]).map_err(|_| corrupt())?;
+    let monitor = std::str::from_utf8(&k[at + 1..]).map_err(|_| corrupt())?;
+    Ok((node.to_owned(), monitor.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, StateStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("sled");
+        (dir, StateStore::open(&db).expect("store"))
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn moves_apply_removals_then_additions() {
+        let (_d, s) = store();
+        s.move_placement(
+            &[],
+            &[("n1".into(), ids(&["a", "b"])), ("n2".into(), ids(&["c"]))],
+        )
+        .expect("move");
+        s.move_placement(&[("n1".into(), ids(&["a"]))], &[("n2".into(), ids(&["a"]))])
+            .expect("move");
+        let p = s.placement().expect("read");
+        assert_eq!(p["n1"], ids(&["b"]));
+        assert_eq!(p["n2"], ids(&["a", "c"]));
+    }
+
+    #[test]
+    fn legacy_full_sets_replace_and_old_records_are_converted() {
+        let (_d, s) = store();
+        s.placement
+            .insert("n1", serde_json::to_vec(&ids(&["x", "y"])).expect("json"))
+            .expect("insert");
+        s.upgrade_placement().expect("upgrade");
+        assert_eq!(s.placement().expect("read")["n1"], ids(&["x", "y"]));
+        s.set_placement(&[("n1".into(), ids(&["z"])), ("n2".into(), vec![])])
+            .expect("set");
+        let p = s.placement().expect("read");
+        assert_eq!(p["n1"], ids(&["z"]));
+        assert!(!p.contains_key("n2"));
+    }
+}

@@ -14,6 +14,7 @@ use super::alert_views as v;
 use super::error::ApiError;
 use super::handlers::{data, ApiResult};
 use super::monitor_input::validate_tags;
+use super::page::{paged, PageQuery};
 use super::views::parse_time;
 use super::{new_id, Caller, JsonBody};
 use crate::context::Context;
@@ -101,9 +102,15 @@ impl ChannelInput {
     }
 }
 
-pub(super) async fn list_channels(State(ctx): State<Context>, _c: Caller) -> ApiResult {
-    let views: Vec<_> = ctx.store().channels()?.iter().map(v::channel).collect();
-    Ok(data(views).into_response())
+pub(super) async fn list_channels(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    let p = q.paging()?;
+    let page = ctx.store().channels_page(p.after.as_deref(), p.limit)?;
+    let views: Vec<_> = page.items.iter().map(v::channel).collect();
+    Ok(paged(views, page.next))
 }
 
 pub(super) async fn get_channel(
@@ -207,6 +214,7 @@ pub(super) struct IncidentQuery {
     monitor_id: Option<String>,
     status: Option<String>,
     limit: Option<usize>,
+    cursor: Option<String>,
 }
 
 pub(super) async fn list_incidents(
@@ -231,17 +239,25 @@ pub(super) async fn list_incidents(
             ))
         }
     };
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            crate::state::alerting::incident_number(c)
+                .ok_or_else(|| ApiError::invalid_field("cursor", "not a cursor from this list"))?,
+        ),
+    };
     let monitor = q.monitor_id.as_deref();
-    let views: Vec<_> = ctx
-        .store()
-        .incidents(limit, |i| {
-            monitor.is_none_or(|m| i.monitor_id.as_deref() == Some(m))
-                && status.as_deref().is_none_or(|s| i.status.as_str() == s)
-        })?
-        .iter()
-        .map(v::incident)
-        .collect();
-    Ok(data(views).into_response())
+    let (incidents, more) = ctx.store().incidents_before(before, limit, |i| {
+        monitor.is_none_or(|m| i.monitor_id.as_deref() == Some(m))
+            && status.as_deref().is_none_or(|s| i.status.as_str() == s)
+    })?;
+    let next = if more {
+        incidents.last().map(|i| i.id.clone())
+    } else {
+        None
+    };
+    let views: Vec<_> = incidents.iter().map(v::incident).collect();
+    Ok(paged(views, next))
 }
 
 pub(super) async fn get_incident(
@@ -491,15 +507,16 @@ impl MaintenanceInput {
     }
 }
 
-pub(super) async fn list_maintenance(State(ctx): State<Context>, _c: Caller) -> ApiResult {
+pub(super) async fn list_maintenance(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
     let now = now_ms();
-    let views: Vec<_> = ctx
-        .store()
-        .maintenances()?
-        .iter()
-        .map(|m| v::maintenance(m, now))
-        .collect();
-    Ok(data(views).into_response())
+    let p = q.paging()?;
+    let page = ctx.store().maintenances_page(p.after.as_deref(), p.limit)?;
+    let views: Vec<_> = page.items.iter().map(|m| v::maintenance(m, now)).collect();
+    Ok(paged(views, page.next))
 }
 
 pub(super) async fn create_maintenance(

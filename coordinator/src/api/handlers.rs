@@ -20,6 +20,8 @@ use crate::now_ms;
 use crate::state::command::{Command, CommandResponse};
 use crate::state::model::Monitor;
 
+use super::page::{paged, PageQuery};
+
 pub(super) type ApiResult = Result<axum::response::Response, ApiError>;
 
 pub(super) fn data(v: impl serde::Serialize) -> Json<serde_json::Value> {
@@ -48,14 +50,19 @@ pub(super) async fn readyz(State(ctx): State<Context>) -> impl IntoResponse {
     )
 }
 
-pub(super) async fn list_monitors(State(ctx): State<Context>, _c: Caller) -> ApiResult {
-    let views = ctx
-        .store()
-        .monitors()?
+pub(super) async fn list_monitors(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    let p = q.paging()?;
+    let page = ctx.store().monitors_page(p.after.as_deref(), p.limit)?;
+    let views = page
+        .items
         .iter()
         .map(|m| monitor_view(&ctx, m))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(data(views).into_response())
+    Ok(paged(views, page.next))
 }
 
 pub(super) async fn get_monitor(
@@ -221,8 +228,20 @@ pub(super) async fn monitor_results(
     Ok(data(views).into_response())
 }
 
-pub(super) async fn list_nodes(State(ctx): State<Context>, _c: Caller) -> ApiResult {
-    Ok(data(NodeView::all(ctx.store())?).into_response())
+pub(super) async fn list_nodes(
+    State(ctx): State<Context>,
+    _c: Caller,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
+    let p = q.paging()?;
+    let store = ctx.store();
+    let page = store.nodes_page(p.after.as_deref(), p.limit)?;
+    let views = page
+        .items
+        .iter()
+        .map(|n| Ok(NodeView::new(n, &store.node_ingest(&n.id)?)))
+        .collect::<Result<Vec<_>, crate::state::StateError>>()?;
+    Ok(paged(views, page.next))
 }
 
 pub(super) async fn get_node(
@@ -286,18 +305,23 @@ pub(super) async fn create_token(
     Ok((StatusCode::CREATED, data(body)).into_response())
 }
 
-pub(super) async fn list_tokens(State(ctx): State<Context>, caller: Caller) -> ApiResult {
+pub(super) async fn list_tokens(
+    State(ctx): State<Context>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> ApiResult {
     caller.require_admin()?;
-    let tokens: Vec<serde_json::Value> = ctx
-        .store()
-        .tokens()?
+    let p = q.paging()?;
+    let page = ctx.store().tokens_page(p.after.as_deref(), p.limit)?;
+    let tokens: Vec<serde_json::Value> = page
+        .items
         .iter()
         .map(|t| {
             json!({"id": t.id, "description": t.description, "created_at": rfc3339(t.created_at_ms),
                    "expires_at": rfc3339(t.expires_at_ms), "revoked": t.revoked})
         })
         .collect();
-    Ok(data(tokens).into_response())
+    Ok(paged(tokens, page.next))
 }
 
 pub(super) async fn revoke_token(

@@ -11,6 +11,7 @@ pub mod views;
 
 mod alerts;
 mod handlers;
+mod page;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;

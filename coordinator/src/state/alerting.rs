@@ -352,3 +352,8 @@ pub struct MeshState {
     /// Abstaining region → reason, when it opened.
     pub regions: Vec<RegionEvidence>,
 }
+
+/// The number of incident id `inc_<n>`, `None` for anything else.
+pub fn incident_number(id: &str) -> Option<u64> {
+    id.strip_prefix("inc_").and_then(|n| n.parse::<u64>().ok())
+}

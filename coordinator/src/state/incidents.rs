@@ -36,6 +36,31 @@ impl StateStore {
         Ok(out)
     }
 
+    /// A page of incidents that `keep` accepts, newest first, older than incident number
+    /// `before` when given; and whether more may follow.
+    pub fn incidents_before(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&Incident) -> bool,
+    ) -> Result<(Vec<Incident>, bool), StateError> {
+        let range = match before {
+            Some(n) => self.incidents.range(..n.to_be_bytes()),
+            None => self.incidents.range::<&[u8], _>(..),
+        };
+        let mut out: Vec<Incident> = Vec::new();
+        for v in range.values().rev() {
+            let inc: Incident = super::from_json("sm_incidents", &v?)?;
+            if keep(&inc) {
+                if out.len() == limit {
+                    return Ok((out, true));
+                }
+                out.push(inc);
+            }
+        }
+        Ok((out, false))
+    }
+
     /// Every open incident, newest first (from the index of open ones).
     pub fn open_incidents(&self) -> Result<Vec<Incident>, StateError> {
         let mut out = Vec::new();
@@ -166,8 +191,7 @@ impl StateStore {
 
 /// Key of an incident: its number (`inc_<n>`) big-endian, so keys sort by age.
 fn incident_key(id: &str) -> [u8; 8] {
-    id.strip_prefix("inc_")
-        .and_then(|n| n.parse::<u64>().ok())
+    super::alerting::incident_number(id)
         .unwrap_or(u64::MAX)
         .to_be_bytes()
 }

@@ -12,12 +12,13 @@ mod delivery;
 mod incidents;
 pub mod ingest;
 pub mod model;
+pub use page::Page;
+mod page;
+mod placement;
 #[cfg(test)]
 mod tests_alerting;
 #[cfg(test)]
 mod tests_ingest;
-
-use std::collections::BTreeMap;
 
 use netpulse_protocol::result::CheckResult;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -175,6 +176,10 @@ impl StateStore {
             versions,
             log_clock: Default::default(),
         })
+        .and_then(|s| {
+            s.upgrade_placement()?;
+            Ok(s)
+        })
     }
 
     /// Subscribe to change counters (UI live updates, assignment recomputation).
@@ -289,15 +294,12 @@ impl StateStore {
             Command::IngestResults(old) => self.apply_ingest(&old.into(), index)?,
             Command::Ingest(batch) => self.apply_ingest(batch, index)?,
             Command::SetPlacement { changes } => {
-                let mut batch = sled::Batch::default();
-                for (node, monitors) in changes {
-                    if monitors.is_empty() {
-                        batch.remove(node.as_bytes());
-                    } else {
-                        batch.insert(node.as_bytes(), json(monitors));
-                    }
-                }
-                self.placement.apply_batch(batch)?;
+                self.set_placement(changes)?;
+                self.bump(true);
+                CommandResponse::Ok
+            }
+            Command::MovePlacement { remove, add } => {
+                self.move_placement(remove, add)?;
                 self.bump(true);
                 CommandResponse::Ok
             }
@@ -472,19 +474,6 @@ impl StateStore {
         })
     }
 
-    /// The committed placement: monitor ids per node.
-    pub fn placement(&self) -> Result<BTreeMap<String, Vec<String>>, StateError> {
-        let mut out = BTreeMap::new();
-        for kv in self.placement.iter() {
-            let (k, v) = kv?;
-            out.insert(
-                String::from_utf8_lossy(&k).into_owned(),
-                from_json("sm_placement", &v)?,
-            );
-        }
-        Ok(out)
-    }
-
     /// One monitor.
     pub fn monitor(&self, id: &str) -> Result<Option<Monitor>, StateError> {
         self.get_json(&self.monitors, "sm_monitors", id)
@@ -616,6 +605,8 @@ impl StateStore {
             }
             tree.apply_batch(batch)?;
         }
+        // A snapshot from a coordinator that kept placement as JSON lists.
+        self.upgrade_placement()?;
         self.bump(true);
         self.bump(false);
         Ok(())

@@ -124,7 +124,7 @@ fn node(region: &str) -> EdgeNode {
     }
 }
 
-fn monitor() -> Monitor {
+pub(super) fn monitor() -> Monitor {
     Monitor {
         id: "mon_a".into(),
         name: "api".into(),

@@ -123,17 +123,65 @@ struct Run {
     down_keys: Vec<String>,
     up_keys: Vec<String>,
     round: usize,
+    /// Taken and kept on disk when a violation is reported.
+    dir: std::sync::Mutex<Option<tempfile::TempDir>>,
 }
 
 impl Run {
     /// Panics with the seed, the round and the evidence; prints the summary so far first.
+    /// The data directories are kept for inspection (the processes are still killed).
     fn violation(&self, what: &str, evidence: &str) -> ! {
         self.summary.print();
+        let kept = self
+            .dir
+            .lock()
+            .expect("lock")
+            .take()
+            .map(|d| d.keep().display().to_string())
+            .unwrap_or_default();
         panic!(
-            "CHAOS VIOLATION (seed {}, round {}): {what}\n{evidence}\nreplay: \
-             NETPULSE_CHAOS_SEED={} cargo test --test e2e t70_chaos -- --nocapture",
+            "CHAOS VIOLATION (seed {}, round {}): {what}\n{evidence}\ndata directories kept in \
+             {kept}\nreplay: NETPULSE_CHAOS_SEED={} cargo test --test e2e t70_chaos -- --nocapture",
             self.summary.seed, self.round, self.summary.seed
         );
+    }
+
+    /// Each coordinator's state as far as it answers: its own view of the leader, the cluster
+    /// view (with the leader's replication lag per member), what it has applied (barriers seen,
+    /// results counted), for a violation message.
+    async fn diagnose(&self) -> String {
+        let mut out = Vec::new();
+        for (slot, c) in self.mesh.coords.iter().enumerate() {
+            let ready = self.http().get(c.http, "/readyz").await;
+            let cluster = self.http().data(c.http, "/v1/cluster").await;
+            let barriers: Vec<String> = self
+                .http()
+                .data(c.http, "/v1/join-tokens")
+                .await
+                .and_then(|t| t.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| t["description"].as_str().map(str::to_owned))
+                .filter(|d| d.starts_with("chaos barrier"))
+                .collect();
+            let stored: u64 = self
+                .http()
+                .data(c.http, "/v1/nodes")
+                .await
+                .and_then(|n| n.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n["results_stored"].as_u64())
+                .sum();
+            out.push(format!(
+                "coordinator {slot} (id {}, {}): readyz {ready:?}; cluster {cluster:?}; last \
+                 barrier {:?}; results stored {stored}",
+                c.id,
+                c.http,
+                barriers.last()
+            ));
+        }
+        out.join("\n")
     }
 
     /// Like `support::eventually`, but a timeout is reported as a violation of `what` with the
@@ -148,7 +196,11 @@ impl Run {
             match f().await {
                 Ok(v) => return v,
                 Err(e) if Instant::now() > deadline => {
-                    self.violation(&format!("{what} (not within {timeout:?})"), &e)
+                    let state = self.diagnose().await;
+                    self.violation(
+                        &format!("{what} (not within {timeout:?})"),
+                        &format!("{e}\n{state}"),
+                    )
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
             }
@@ -242,6 +294,7 @@ async fn run(profile: Profile) {
         down_keys: Vec::new(),
         up_keys: Vec::new(),
         round: 0,
+        dir: std::sync::Mutex::new(Some(dir)),
     };
     run.converge(
         "every monitor up before the first fault",

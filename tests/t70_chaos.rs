@@ -570,6 +570,10 @@ async fn converge_cluster(run: &mut Run) {
         }
     })
     .await;
+    // Found by this check (seed 7, long profile, December 2026): a member that fell behind the
+    // purged log never caught up, because every InstallSnapshot chunk hit openraft's default
+    // 200 ms `install_snapshot_timeout` and the snapshot restarted from scratch; the leader's
+    // cluster view then shows that member's lag equal to the last log index.
     for (slot, c) in run.mesh.coords.iter().enumerate() {
         let what = format!("coordinator {slot} applies the barrier");
         run.converge(&what, CONVERGE, || async {

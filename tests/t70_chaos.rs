@@ -156,9 +156,8 @@ impl Run {
             let cluster = self.http().data(c.http, "/v1/cluster").await;
             let barriers: Vec<String> = self
                 .http()
-                .data(c.http, "/v1/join-tokens")
+                .list(c.http, "/v1/join-tokens")
                 .await
-                .and_then(|t| t.as_array().cloned())
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|t| t["description"].as_str().map(str::to_owned))
@@ -174,11 +173,11 @@ impl Run {
                 .filter_map(|n| n["results_stored"].as_u64())
                 .sum();
             out.push(format!(
-                "coordinator {slot} (id {}, {}): readyz {ready:?}; cluster {cluster:?}; last \
-                 barrier {:?}; results stored {stored}",
+                "coordinator {slot} (id {}, {}): readyz {ready:?}; cluster {cluster:?}; \
+                 barriers applied {}; results stored {stored}",
                 c.id,
                 c.http,
-                barriers.last()
+                barriers.len()
             ));
         }
         out.join("\n")
@@ -336,12 +335,10 @@ async fn all_up(run: &Run) -> Result<(), String> {
     let leader = run.mesh.leader().await.ok_or("no leader")?;
     let list = run
         .http()
-        .data(run.mesh.coords[leader].http, "/v1/monitors")
+        .list(run.mesh.coords[leader].http, "/v1/monitors")
         .await
         .ok_or("monitor list unavailable")?;
     let not_up: Vec<String> = list
-        .as_array()
-        .ok_or("monitor list is not an array")?
         .iter()
         .filter(|m| m["status"] != "up")
         .map(|m| {
@@ -579,12 +576,10 @@ async fn converge_cluster(run: &mut Run) {
         run.converge(&what, CONVERGE, || async {
             let tokens = run
                 .http()
-                .data(c.http, "/v1/join-tokens")
+                .list(c.http, "/v1/join-tokens")
                 .await
                 .ok_or("token list unanswered")?;
-            let found = tokens
-                .as_array()
-                .is_some_and(|t| t.iter().any(|t| t["description"] == label.as_str()));
+            let found = tokens.iter().any(|t| t["description"] == label.as_str());
             if found {
                 Ok(())
             } else {
@@ -769,12 +764,12 @@ async fn check_alerts(run: &mut Run) {
     // The same in every member's state: incidents only for the failing monitor, one per outage.
     let mut seen: Option<Vec<String>> = None;
     for (slot, c) in run.mesh.coords.iter().enumerate() {
-        let list = run
-            .http()
-            .data(c.http, "/v1/incidents?limit=1000")
-            .await
-            .unwrap_or(Value::Null);
-        let list = list.as_array().cloned().unwrap_or_default();
+        let Some(list) = run.http().list(c.http, "/v1/incidents?limit=1000").await else {
+            run.violation(
+                "incidents readable on a converged member",
+                &format!("coordinator {slot}: /v1/incidents unanswered"),
+            );
+        };
         let wrong: Vec<&Value> = list
             .iter()
             .filter(|i| i["monitor_id"] != run.failing.as_str())

@@ -45,6 +45,26 @@ impl Http {
         Some(self.get(addr, path).await?["data"].clone())
     }
 
+    /// Every record of a paged list (`data` plus `next_cursor`, docs/api.md), following the
+    /// cursor; `None` if any page is not answered.
+    pub async fn list(&self, addr: SocketAddr, path: &str) -> Option<Vec<Value>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = match &cursor {
+                Some(c) => format!("{path}{sep}cursor={c}"),
+                None => path.to_owned(),
+            };
+            let v = self.get(addr, &page).await?;
+            out.extend(v["data"].as_array()?.iter().cloned());
+            match v["next_cursor"].as_str() {
+                Some(c) if !c.is_empty() => cursor = Some(c.to_owned()),
+                _ => return Some(out),
+            }
+        }
+    }
+
     /// Status and JSON body, or `None` when no answer came.
     pub async fn post(&self, addr: SocketAddr, path: &str, body: &Value) -> Option<(u16, Value)> {
         let resp = self

@@ -365,7 +365,7 @@ enum Undo {
 
 async fn resolve(run: &Run, who: Who) -> usize {
     let leader = run.mesh.leader().await.unwrap_or(0);
-    match who {
+    let slot = match who {
         Who::Leader => leader,
         Who::Follower(n) => {
             let others: Vec<usize> = (0..run.mesh.coords.len())
@@ -373,7 +373,12 @@ async fn resolve(run: &Run, who: Who) -> usize {
                 .collect();
             others[n % others.len()]
         }
-    }
+    };
+    println!(
+        "  {who:?} is coordinator {slot} (id {})",
+        run.mesh.coords[slot].id
+    );
+    slot
 }
 
 async fn inject(run: &mut Run, fault: &Fault) -> Vec<Undo> {
@@ -636,24 +641,6 @@ async fn check(run: &mut Run) {
     for slot in 0..run.mesh.coords.len() {
         let addr = run.mesh.coords[slot].http;
         let counters = node_counters(run, slot).await;
-        for (e, node) in nodes.iter().enumerate() {
-            let stored = counters.get(node).copied().unwrap_or(0);
-            if stored < acked[e] {
-                run.violation(
-                    "no acknowledged result lost (node counter)",
-                    &format!(
-                        "coordinator {slot} counts {stored} results stored for edge {} ({node}), \
-                         but its outbox holds {} as acknowledged",
-                        edge_name(e),
-                        acked[e]
-                    ),
-                );
-            }
-        }
-        run.summary.checked(
-            "committed covers acknowledged (node counters)",
-            nodes.len() as u64,
-        );
         let duplicates = match run
             .ledger
             .refresh(&run.mesh.http, slot, addr, &run.monitors, &nodes)
@@ -686,6 +673,36 @@ async fn check(run: &mut Run) {
         }
         run.summary
             .checked("acknowledged sequences all stored", nodes.len() as u64);
+        // After the stored results: if those are complete, a short counter is the counter's own
+        // bug (the evidence says which).
+        for (e, node) in nodes.iter().enumerate() {
+            let stored = counters.get(node).copied().unwrap_or(0);
+            if stored < acked[e] {
+                let h = run.ledger.history(slot, node);
+                let raw = run
+                    .http()
+                    .data(run.mesh.coords[slot].http, &format!("/v1/nodes/{node}"))
+                    .await;
+                let state = run.diagnose().await;
+                run.violation(
+                    "no acknowledged result lost (node counter)",
+                    &format!(
+                        "coordinator {slot} counts {stored} results stored for edge {} ({node}), \
+                         but its outbox holds {} as acknowledged; stored results are contiguous \
+                         to seq {} (highest {:?}, {} distinct seen); node record {raw:?}\n{state}",
+                        edge_name(e),
+                        acked[e],
+                        h.map(|h| h.prefix).unwrap_or(0),
+                        h.and_then(|h| h.seen.keys().next_back()),
+                        h.map(|h| h.seen.len()).unwrap_or(0),
+                    ),
+                );
+            }
+        }
+        run.summary.checked(
+            "committed covers acknowledged (node counters)",
+            nodes.len() as u64,
+        );
     }
     let verified: u64 = acked.iter().sum();
     run.summary.figure(

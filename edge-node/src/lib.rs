@@ -6,18 +6,24 @@
 //! - [`schedule`]: sans-I/O scheduler deciding which check is due when (with jitter).
 //! - [`outbox`]: durable result queue (an append-only segment log); results leave it only when
 //!   a coordinator has acknowledged them as committed.
+//! - [`assignment`]: the last assignment on disk (one file, replaced atomically), so a
+//!   restarted node measures before it reaches a coordinator.
 //! - [`migrate`]: moves state written by older versions (the sled outbox) on start.
 //! - [`session`]: the QUIC connection to a coordinator (enrolment, hello, assignments, results,
 //!   acknowledgements), with reconnect and backoff.
 //! - [`canary`]: the node's own network check; results measured while it fails are marked
 //!   impaired and do not vote.
+//! - [`lateness`]: how late checks start against their due time (a lock-free histogram the
+//!   node summarises in its log once a minute).
 //! - [`identity`]: key, certificate and node id on disk.
 //! - [`wire`]: frames on QUIC streams.
 //! - [`node`]: wires the pieces together; `run` is what `netpulse edge` calls.
 
+pub mod assignment;
 pub mod canary;
 pub mod coordinators;
 pub mod identity;
+pub mod lateness;
 pub mod migrate;
 pub mod node;
 pub mod outbox;

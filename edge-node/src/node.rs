@@ -8,7 +8,7 @@
 //! waits for the network: with no coordinator reachable the node keeps running its last known
 //! assignment and the outbox grows until it can deliver.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +20,14 @@ use netpulse_protocol::tls::{node_client_config, ALPN_EDGE};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
+use crate::assignment::{self, AssignmentFile};
 use crate::canary::{self, CanarySet, CanaryTargets, Health};
 use crate::coordinators::Coordinators;
 use crate::identity::{self, NodeInfo};
+use crate::lateness::Histogram;
 use crate::outbox::Outbox;
 use crate::probe::{Probe, ProbeContext, ProbeOutcome};
-use crate::schedule::Scheduler;
+use crate::schedule::{Due, Scheduler};
 use crate::session::{self, AssignmentUpdate, SessionConfig, SessionError};
 
 /// How to run an edge node.
@@ -128,11 +130,17 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         identity.info.region
     );
 
-    let db = sled::open(cfg.data_dir.join("db")).map_err(|e| {
-        EdgeError::Storage(format!(
-            "cannot open database (is another edge node using it?): {e}"
-        ))
-    })?;
+    // sled now only guards the data directory (its lock) and holds what older versions
+    // stored in it, so its page cache is kept small: the default is 1 GiB.
+    let db = sled::Config::new()
+        .path(cfg.data_dir.join("db"))
+        .cache_capacity(SLED_CACHE_BYTES)
+        .open()
+        .map_err(|e| {
+            EdgeError::Storage(format!(
+                "cannot open database (is another edge node using it?): {e}"
+            ))
+        })?;
     // Opened after the database, whose lock keeps a second node off this data directory.
     let outbox = Arc::new(
         Outbox::open(&cfg.data_dir.join("outbox"))
@@ -141,7 +149,10 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
     crate::migrate::sled_outbox(&db, &outbox)
         .await
         .map_err(|e| EdgeError::Storage(e.to_string()))?;
-    let saved = AssignmentStore::open(&db)?;
+    let saved = AssignmentFile::new(&cfg.data_dir);
+    let initial = initial_assignment(&saved, &db);
+    let (save_tx, save_rx) = watch::channel(Arc::new(Vec::new()));
+    let saver = tokio::spawn(save_assignments(saved, save_rx));
 
     let canaries = match &cfg.canaries {
         CanaryTargets::Disabled => CanarySet::none(),
@@ -165,8 +176,9 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
     let (updates_tx, updates_rx) = mpsc::channel(64);
     let (results_tx, results_rx) = mpsc::channel(8192);
     let probe_ctx = ProbeContext::for_node(&identity.info.region, &node_id);
-    let runner = tokio::spawn(run_checks(
-        saved,
+    let mut runner = tokio::spawn(run_checks(
+        initial,
+        save_tx,
         updates_rx,
         results_tx,
         RunnerSettings {
@@ -189,17 +201,24 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         labels: cfg.labels.clone(),
     };
     let outcome = session::run(session_cfg, outbox.clone(), updates_tx, shutdown).await;
+    // On shutdown the runner hands the saver any change not yet saved, then ends; the saver
+    // writes it and ends when the runner's sender is gone.
+    let _ = tokio::time::timeout(Duration::from_secs(1), &mut runner).await;
     runner.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), saver).await;
     if let Some(task) = canary_task {
         task.abort();
     }
     // Let results already measured reach the outbox before stopping.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
-    // Saved assignments: a blocking flush off sled's I/O pool (sled 0.34's flush_async can
-    // deadlock, spacejam/sled#1308).
+    // A blocking flush off sled's I/O pool (sled 0.34's flush_async can deadlock,
+    // spacejam/sled#1308).
     let _ = tokio::task::spawn_blocking(move || db.flush()).await;
     outcome.map_err(EdgeError::from)
 }
+
+/// sled's page cache (its default is 1 GiB, held as the trees grow).
+const SLED_CACHE_BYTES: u64 = 1 << 20;
 
 fn seed(node_id: &str) -> u64 {
     node_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -207,66 +226,61 @@ fn seed(node_id: &str) -> u64 {
     })
 }
 
-/// The last assignment, kept so a restarted node measures before it reaches a coordinator.
-struct AssignmentStore {
-    tree: sled::Tree,
+/// The assignment to start with: the saved file, or what an older version saved in sled
+/// (moved to the file once). A damaged or unreadable file is logged and the node starts with
+/// no checks: the coordinator sends the set again when the session opens.
+fn initial_assignment(file: &AssignmentFile, db: &sled::Db) -> Vec<CheckSpec> {
+    if file.exists() {
+        return file.load().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "ignoring the saved assignment; waiting for the coordinator's");
+            Vec::new()
+        });
+    }
+    let old = match assignment::load_sled(db) {
+        Ok(old) => old,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the assignment saved by an older version");
+            return Vec::new();
+        }
+    };
+    if !old.is_empty() {
+        let shared: Vec<Arc<CheckSpec>> = old.iter().cloned().map(Arc::new).collect();
+        match file.save(&shared) {
+            Ok(()) => {
+                if let Err(e) = db.drop_tree(assignment::SLED_TREE) {
+                    tracing::warn!(error = %e, "cannot drop the old sled assignment tree");
+                }
+                tracing::info!(checks = old.len(), "saved assignment moved out of sled");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot move the saved assignment out of sled"),
+        }
+    }
+    old
 }
 
-impl AssignmentStore {
-    fn open(db: &sled::Db) -> Result<Self, EdgeError> {
-        Ok(Self {
-            tree: db
-                .open_tree("assignments")
-                .map_err(|e| EdgeError::Storage(e.to_string()))?,
-        })
-    }
+/// How long the runner waits after an assignment change before saving the whole set. A large
+/// assignment arrives as several messages (`AssignmentFull` and deltas) in quick succession;
+/// they are saved once, not once per message.
+const SAVE_DELAY: Duration = Duration::from_secs(1);
 
-    fn load(&self) -> Vec<CheckSpec> {
-        self.tree
-            .iter()
-            .values()
-            .filter_map(|v| v.ok())
-            .filter_map(|v| match postcard::from_bytes(&v) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::warn!(error = %e, "skipping undecodable saved check");
-                    None
-                }
-            })
-            .collect()
-    }
-
-    fn apply(&self, update: &AssignmentUpdate) {
-        let result = (|| -> Result<(), sled::Error> {
-            let mut batch = sled::Batch::default();
-            match update {
-                AssignmentUpdate::Full(checks) => {
-                    for k in self.tree.iter().keys() {
-                        batch.remove(k?);
-                    }
-                    for c in checks {
-                        batch.insert(
-                            c.monitor_id.as_bytes(),
-                            postcard::to_allocvec(c).unwrap_or_default(),
-                        );
-                    }
-                }
-                AssignmentUpdate::Delta { upsert, remove } => {
-                    for id in remove {
-                        batch.remove(id.as_bytes());
-                    }
-                    for c in upsert {
-                        batch.insert(
-                            c.monitor_id.as_bytes(),
-                            postcard::to_allocvec(c).unwrap_or_default(),
-                        );
-                    }
-                }
+/// Writes the newest assignment the runner publishes, off the runner (a set of 100,000 checks
+/// is a few MB to encode and sync). Older versions still waiting are skipped: only the newest
+/// set matters. Ends once the runner is gone and the last set is written.
+async fn save_assignments(
+    file: AssignmentFile,
+    mut latest: watch::Receiver<Arc<Vec<Arc<CheckSpec>>>>,
+) {
+    while latest.changed().await.is_ok() {
+        let checks = latest.borrow_and_update().clone();
+        let file = file.clone();
+        match tokio::task::spawn_blocking(move || file.save(&checks)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not save the assignment; it still applies in memory")
             }
-            self.tree.apply_batch(batch)
-        })();
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not save assignment; it still applies in memory");
+            Err(e) => {
+                tracing::warn!(error = %e, "could not save the assignment; it still applies in memory")
+            }
         }
     }
 }
@@ -284,7 +298,8 @@ struct RunnerSettings {
 }
 
 async fn run_checks(
-    saved: AssignmentStore,
+    initial: Vec<CheckSpec>,
+    save: watch::Sender<Arc<Vec<Arc<CheckSpec>>>>,
     mut updates: mpsc::Receiver<AssignmentUpdate>,
     results: mpsc::Sender<CheckResult>,
     settings: RunnerSettings,
@@ -299,7 +314,18 @@ async fn run_checks(
     let mut sched = Scheduler::new(seed);
     let mut probes: HashMap<String, (u64, Arc<Probe>)> = HashMap::new();
     let limit = Arc::new(Semaphore::new(max_concurrent));
-    sched.set_checks(saved.load(), Instant::now());
+    let lateness = Arc::new(Histogram::new());
+    let mut report = tokio::time::interval_at(
+        Instant::now() + LATENESS_REPORT_PERIOD,
+        LATENESS_REPORT_PERIOD,
+    );
+    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    sched.set_checks(initial, Instant::now());
+    // When to hand the saver the current set: set by a change, cleared by the hand-over.
+    let mut save_at: Option<Instant> = None;
+    let publish = |sched: &Scheduler| {
+        save.send_replace(Arc::new(sched.checks().cloned().collect()));
+    };
     loop {
         let next = sched
             .next_deadline()
@@ -307,17 +333,21 @@ async fn run_checks(
         tokio::select! {
             u = updates.recv() => {
                 let Some(u) = u else { break };
-                saved.apply(&u);
                 let now = Instant::now();
+                save_at.get_or_insert(now + SAVE_DELAY);
                 match u {
                     AssignmentUpdate::Full(checks) => {
-                        probes.retain(|id, _| checks.iter().any(|c| &c.monitor_id == id));
+                        let checks: Vec<Arc<CheckSpec>> = checks.into_iter().map(Arc::new).collect();
+                        let keep: HashSet<&str> =
+                            checks.iter().map(|c| c.monitor_id.as_str()).collect();
+                        probes.retain(|id, _| keep.contains(id.as_str()));
+                        drop(keep);
                         sched.set_checks(checks, now);
                     }
                     AssignmentUpdate::Delta { upsert, remove } => {
-                        for id in remove {
-                            sched.remove(&id);
-                            probes.remove(&id);
+                        for id in &remove {
+                            sched.remove(id);
+                            probes.remove(id);
                         }
                         for c in upsert {
                             sched.upsert(c, now);
@@ -325,22 +355,53 @@ async fn run_checks(
                     }
                 }
             }
+            _ = tokio::time::sleep_until(save_at.unwrap_or(next)), if save_at.is_some() => {
+                save_at = None;
+                publish(&sched);
+            }
             _ = tokio::time::sleep_until(next) => {
                 // Checks due within the next few milliseconds start now too: one wake-up (and
                 // one park of the worker after it) serves them all.
-                for check in sched.poll_due(Instant::now() + COALESCE) {
+                for Due { check, due } in sched.poll_due(Instant::now() + COALESCE) {
                     let probe = probe_for(&mut probes, &check, &ctx);
-                    let (results, limit, health) = (results.clone(), limit.clone(), health.clone());
+                    let (results, limit, health, lateness) =
+                        (results.clone(), limit.clone(), health.clone(), lateness.clone());
                     tokio::spawn(async move {
                         let Ok(_permit) = limit.acquire_owned().await else { return };
+                        // Early starts (COALESCE) count as on time.
+                        lateness.record(Instant::now().saturating_duration_since(due));
                         let result = measure(&check, probe, &health).await;
                         let _ = results.send(result).await;
                     });
                 }
             }
+            _ = report.tick() => {
+                let s = lateness.take();
+                tracing::info!(
+                    scheduled = sched.len(),
+                    started = s.count,
+                    p50_ms = ms(s.p50),
+                    p99_ms = ms(s.p99),
+                    max_ms = ms(s.max),
+                    period_s = LATENESS_REPORT_PERIOD.as_secs(),
+                    "schedule lateness"
+                );
+            }
             _ = shutdown.changed() => break,
         }
     }
+    if save_at.is_some() {
+        publish(&sched);
+    }
+}
+
+/// How often the node logs its scheduling lateness ("schedule lateness": checks scheduled,
+/// checks started in the period, and how late they started, p50/p99/max).
+pub const LATENESS_REPORT_PERIOD: Duration = Duration::from_secs(60);
+
+/// Milliseconds with 0.1 ms resolution, for logs.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// How early a check may start so that it shares its wake-up with the one due first. Spread

@@ -20,6 +20,10 @@
 //! (re)placement of a check gets a fresh generation; heap slots whose generation no longer
 //! matches the check's are stale and are dropped when they surface. The heap top is kept valid
 //! after every call, so [`Scheduler::next_deadline`] is a peek.
+//!
+//! Specs are held behind an `Arc` and handed out as [`Due`] (the spec and the instant it was
+//! due), so a run costs a reference count instead of a deep copy of its spec, and the runner
+//! can tell how late it started each check (`crate::lateness`).
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry as MapEntry;
@@ -42,10 +46,20 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// instant arithmetic far from overflow.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// A check whose time has come, as [`Scheduler::poll_due`] hands it out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Due {
+    /// What to run.
+    pub check: Arc<CheckSpec>,
+    /// When it was due. A runner that polls a little ahead starts it up to that much early;
+    /// one that is busy starts it late. `start - due` is the check's scheduling lateness.
+    pub due: Instant,
+}
+
 /// One scheduled check.
 #[derive(Debug)]
 struct Scheduled {
-    spec: CheckSpec,
+    spec: Arc<CheckSpec>,
     interval: Duration,
     due: Instant,
     generation: u64,
@@ -83,10 +97,12 @@ impl Scheduler {
     /// Replaces the whole set (a full assignment). Checks absent from `checks` are dropped;
     /// checks whose id and interval are unchanged keep their phase; others start after jitter.
     /// If an id appears twice, the later spec wins.
-    pub fn set_checks(&mut self, checks: Vec<CheckSpec>, now: Instant) {
+    pub fn set_checks<C: Into<Arc<CheckSpec>>>(&mut self, checks: Vec<C>, now: Instant) {
+        let checks: Vec<Arc<CheckSpec>> = checks.into_iter().map(Into::into).collect();
         let keep: std::collections::HashSet<&str> =
             checks.iter().map(|c| c.monitor_id.as_str()).collect();
         self.checks.retain(|id, _| keep.contains(&**id));
+        drop(keep);
         for check in checks {
             self.place(check, now);
         }
@@ -94,22 +110,22 @@ impl Scheduler {
     }
 
     /// Adds a check or replaces the one with the same monitor id (an assignment delta).
-    pub fn upsert(&mut self, check: CheckSpec, now: Instant) {
-        self.place(check, now);
+    pub fn upsert(&mut self, check: impl Into<Arc<CheckSpec>>, now: Instant) {
+        self.place(check.into(), now);
         self.maintain();
     }
 
     /// Stops scheduling a check; returns its last spec if it was scheduled.
-    pub fn remove(&mut self, monitor_id: &str) -> Option<CheckSpec> {
+    pub fn remove(&mut self, monitor_id: &str) -> Option<Arc<CheckSpec>> {
         let removed = self.checks.remove(monitor_id).map(|s| s.spec);
         self.maintain();
         removed
     }
 
-    /// Returns the checks due at `now`, earliest first, and schedules each one's next run at
-    /// its previous due time plus its interval (the first such time after `now` if it fell
-    /// behind). Each check is returned at most once per call.
-    pub fn poll_due(&mut self, now: Instant) -> Vec<CheckSpec> {
+    /// Returns the checks due at `now`, earliest first, each with the instant it was due, and
+    /// schedules each one's next run at its previous due time plus its interval (the first such
+    /// time after `now` if it fell behind). Each check is returned at most once per call.
+    pub fn poll_due(&mut self, now: Instant) -> Vec<Due> {
         let mut due = Vec::new();
         while let Some(Reverse(top)) = self.queue.peek() {
             if top.due > now {
@@ -124,7 +140,10 @@ impl Scheduler {
             if check.generation != slot.generation {
                 continue;
             }
-            due.push(check.spec.clone());
+            due.push(Due {
+                check: check.spec.clone(),
+                due: slot.due,
+            });
             let next = next_due(slot.due, check.interval, now);
             check.due = next;
             self.queue.push(Reverse(Slot {
@@ -148,6 +167,11 @@ impl Scheduler {
         self.checks.get(monitor_id).map(|s| s.due)
     }
 
+    /// Every scheduled check, in no particular order (to save the set).
+    pub fn checks(&self) -> impl Iterator<Item = &Arc<CheckSpec>> {
+        self.checks.values().map(|s| &s.spec)
+    }
+
     /// Number of scheduled checks.
     pub fn len(&self) -> usize {
         self.checks.len()
@@ -159,7 +183,7 @@ impl Scheduler {
     }
 
     /// Inserts or replaces one check without restoring the heap invariants.
-    fn place(&mut self, check: CheckSpec, now: Instant) {
+    fn place(&mut self, check: Arc<CheckSpec>, now: Instant) {
         let interval = effective_interval(check.interval_ms);
         match self.checks.entry(Arc::from(check.monitor_id.as_str())) {
             MapEntry::Occupied(mut slot) if slot.get().interval == interval => {
@@ -301,8 +325,8 @@ mod tests {
         Duration::from_secs(s)
     }
 
-    fn ids(checks: &[CheckSpec]) -> Vec<&str> {
-        checks.iter().map(|c| c.monitor_id.as_str()).collect()
+    fn ids(due: &[Due]) -> Vec<&str> {
+        due.iter().map(|d| d.check.monitor_id.as_str()).collect()
     }
 
     #[test]
@@ -319,7 +343,9 @@ mod tests {
         if due > t0 {
             assert!(s.poll_due(due - Duration::from_nanos(1)).is_empty());
         }
-        assert_eq!(ids(&s.poll_due(due)), ["a"]);
+        let got = s.poll_due(due);
+        assert_eq!(ids(&got), ["a"]);
+        assert_eq!(got[0].due, due, "handed out with the instant it was due");
         assert_eq!(s.next_deadline(), Some(due + secs(30)));
         assert!(s.poll_due(due).is_empty(), "returned twice for one slot");
     }
@@ -342,7 +368,10 @@ mod tests {
             // Late by a varying amount, always less than the shortest interval.
             let lateness = Duration::from_millis(u64::from(tick * 7919 % 3000));
             let now = deadline + lateness;
-            for c in s.poll_due(now) {
+            for d in s.poll_due(now) {
+                // Due between the earliest deadline and now: late by at most `lateness`.
+                assert!(d.due >= deadline && now - d.due <= lateness, "{d:?}");
+                let c = d.check;
                 let n = runs.entry(c.monitor_id.clone()).or_default();
                 *n += 1;
                 let interval = secs(c.interval_ms / 1000);
@@ -429,8 +458,11 @@ mod tests {
 
         // The new revision is what runs.
         let got = s.poll_due(a_due + secs(30));
-        let a = got.iter().find(|c| c.monitor_id == "a").expect("a due");
-        assert_eq!(a.revision, 2);
+        let a = got
+            .iter()
+            .find(|d| d.check.monitor_id == "a")
+            .expect("a due");
+        assert_eq!(a.check.revision, 2);
 
         // A delta with the same interval keeps the phase too.
         s.upsert(check("a", 3, 30), a_due + secs(31));
@@ -447,7 +479,7 @@ mod tests {
             seen += s
                 .poll_due(now)
                 .iter()
-                .filter(|c| c.monitor_id == "a")
+                .filter(|d| d.check.monitor_id == "a")
                 .count();
             now += secs(1);
         }
@@ -466,7 +498,7 @@ mod tests {
             .find(|id| s.due_at(id) == Some(earliest))
             .expect("someone is first");
         assert_eq!(
-            s.remove(&earliest_id).map(|c| c.monitor_id),
+            s.remove(&earliest_id).map(|c| c.monitor_id.clone()),
             Some(earliest_id.clone())
         );
         assert!(s.remove(&earliest_id).is_none());
@@ -477,12 +509,14 @@ mod tests {
         let kept: Vec<CheckSpec> = (11..50).map(|i| check(&format!("m{i}"), 1, 5)).collect();
         s.set_checks(kept, t0 + secs(1));
         assert_eq!(s.len(), 39);
+        assert_eq!(s.checks().count(), 39);
+        assert!(s.checks().all(|c| c.monitor_id != "m3"));
 
         let mut now = t0;
         let mut seen = HashSet::new();
         while now < t0 + secs(3600) {
-            for c in s.poll_due(now) {
-                seen.insert(c.monitor_id);
+            for d in s.poll_due(now) {
+                seen.insert(d.check.monitor_id.clone());
             }
             now += Duration::from_millis(250);
         }
@@ -512,10 +546,10 @@ mod tests {
         assert!(s
             .poll_due(due - Duration::from_millis(30) + ahead)
             .is_empty());
-        assert_eq!(
-            ids(&s.poll_due(due - Duration::from_millis(15) + ahead)),
-            vec!["a"]
-        );
+        let early = s.poll_due(due - Duration::from_millis(15) + ahead);
+        assert_eq!(ids(&early), vec!["a"]);
+        // Started 15 ms before it was due: the runner sees the due instant in the future.
+        assert_eq!(early[0].due, due);
         assert_eq!(s.due_at("a"), Some(due + secs(1)));
         assert!(s.poll_due(due + Duration::from_millis(500)).is_empty());
         assert_eq!(ids(&s.poll_due(due + secs(1))), vec!["a"]);
@@ -531,7 +565,9 @@ mod tests {
 
         // 3.5 intervals late: run once, next slot is the first on the grid after now.
         let late = d + secs(35);
-        assert_eq!(ids(&s.poll_due(late)), ["a"]);
+        let got = s.poll_due(late);
+        assert_eq!(ids(&got), ["a"]);
+        assert_eq!(late - got[0].due, secs(35), "reported 35 s late");
         assert_eq!(s.next_deadline(), Some(d + secs(40)));
         assert!(s.poll_due(late).is_empty());
         assert!(s
@@ -557,11 +593,11 @@ mod tests {
         s.set_checks(checks, t0);
         let got = s.poll_due(t0 + secs(10));
         assert_eq!(got.len(), 20);
-        let dues: Vec<Instant> = got
-            .iter()
-            .map(|c| s.due_at(&c.monitor_id).expect("due") - secs(60))
-            .collect();
+        let dues: Vec<Instant> = got.iter().map(|d| d.due).collect();
         assert!(dues.windows(2).all(|w| w[0] <= w[1]), "not in due order");
+        for d in &got {
+            assert_eq!(s.due_at(&d.check.monitor_id), Some(d.due + secs(60)));
+        }
     }
 
     #[test]
@@ -579,8 +615,8 @@ mod tests {
         let mut zero_runs = 0;
         for _ in 0..100 {
             let due = s.poll_due(now);
-            zero_runs += due.iter().filter(|c| c.monitor_id == "zero").count();
-            huge_runs += due.iter().filter(|c| c.monitor_id == "huge").count();
+            zero_runs += due.iter().filter(|d| d.check.monitor_id == "zero").count();
+            huge_runs += due.iter().filter(|d| d.check.monitor_id == "huge").count();
             now += Duration::from_millis(100);
         }
         // Ten seconds at a 1 s minimum interval, never more than once per poll.

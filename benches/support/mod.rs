@@ -1,5 +1,6 @@
 //! Helpers shared by the end-to-end benchmarks: real `netpulse` processes, their CPU time from
-//! /proc, a loopback HTTP target and the committed-result counter.
+//! /proc, a loopback HTTP target, the committed-result counter, and a fake coordinator for
+//! benchmarks of one edge node alone ([`fake_coordinator`]).
 
 #![allow(dead_code)]
 
@@ -10,6 +11,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub mod fake_coordinator;
 
 /// A child process killed (and reaped) when dropped.
 pub struct Killed(pub Child);

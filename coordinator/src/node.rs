@@ -168,6 +168,10 @@ fn raft_config(snapshot_every: u64) -> Result<Arc<openraft::Config>, StartError>
         election_timeout_max: 2000,
         max_payload_entries: MAX_PAYLOAD_ENTRIES,
         snapshot_max_chunk_size: 1024 * 1024,
+        // openraft's default (200 ms per chunk) restarts a multi-MB snapshot from scratch on
+        // every slow chunk: a follower out for a few seconds never caught up (chaos suite,
+        // seed 7).
+        install_snapshot_timeout: 10_000,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(snapshot_every.max(10)),
         max_in_snapshot_log_to_keep: (snapshot_every / 20).clamp(0, 1000),
         ..Default::default()

@@ -142,12 +142,9 @@ pub async fn run(
         })
         .await;
     let pusher = tokio::spawn(push_assignments(node_id.clone(), assignments, out.clone()));
-    let mut view = None;
-    if dialect == Dialect::V2 {
-        view = Some(cluster_view(&ctx));
-        if let Some(v) = &view {
-            let _ = out.send(CoordinatorMessage::Cluster(v.clone())).await;
-        }
+    let view = (dialect == Dialect::V2).then(|| cluster_view(&ctx));
+    if let Some(v) = &view {
+        let _ = out.send(CoordinatorMessage::Cluster(v.clone())).await;
     }
     let mut session = Reader {
         ctx: &ctx,
@@ -430,5 +427,78 @@ async fn push_assignments(
         if assignments.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use netpulse_protocol::limits::{Limit, MAX_METRICS};
+    use netpulse_protocol::result::CheckStatus;
+
+    use super::*;
+
+    fn result(seq: u64, checked_at_ms: i64, metrics: usize) -> CheckResult {
+        CheckResult {
+            seq,
+            monitor_id: "mon_1".into(),
+            revision: 1,
+            checked_at_ms,
+            status: CheckStatus::Up,
+            duration_us: 1,
+            error: None,
+            metrics: (0..metrics).map(|i| (format!("m{i}"), 1.0)).collect(),
+            detail: None,
+            facts: Vec::new(),
+            impaired: false,
+        }
+    }
+
+    #[test]
+    fn a_batch_splits_into_aged_results_and_refusals_in_order() {
+        let batch = vec![
+            result(1, 1_000, 1),
+            result(2, 1_500, MAX_METRICS + 1),
+            result(2, 1_600, 1),
+            result(3, 1_900, 1),
+        ];
+        let n = sort_batch("n1", batch, Some(2_000), 99_999);
+        let summary: Vec<(u64, Option<u64>, Option<Limit>)> = n
+            .items
+            .iter()
+            .map(|i| match i {
+                IngestItem::Result(a) => (a.result.seq, Some(a.age_ms), None),
+                IngestItem::Rejected(r) => {
+                    let RejectReason::Limit(e) = &r.reason;
+                    (r.seq, None, Some(e.limit))
+                }
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (1, Some(1_000), None),
+                (2, None, Some(Limit::Metrics)),
+                (3, Some(100), None),
+            ],
+            "ages on the node's clock; the repeated sequence 2 is skipped"
+        );
+        assert_eq!(n.sent_at_ms, Some(2_000));
+    }
+
+    #[test]
+    fn an_old_node_is_aged_on_the_receiving_clock() {
+        let n = sort_batch("n1", vec![result(1, 1_000, 0)], None, 4_000);
+        assert!(matches!(&n.items[0], IngestItem::Result(a) if a.age_ms == 3_000));
+        // A result from the node's future is zero old, never negative.
+        let n = sort_batch("n1", vec![result(1, 9_000, 0)], Some(8_000), 0);
+        assert!(matches!(&n.items[0], IngestItem::Result(a) if a.age_ms == 0));
+    }
+
+    #[test]
+    fn monitor_ids_are_clipped_on_a_character_boundary() {
+        let id = "é".repeat(40);
+        let clipped = clip_id(&id);
+        assert!(clipped.len() <= limits::MAX_MONITOR_ID_LEN);
+        assert!(id.starts_with(&clipped));
     }
 }

@@ -266,7 +266,7 @@ pub fn encoded_len_bound(r: &CheckResult) -> usize {
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary; returns whether it cut.
-fn clip(s: &mut String, max: usize) -> bool {
+pub fn clip(s: &mut String, max: usize) -> bool {
     if s.len() <= max {
         return false;
     }

@@ -225,15 +225,14 @@ async fn violation(
 
 /// The coordinators as this one sees them: every voter's QUIC address, and the leader's.
 fn cluster_view(ctx: &Context) -> ClusterView {
-    let metrics = ctx.raft().metrics().borrow().clone();
+    // One read of the metrics for both (no clone of them, no second borrow).
+    let metrics = ctx.raft().metrics();
+    let metrics = metrics.borrow();
     let membership = metrics.membership_config.membership();
-    let members = membership
-        .voter_ids()
-        .filter_map(|id| membership.get_node(&id).map(|n| n.addr.clone()))
-        .collect();
+    let addr = |id: &u64| membership.get_node(id).map(|n| n.addr.clone());
     ClusterView {
-        members,
-        leader: ctx.leader().map(|(_, addr)| addr),
+        members: membership.voter_ids().filter_map(|id| addr(&id)).collect(),
+        leader: metrics.current_leader.as_ref().and_then(addr),
     }
 }
 
@@ -250,19 +249,23 @@ fn sort_batch(
 ) -> NodeIngest {
     let mut items = Vec::with_capacity(results.len());
     let mut last: Option<u64> = None;
-    for r in results {
-        let monitor = clip_id(&r.monitor_id);
+    // One log line per batch, not one per refused result: a node from before the limits may
+    // send nothing but.
+    let (mut refused, mut skipped, mut first_refusal) = (0usize, 0usize, None);
+    for mut r in results {
         if last.is_some_and(|l| r.seq <= l) {
-            tracing::warn!(node, seq = r.seq, %monitor, "result out of sequence order skipped");
+            skipped += 1;
             continue;
         }
         last = Some(r.seq);
         match limits::check(&r) {
             Err(e) => {
-                tracing::warn!(node, seq = r.seq, %monitor, reason = %e, "result rejected");
+                refused += 1;
+                limits::clip(&mut r.monitor_id, limits::MAX_MONITOR_ID_LEN);
+                first_refusal.get_or_insert_with(|| (r.seq, r.monitor_id.clone(), e.clone()));
                 items.push(IngestItem::Rejected(RejectedResult {
                     seq: r.seq,
-                    monitor_id: monitor,
+                    monitor_id: r.monitor_id,
                     reason: RejectReason::Limit(e),
                 }));
             }
@@ -277,20 +280,17 @@ fn sort_batch(
             }
         }
     }
+    if let Some((seq, monitor, reason)) = first_refusal {
+        tracing::warn!(node, refused, first_seq = seq, %monitor, %reason, "results rejected");
+    }
+    if skipped > 0 {
+        tracing::warn!(node, skipped, "results out of sequence order skipped");
+    }
     NodeIngest {
         node: node.to_owned(),
         sent_at_ms,
         items,
     }
-}
-
-/// A monitor id cut to [`limits::MAX_MONITOR_ID_LEN`] for logs and the rejection record.
-fn clip_id(id: &str) -> String {
-    let mut end = id.len().min(limits::MAX_MONITOR_ID_LEN);
-    while !id.is_char_boundary(end) {
-        end -= 1;
-    }
-    id[..end].to_owned()
 }
 
 /// The reading half of a session.
@@ -495,10 +495,14 @@ mod tests {
     }
 
     #[test]
-    fn monitor_ids_are_clipped_on_a_character_boundary() {
-        let id = "é".repeat(40);
-        let clipped = clip_id(&id);
-        assert!(clipped.len() <= limits::MAX_MONITOR_ID_LEN);
-        assert!(id.starts_with(&clipped));
+    fn a_refused_result_keeps_a_clipped_monitor_id() {
+        let mut r = result(1, 0, MAX_METRICS + 1);
+        r.monitor_id = "é".repeat(40);
+        let n = sort_batch("n1", vec![r], None, 0);
+        let IngestItem::Rejected(rej) = &n.items[0] else {
+            panic!("refused")
+        };
+        assert!(rej.monitor_id.len() <= limits::MAX_MONITOR_ID_LEN);
+        assert!("é".repeat(40).starts_with(&rej.monitor_id));
     }
 }

@@ -293,13 +293,7 @@ async fn an_iftable_walk_from_three_regions_is_stored_and_other_monitors_keep_fl
     let coord = Coordinator::start(&dir.path().join("c"), None);
     let api = coord.api();
     let token = api.join_token().await;
-    let mut edges: Vec<Edge> = REGIONS
-        .iter()
-        .map(|r| Edge::start(&dir.path().join(r), r, coord.quic, Some(&token)))
-        .collect();
-    for e in &mut edges {
-        e.wait_running();
-    }
+    let _edges = Edge::start_regions(dir.path(), &REGIONS, &[coord.quic], &token);
     let switch48 = Switch::start("t15a", 81, 48);
     let switch230 = Switch::start("t15b", 82, 230);
     let port = Target::tcp().await;

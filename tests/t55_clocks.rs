@@ -74,16 +74,7 @@ async fn skewed_coordinator_and_node_neither_go_stale_nor_alert_and_the_offset_s
     let quic = [c1.quic, c2.quic, c3.quic];
 
     let receiver = Receiver::start("127.0.0.1", "receiver-secret-0123456789").await;
-    let (status, body) = api2
-        .call(
-            reqwest::Method::POST,
-            "/v1/channels",
-            Some(json!({"name": "hook", "type": "webhook",
-                "config": {"url": receiver.url(), "secret": receiver.secret()}})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let hook = body["data"]["id"].as_str().expect("id").to_owned();
+    let hook = api2.webhook_channel(&receiver).await;
     let mut targets = Vec::new();
     let mut monitors = Vec::new();
     for i in 0..3 {

@@ -17,23 +17,6 @@ const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 const HOOK_SECRET: &str = "receiver-secret-0123456789";
 const WAIT: Duration = Duration::from_secs(45);
 
-async fn webhook_channel(api: &Api, receiver: &Receiver) -> String {
-    let (status, body) = api
-        .call(
-            reqwest::Method::POST,
-            "/v1/channels",
-            Some(json!({"name": "ops hook", "type": "webhook",
-                "config": {"url": receiver.url(), "secret": receiver.secret()}})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(
-        body["data"]["config"]["secret"], "********",
-        "secrets never come back"
-    );
-    body["data"]["id"].as_str().expect("channel id").to_owned()
-}
-
 async fn incidents(api: &Api, monitor: &str) -> Vec<Value> {
     api.get(&format!("/v1/incidents?monitor_id={monitor}"))
         .await["data"]
@@ -55,16 +38,10 @@ async fn three_regions_down_one_incident_one_alert_per_channel_delivered_through
     let coord = Coordinator::start(&dir.path().join("coord"), None);
     let api = coord.api();
     let token = api.join_token().await;
-    let mut edges: Vec<Edge> = REGIONS
-        .iter()
-        .map(|r| Edge::start(&dir.path().join(r), r, coord.quic, Some(&token)))
-        .collect();
-    for e in &mut edges {
-        e.wait_running();
-    }
+    let _edges = Edge::start_regions(dir.path(), &REGIONS, &[coord.quic], &token);
     let receiver = Receiver::start("127.0.0.1", HOOK_SECRET).await;
     let smtp = SmtpSink::start("127.0.0.1", ServerTls::None, &[]);
-    let hook = webhook_channel(&api, &receiver).await;
+    let hook = api.webhook_channel(&receiver).await;
     let (status_code, body) = api
         .call(
             reqwest::Method::POST,
@@ -255,13 +232,7 @@ async fn one_region_failing_or_cut_off_never_alerts() {
     let api = coord.api();
     let token = api.join_token().await;
     // Two regions on the host, one (ap-south) inside the namespace.
-    let mut edges: Vec<Edge> = REGIONS[..2]
-        .iter()
-        .map(|r| Edge::start(&dir.path().join(r), r, coord.quic, Some(&token)))
-        .collect();
-    for e in &mut edges {
-        e.wait_running();
-    }
+    let _edges = Edge::start_regions(dir.path(), &REGIONS[..2], &[coord.quic], &token);
     let canary = Target::tcp_on(format!("{}:0", ns.host_ip).parse().expect("addr")).await;
     let _ap = edge_in(
         &ns,
@@ -272,7 +243,7 @@ async fn one_region_failing_or_cut_off_never_alerts() {
         canary.addr.port(),
     );
     let receiver = Receiver::start("127.0.0.1", HOOK_SECRET).await;
-    let hook = webhook_channel(&api, &receiver).await;
+    let hook = api.webhook_channel(&receiver).await;
     let target = Target::http_on(format!("{}:0", ns.host_ip).parse().expect("addr"), "ok").await;
     let mon = api
         .create_monitor(json!({"name": "api", "kind": "http",
@@ -352,15 +323,9 @@ async fn leader_killed_between_decision_and_delivery_the_alert_arrives_once_per_
     let api = cluster.api(0);
     let token = api.join_token().await;
     let quics = cluster.quic_addrs();
-    let mut edges: Vec<Edge> = REGIONS
-        .iter()
-        .map(|r| Edge::start_multi(&dir.path().join(r), r, &quics, Some(&token)))
-        .collect();
-    for e in &mut edges {
-        e.wait_running();
-    }
+    let _edges = Edge::start_regions(dir.path(), &REGIONS, &quics, &token);
     let receiver = Receiver::start("127.0.0.1", HOOK_SECRET).await;
-    let hook = webhook_channel(&api, &receiver).await;
+    let hook = api.webhook_channel(&receiver).await;
     let target = Target::http("ok").await;
     let mon = api
         .create_monitor(json!({"name": "pay", "kind": "http",
@@ -442,7 +407,7 @@ async fn maintenance_window_records_the_outage_but_sends_nothing() {
     let mut edge = Edge::start(&dir.path().join("eu"), "eu-west", coord.quic, Some(&token));
     edge.wait_running();
     let receiver = Receiver::start("127.0.0.1", HOOK_SECRET).await;
-    let hook = webhook_channel(&api, &receiver).await;
+    let hook = api.webhook_channel(&receiver).await;
     let target = Target::http("ok").await;
     let mon = api
         .create_monitor(json!({"name": "db", "kind": "http",

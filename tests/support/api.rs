@@ -111,4 +111,22 @@ impl Api {
             .cloned()
             .unwrap_or_default()
     }
+
+    /// Creates a signed webhook channel to `receiver`; returns its id.
+    pub async fn webhook_channel(&self, receiver: &super::receiver::Receiver) -> String {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/v1/channels",
+                Some(json!({"name": "ops hook", "type": "webhook",
+                    "config": {"url": receiver.url(), "secret": receiver.secret()}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(
+            body["data"]["config"]["secret"], "********",
+            "secrets never come back"
+        );
+        body["data"]["id"].as_str().expect("channel id").to_owned()
+    }
 }

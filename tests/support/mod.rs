@@ -304,6 +304,24 @@ impl Edge {
         }
     }
 
+    /// One node in each of `regions` (data in `dir/<region>`), each knowing `coordinators`;
+    /// returns once every one runs.
+    pub fn start_regions(
+        dir: &Path,
+        regions: &[&str],
+        coordinators: &[SocketAddr],
+        token: &str,
+    ) -> Vec<Edge> {
+        let mut edges: Vec<Edge> = regions
+            .iter()
+            .map(|r| Edge::start_multi(&dir.join(r), r, coordinators, Some(token)))
+            .collect();
+        for e in &mut edges {
+            e.wait_running();
+        }
+        edges
+    }
+
     /// Waits until the node has enrolled and runs; returns its id.
     pub fn wait_running(&mut self) -> String {
         let line = self.proc.wait_line("Edge node ", Duration::from_secs(60));

@@ -10,7 +10,8 @@ pub struct Netns {
     pub ns_ip: String,
 }
 
-fn run(args: &[&str]) {
+/// Runs a command to completion; panics with its stderr when it fails.
+pub fn run(args: &[&str]) {
     let out = Command::new(args[0])
         .args(&args[1..])
         .output()

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::support::netns::Netns;
+use crate::support::netns::{run, Netns};
 
 /// Third octet base of the regions' subnets: region `r` is `10.(60+r).0.0/24`.
 const NET_BASE: u8 = 60;
@@ -154,16 +154,4 @@ fn nft_cmd(netns: Option<&str>) -> Command {
         }
         None => Command::new("nft"),
     }
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -146,16 +146,6 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS")
-        * 1024
-}
-
 fn dir_bytes(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -211,37 +201,14 @@ async fn run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("c1");
     let timeout = NODE_TIMEOUT_S.to_string();
-    let (proc, rx) = support::spawn(&[
-        "coordinator",
-        "--data-dir",
-        data.to_str().expect("utf8"),
-        "--listen",
-        "127.0.0.1:0",
-        "--quic",
-        "127.0.0.1:0",
-        "--node-timeout",
-        &timeout,
-        "--snapshot-every",
-        "5000",
-    ]);
-    let base = support::line(&rx, "UI: ").trim_end_matches('/').to_owned();
-    let quic = support::line(&rx, "QUIC: ");
-    let key = support::line(&rx, "Admin API key: ");
-    std::thread::spawn(move || for _ in rx {});
-    let pid = proc.0.id();
+    let coord = support::start_coordinator_with(
+        &data,
+        &["--node-timeout", &timeout, "--snapshot-every", "5000"],
+    );
+    let (base, quic, key) = (coord.base.clone(), coord.quic.clone(), coord.key.clone());
+    let pid = coord.proc.0.id();
     let client = reqwest::Client::new();
-    let token = || async {
-        let v: Value = client
-            .post(format!("{base}/v1/join-tokens"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("json");
-        v["data"]["token"].as_str().expect("token").to_owned()
-    };
+    let token = || coord.join_token(&client);
     let mut nodes = Vec::new();
     for r in REGIONS {
         nodes.push(hold(quic.clone(), token().await, r));
@@ -261,7 +228,7 @@ async fn run() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss0 = rss_bytes(pid);
+    let rss0 = support::proc_status_bytes(pid, "VmRSS");
     let disk0 = dir_bytes(&data);
 
     // Write the monitors, 32 requests in flight.
@@ -306,38 +273,32 @@ async fn run() {
 
     // Let snapshots compact the log, then measure.
     tokio::time::sleep(Duration::from_secs(15)).await;
-    let rss = rss_bytes(pid);
+    let rss = support::proc_status_bytes(pid, "VmRSS");
     let disk = dir_bytes(&data);
 
     // API: the first page, and every page.
     let t = Instant::now();
-    let first: Value = client
-        .get(format!("{base}/v1/monitors?limit=1000"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
-    let first_page = t.elapsed();
-    let page_bytes = serde_json::to_vec(&first).map(|v| v.len()).unwrap_or(0);
-    let t = Instant::now();
     let (mut listed, mut cursor) = (0usize, None::<String>);
+    let (mut first_page, mut page_bytes) = (None, 0usize);
     loop {
         let url = match &cursor {
             Some(c) => format!("{base}/v1/monitors?limit=1000&cursor={c}"),
             None => format!("{base}/v1/monitors?limit=1000"),
         };
-        let v: Value = client
+        let body = client
             .get(url)
             .bearer_auth(&key)
             .send()
             .await
             .expect("list")
-            .json()
+            .bytes()
             .await
-            .expect("json");
+            .expect("body");
+        if first_page.is_none() {
+            first_page = Some(t.elapsed());
+            page_bytes = body.len();
+        }
+        let v: Value = serde_json::from_slice(&body).expect("json");
         listed += v["data"].as_array().map_or(0, Vec::len);
         match v["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -345,6 +306,7 @@ async fn run() {
         }
     }
     let all_pages = t.elapsed();
+    let first_page = first_page.expect("one page at least");
     assert_eq!(listed, n);
 
     // A second node joins eu-west: about half of eu-west's checks move to it.
@@ -413,5 +375,5 @@ async fn run() {
         n.div_ceil(1000),
         all_pages.as_secs_f64()
     );
-    drop(proc);
+    drop(coord);
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use netpulse_protocol::check::{CheckSpec, ProbeSpec, TcpSpec};
 use serde_json::Value;
 use support::fake_coordinator::{check_id, FakeCoordinator};
-use support::{cpu_seconds, netpulse_bin, Killed};
+use support::{cpu_seconds, netpulse_bin, proc_status_bytes, Killed};
 
 /// TCP targets the checks are spread over.
 const LISTENERS: usize = 64;
@@ -48,18 +48,6 @@ fn env_usize(name: &str, default: usize) -> usize {
             .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
         Err(_) => default,
     }
-}
-
-/// `VmRSS` or `VmHWM` of a process, in bytes.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.trim_start_matches(':').split_whitespace().next())
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -226,7 +214,7 @@ async fn run() {
     })
     .await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let rss_empty = status_kib(pid, "VmRSS");
+    let rss_empty = proc_status_bytes(pid, "VmRSS");
 
     fake.assign();
     let stats = fake.stats.clone();
@@ -236,7 +224,7 @@ async fn run() {
         || stats.checks_with_runs(1) >= n,
     )
     .await;
-    let rss_scheduled = status_kib(pid, "VmRSS");
+    let rss_scheduled = proc_status_bytes(pid, "VmRSS");
     println!(
         "all {n} checks scheduled and run once {:.1} s after the assignment was sent ({} messages)",
         first_round.as_secs_f64(),
@@ -286,7 +274,7 @@ async fn run() {
             s.p99_ms,
             s.max_ms,
             (stats.results.load(Ordering::Relaxed) - res0) as f64 / t0.elapsed().as_secs_f64(),
-            mib(status_kib(pid, "VmRSS"))
+            mib(proc_status_bytes(pid, "VmRSS"))
         );
         window.push(s);
     }
@@ -295,8 +283,8 @@ async fn run() {
         stats.results.load(Ordering::Relaxed),
         t0.elapsed().as_secs_f64(),
     );
-    let rss_cycle = status_kib(pid, "VmRSS");
-    let hwm = status_kib(pid, "VmHWM");
+    let rss_cycle = proc_status_bytes(pid, "VmRSS");
+    let hwm = proc_status_bytes(pid, "VmHWM");
     let twice = stats.checks_with_runs(2);
     let not_up = stats.not_up.load(Ordering::Relaxed);
     drop(node);

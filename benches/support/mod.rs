@@ -71,6 +71,18 @@ pub fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// A memory figure of a process from /proc/PID/status (`VmRSS`, `VmHWM`, ...), in bytes.
+pub fn proc_status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim_start_matches(':').split_whitespace().next())
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
 /// CPU seconds (user + system) of a process.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
@@ -138,7 +150,12 @@ pub struct BenchCoordinator {
 
 /// Starts a coordinator with its data in `dir`.
 pub fn start_coordinator(dir: &std::path::Path) -> BenchCoordinator {
-    let (proc, rx) = spawn(&[
+    start_coordinator_with(dir, &[])
+}
+
+/// Starts a coordinator with its data in `dir` and `extra` arguments.
+pub fn start_coordinator_with(dir: &std::path::Path, extra: &[&str]) -> BenchCoordinator {
+    let mut args = vec![
         "coordinator",
         "--data-dir",
         dir.to_str().expect("utf8"),
@@ -146,7 +163,9 @@ pub fn start_coordinator(dir: &std::path::Path) -> BenchCoordinator {
         "127.0.0.1:0",
         "--quic",
         "127.0.0.1:0",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let (proc, rx) = spawn(&args);
     let base = line(&rx, "UI: ").trim_end_matches('/').to_owned();
     let quic = line(&rx, "QUIC: ");
     let key = line(&rx, "Admin API key: ");

@@ -50,7 +50,9 @@ async fn get(http: &Client, url: &str, cookie: Option<&str>) -> (StatusCode, Str
 
 /// Stores results of `monitor` as if an edge node in eu-west had sent them.
 async fn ingest_results(running: &Running, monitor: &str) {
-    use netpulse_coordinator::state::command::{Command, IngestBatch, NodeResults};
+    use netpulse_coordinator::state::command::{
+        AgedResult, Command, IngestBatch, IngestItem, NodeIngest,
+    };
     use netpulse_coordinator::state::model::EdgeNode;
     use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError};
 
@@ -74,7 +76,7 @@ async fn ingest_results(running: &Running, monitor: &str) {
         .write(Command::RegisterNode(node))
         .await
         .expect("register node");
-    let results = (1..=6u64)
+    let results: Vec<CheckResult> = (1..=6u64)
         .map(|seq| {
             let down = seq == 4;
             CheckResult {
@@ -101,11 +103,20 @@ async fn ingest_results(running: &Running, monitor: &str) {
         .collect();
     running
         .ctx
-        .write(Command::IngestResults(IngestBatch {
+        .write(Command::Ingest(IngestBatch {
             received_at_ms: now,
-            per_node: vec![NodeResults {
+            per_node: vec![NodeIngest {
                 node: "edge-web-1".into(),
-                results,
+                sent_at_ms: Some(now),
+                items: results
+                    .into_iter()
+                    .map(|r| {
+                        IngestItem::Result(AgedResult {
+                            age_ms: now.saturating_sub(r.checked_at_ms).max(0) as u64,
+                            result: r,
+                        })
+                    })
+                    .collect(),
             }],
         }))
         .await

@@ -123,6 +123,9 @@ struct Run {
     down_keys: Vec<String>,
     up_keys: Vec<String>,
     round: usize,
+    /// Barrier writes made so far: each barrier's label must be new, or a member that still
+    /// holds an earlier barrier with the same label passes the wait without having caught up.
+    barriers: u64,
     /// Taken and kept on disk when a violation is reported.
     dir: std::sync::Mutex<Option<tempfile::TempDir>>,
 }
@@ -293,6 +296,7 @@ async fn run(profile: Profile) {
         down_keys: Vec::new(),
         up_keys: Vec::new(),
         round: 0,
+        barriers: 0,
         dir: std::sync::Mutex::new(Some(dir)),
     };
     run.converge(
@@ -558,8 +562,11 @@ async fn converge_cluster(run: &mut Run) {
         .expect("known leader");
 
     // A barrier write through the leader; every member has applied everything before it once it
-    // lists the barrier.
-    let label = format!("chaos barrier {}", run.round);
+    // lists the barrier. Found by the CI seed (December 2026): the label was the round number,
+    // and this runs twice per round (after heal and in `check`), so the second wait passed on
+    // the first barrier while a restarted member was still behind.
+    run.barriers += 1;
+    let label = format!("chaos barrier {} (round {})", run.barriers, run.round);
     let addr = run.mesh.coords[leader].http;
     run.converge("a barrier write commits", CONVERGE, || async {
         match run

@@ -182,10 +182,18 @@ impl Context {
 
     /// Commits `cmd` through the leader and returns the state machine's response once applied.
     pub async fn write(&self, cmd: Command) -> Result<CommandResponse, WriteError> {
-        let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
-        let req = PeerRequest::ClientWrite(cmd);
+        let started = tokio::time::Instant::now();
+        let deadline = started + WRITE_TIMEOUT;
+        let mut req = PeerRequest::ClientWrite(cmd);
         let mut last_leader = None;
+        // How much of the wait the command's results have been aged by already.
+        let mut aged_ms = 0u64;
         loop {
+            if let PeerRequest::ClientWrite(cmd) = &mut req {
+                let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                cmd.age_by(waited_ms.saturating_sub(aged_ms));
+                aged_ms = waited_ms;
+            }
             match self.leader() {
                 Some((id, _)) if id == self.inner.id => {
                     let PeerRequest::ClientWrite(cmd) = req else {

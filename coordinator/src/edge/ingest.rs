@@ -46,6 +46,8 @@ pub enum IngestError {
 
 struct Submission {
     batch: NodeIngest,
+    /// When the session handed it over: the time it queues here is added to its results' ages.
+    queued: tokio::time::Instant,
     /// [`limits::encoded_len_bound`] of its results.
     bytes: usize,
     reply: oneshot::Sender<Result<u64, IngestError>>,
@@ -80,6 +82,7 @@ impl Ingest {
         self.tx
             .send(Submission {
                 batch,
+                queued: tokio::time::Instant::now(),
                 bytes,
                 reply,
             })
@@ -132,7 +135,9 @@ async fn run(ctx: Context, mut rx: mpsc::Receiver<Submission>) {
 async fn commit(ctx: &Context, subs: Vec<Submission>) {
     let mut per_node: Vec<NodeIngest> = Vec::new();
     let mut replies = Vec::with_capacity(subs.len());
-    for s in subs {
+    for mut s in subs {
+        s.batch
+            .age_by(u64::try_from(s.queued.elapsed().as_millis()).unwrap_or(u64::MAX));
         let node = s.batch.node.clone();
         match per_node.iter_mut().find(|n| n.node == node) {
             Some(n) => {

@@ -116,6 +116,18 @@ impl Command {
             batch.received_at_ms = now_ms;
         }
     }
+
+    /// Adds `waited_ms` to every result's age: the time the command spent between the
+    /// coordinator that received the results and the leader's stamp (the ingest queue, a
+    /// forward, retries through an election) is measured on this coordinator's monotonic
+    /// clock, so a result is not dated later by however long its entry waited.
+    pub fn age_by(&mut self, waited_ms: u64) {
+        if let Command::Ingest(batch) = self {
+            for n in &mut batch.per_node {
+                n.age_by(waited_ms);
+            }
+        }
+    }
 }
 
 /// Operator actions on an incident.
@@ -194,6 +206,17 @@ impl IngestItem {
         match self {
             IngestItem::Result(a) => a.result.seq,
             IngestItem::Rejected(r) => r.seq,
+        }
+    }
+}
+
+impl NodeIngest {
+    /// See [`Command::age_by`].
+    pub fn age_by(&mut self, waited_ms: u64) {
+        for item in &mut self.items {
+            if let IngestItem::Result(a) = item {
+                a.age_ms = a.age_ms.saturating_add(waited_ms);
+            }
         }
     }
 }

@@ -211,3 +211,48 @@ fn a_backlog_older_than_the_stale_window_does_not_vote() {
         .iter()
         .all(|n| n.event != netpulse_alert::message::AlertEvent::MonitorDown));
 }
+
+/// An entry that waited (queued, forwarded, retried through an election) before the leader
+/// stamped it is aged by the wait, so its results keep the time they were measured at.
+#[test]
+fn the_wait_before_the_leader_stamps_is_added_to_every_result_age() {
+    let mut w = World::new();
+    let mut cmd = batch(
+        0,
+        "n-eu-west",
+        Some(50_000),
+        vec![
+            aged(1, 49_800, 200, Up),
+            rejected(2),
+            aged(3, 49_900, 100, Up),
+        ],
+    );
+    // Waited 3 s in two steps (queue, then a retried forward); the leader stamps 53 s.
+    cmd.age_by(1_000);
+    cmd.age_by(2_000);
+    cmd.stamp_leader_clock(53_000);
+    let Command::Ingest(b) = &cmd else {
+        unreachable!("built as an ingest")
+    };
+    let ages: Vec<Option<u64>> = b.per_node[0]
+        .items
+        .iter()
+        .map(|i| match i {
+            IngestItem::Result(a) => Some(a.age_ms),
+            IngestItem::Rejected(_) => None,
+        })
+        .collect();
+    assert_eq!(ages, [Some(3_200), None, Some(3_100)]);
+    w.apply(cmd);
+    let stored: Vec<i64> =
+        w.s.results("mon_a", None, 10)
+            .expect("read")
+            .iter()
+            .map(|r| r.checked_at_ms)
+            .collect();
+    assert_eq!(
+        stored,
+        [49_900, 49_800],
+        "dated when measured, newest first"
+    );
+}

@@ -376,4 +376,8 @@ async fn run() {
         all_pages.as_secs_f64()
     );
     drop(coord);
+    // COORD_SCALE_KEEP=1 keeps the data directory, to look at what each tree holds.
+    if std::env::var_os("COORD_SCALE_KEEP").is_some() {
+        println!("data kept in {}", dir.keep().join("c1").display());
+    }
 }

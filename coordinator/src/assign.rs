@@ -25,16 +25,33 @@ pub type Placement = BTreeMap<String, BTreeSet<String>>;
 
 /// Places every unpaused monitor on `per_region` live nodes in each region it names.
 pub fn place(monitors: &[Monitor], nodes: &[LiveNode], per_region: usize) -> Placement {
+    place_each(
+        monitors
+            .iter()
+            .filter(|m| !m.paused)
+            .map(|m| (m.id.as_str(), m.regions.as_slice())),
+        nodes,
+        per_region,
+    )
+}
+
+/// Places each `(monitor id, regions)` on `per_region` live nodes in each region it names
+/// (every region with live nodes for [`ALL_REGIONS`]).
+pub fn place_each<'a>(
+    monitors: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    nodes: &[LiveNode],
+    per_region: usize,
+) -> Placement {
     let mut by_region: BTreeMap<&str, Vec<&LiveNode>> = BTreeMap::new();
     for n in nodes {
         by_region.entry(n.region.as_str()).or_default().push(n);
     }
     let mut placement = Placement::new();
-    for m in monitors.iter().filter(|m| !m.paused) {
-        let regions: Vec<&str> = if m.regions.iter().any(|r| r == ALL_REGIONS) {
+    for (id, wanted) in monitors {
+        let regions: Vec<&str> = if wanted.iter().any(|r| r == ALL_REGIONS) {
             by_region.keys().copied().collect()
         } else {
-            m.regions.iter().map(String::as_str).collect()
+            wanted.iter().map(String::as_str).collect()
         };
         for region in regions {
             let Some(candidates) = by_region.get(region) else {
@@ -42,14 +59,14 @@ pub fn place(monitors: &[Monitor], nodes: &[LiveNode], per_region: usize) -> Pla
             };
             let mut scored: Vec<(u64, &str)> = candidates
                 .iter()
-                .map(|n| (score(&m.id, &n.id), n.id.as_str()))
+                .map(|n| (score(id, &n.id), n.id.as_str()))
                 .collect();
             scored.sort_unstable_by(|a, b| b.cmp(a));
             for (_, node) in scored.into_iter().take(per_region) {
                 placement
                     .entry(node.to_owned())
                     .or_default()
-                    .insert(m.id.clone());
+                    .insert(id.to_owned());
             }
         }
     }
@@ -74,31 +91,33 @@ fn score(monitor: &str, node: &str) -> u64 {
     h ^ (h >> 31)
 }
 
+/// A TCP monitor in `regions`, for tests here and of the placer and publisher.
+#[cfg(test)]
+pub(crate) fn monitor(id: &str, regions: &[&str]) -> Monitor {
+    use netpulse_protocol::check::{ProbeSpec, TcpSpec};
+    Monitor {
+        id: id.into(),
+        name: id.into(),
+        target: "x:1".into(),
+        interval_s: 30,
+        timeout_s: 10,
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        paused: false,
+        probe: ProbeSpec::Tcp(TcpSpec {
+            host: "x".into(),
+            port: 1,
+            ..Default::default()
+        }),
+        revision: 1,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+        alerting: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netpulse_protocol::check::{ProbeSpec, TcpSpec};
-
-    fn monitor(id: &str, regions: &[&str]) -> Monitor {
-        Monitor {
-            id: id.into(),
-            name: id.into(),
-            target: "x:1".into(),
-            interval_s: 30,
-            timeout_s: 10,
-            regions: regions.iter().map(|r| r.to_string()).collect(),
-            paused: false,
-            probe: ProbeSpec::Tcp(TcpSpec {
-                host: "x".into(),
-                port: 1,
-                ..Default::default()
-            }),
-            revision: 1,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            alerting: Default::default(),
-        }
-    }
 
     fn node(id: &str, region: &str) -> LiveNode {
         LiveNode {

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::assign::{place, LiveNode, Placement};
+use crate::assign::{place_each, LiveNode, Placement};
 use crate::context::Context;
 use crate::now_ms;
+use crate::state::changes::Tracker;
 use crate::state::command::Command;
 
 /// How often a coordinator reports the nodes it holds sessions with.
@@ -56,22 +57,15 @@ pub async fn heartbeat(ctx: Context, mut shutdown: watch::Receiver<bool>) {
 pub type Moves = (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>);
 
 /// The moves that turn `current` into `wanted`.
-pub fn diff(current: &BTreeMap<String, Vec<String>>, wanted: &Placement) -> Moves {
+pub fn diff(current: &Placement, wanted: &Placement) -> Moves {
     let empty = BTreeSet::new();
     let (mut remove, mut add) = (Vec::new(), Vec::new());
     let nodes: BTreeSet<&String> = current.keys().chain(wanted.keys()).collect();
     for node in nodes {
         let want = wanted.get(node).unwrap_or(&empty);
-        let have: BTreeSet<&String> = current
-            .get(node)
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
-        let gone: Vec<String> = have
-            .iter()
-            .filter(|m| !want.contains(**m))
-            .map(|m| (*m).clone())
-            .collect();
-        let new: Vec<String> = want.iter().filter(|m| !have.contains(m)).cloned().collect();
+        let have = current.get(node).unwrap_or(&empty);
+        let gone: Vec<String> = have.difference(want).cloned().collect();
+        let new: Vec<String> = want.difference(have).cloned().collect();
         if !gone.is_empty() {
             remove.push((node.clone(), gone));
         }
@@ -87,6 +81,7 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
     let mut versions = ctx.store().subscribe();
     let mut tick = tokio::time::interval(PLACE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut placer = Placer::new(ctx.store());
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -96,53 +91,145 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
                 if r.is_err() {
                     return;
                 }
-                // Let a burst of writes settle: one pass over all monitors, not one per write.
+                // Let a burst of writes settle: one pass, not one per write.
                 tokio::time::sleep(crate::edge::assignments::SETTLE).await;
                 versions.borrow_and_update();
             }
             _ = shutdown.changed() => return,
         }
+        // Followers keep their copy current too, so a new leader places at once.
+        if let Err(e) = placer.refresh(ctx.store()) {
+            tracing::warn!(error = %e, "placement inputs not read; reading everything next time");
+            placer = Placer::new(ctx.store());
+            continue;
+        }
         if !ctx.is_leader() {
             continue;
         }
-        if let Err(e) = place_once(&ctx, node_timeout).await {
+        if let Err(e) = placer.place(&ctx, node_timeout).await {
             tracing::warn!(error = %e, "placement not updated");
         }
     }
 }
 
-async fn place_once(ctx: &Context, node_timeout: Duration) -> Result<(), String> {
-    let store = ctx.store();
-    let now = now_ms();
-    let timeout_ms = i64::try_from(node_timeout.as_millis()).unwrap_or(i64::MAX);
-    let live: Vec<LiveNode> = store
-        .nodes()
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|n| !n.revoked && now.saturating_sub(n.last_seen_ms) < timeout_ms)
-        .map(|n| LiveNode {
-            id: n.id,
-            region: n.region,
-        })
-        .collect();
-    let monitors = store.monitors().map_err(|e| e.to_string())?;
-    let wanted = place(&monitors, &live, NODES_PER_REGION);
-    let current = store.placement().map_err(|e| e.to_string())?;
-    let (remove, add) = diff(&current, &wanted);
-    if remove.is_empty() && add.is_empty() {
-        return Ok(());
+/// Why a placement pass did not complete; the next tick tries again.
+#[derive(Debug, thiserror::Error)]
+enum PlaceError {
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("placement not committed")]
+    Write(#[source] crate::context::WriteError),
+}
+
+/// The placer's copy of its inputs, kept current from the store's change feed: a pass
+/// re-reads the monitors and node sets that changed, and places only when something did (a
+/// monitor, the committed placement, or the set of live nodes).
+struct Placer {
+    tracker: Tracker,
+    /// Regions of every unpaused monitor.
+    monitors: BTreeMap<String, Vec<String>>,
+    /// The committed placement.
+    placed: Placement,
+    /// Live nodes at the last pass.
+    live: Vec<LiveNode>,
+    /// Inputs changed since placement last matched them.
+    dirty: bool,
+}
+
+impl Placer {
+    fn new(store: &crate::state::StateStore) -> Self {
+        Self {
+            tracker: store.track_changes(),
+            monitors: BTreeMap::new(),
+            placed: Placement::new(),
+            live: Vec::new(),
+            dirty: true,
+        }
     }
-    let count = |v: &[(String, Vec<String>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
-    tracing::info!(
-        placed = count(&add),
-        removed = count(&remove),
-        live = live.len(),
-        "placement changed"
-    );
-    ctx.write(Command::MovePlacement { remove, add })
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+
+    fn refresh(&mut self, store: &crate::state::StateStore) -> Result<(), PlaceError> {
+        let changes = self.tracker.take();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.dirty = true;
+        if changes.all {
+            self.monitors = store
+                .monitors()?
+                .into_iter()
+                .filter(|m| !m.paused)
+                .map(|m| (m.id, m.regions))
+                .collect();
+            self.placed = store
+                .placement()?
+                .into_iter()
+                .map(|(node, ids)| (node, ids.into_iter().collect()))
+                .collect();
+            return Ok(());
+        }
+        for id in changes.monitors {
+            match store.monitor(&id)?.filter(|m| !m.paused) {
+                Some(m) => self.monitors.insert(id, m.regions),
+                None => self.monitors.remove(&id),
+            };
+        }
+        for node in changes.placement {
+            let ids = store.placement_of(&node)?;
+            if ids.is_empty() {
+                self.placed.remove(&node);
+            } else {
+                self.placed.insert(node, ids);
+            }
+        }
+        Ok(())
+    }
+
+    async fn place(&mut self, ctx: &Context, node_timeout: Duration) -> Result<(), PlaceError> {
+        let now = now_ms();
+        let timeout_ms = i64::try_from(node_timeout.as_millis()).unwrap_or(i64::MAX);
+        let live: Vec<LiveNode> = ctx
+            .store()
+            .nodes()?
+            .into_iter()
+            .filter(|n| !n.revoked && now.saturating_sub(n.last_seen_ms) < timeout_ms)
+            .map(|n| LiveNode {
+                id: n.id,
+                region: n.region,
+            })
+            .collect();
+        if live != self.live {
+            self.live = live;
+            self.dirty = true;
+        }
+        if !self.dirty {
+            return Ok(());
+        }
+        let wanted = place_each(
+            self.monitors
+                .iter()
+                .map(|(id, regions)| (id.as_str(), regions.as_slice())),
+            &self.live,
+            NODES_PER_REGION,
+        );
+        let (remove, add) = diff(&self.placed, &wanted);
+        if remove.is_empty() && add.is_empty() {
+            self.dirty = false;
+            return Ok(());
+        }
+        let count = |v: &[(String, Vec<String>)]| v.iter().map(|(_, m)| m.len()).sum::<usize>();
+        tracing::info!(
+            placed = count(&add),
+            removed = count(&remove),
+            live = self.live.len(),
+            "placement changed"
+        );
+        // Stays dirty: the committed moves come back through the change feed, and the pass
+        // after them finds nothing left to move.
+        ctx.write(Command::MovePlacement { remove, add })
+            .await
+            .map(|_| ())
+            .map_err(PlaceError::Write)
+    }
 }
 
 #[cfg(test)]
@@ -151,28 +238,19 @@ mod tests {
 
     #[test]
     fn diff_lists_only_what_moves() {
-        let current = BTreeMap::from([
-            ("a".to_string(), vec!["m1".to_string(), "m2".to_string()]),
-            ("b".to_string(), vec!["m3".to_string()]),
-            ("gone".to_string(), vec!["m4".to_string()]),
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let current = Placement::from([
+            ("a".to_string(), set(&["m1", "m2"])),
+            ("b".to_string(), set(&["m3"])),
+            ("gone".to_string(), set(&["m4"])),
         ]);
-        let wanted = BTreeMap::from([
-            (
-                "a".to_string(),
-                BTreeSet::from(["m2".to_string(), "m1".to_string()]),
-            ),
-            (
-                "b".to_string(),
-                BTreeSet::from(["m3".to_string(), "m4".to_string()]),
-            ),
+        let wanted = Placement::from([
+            ("a".to_string(), set(&["m2", "m1"])),
+            ("b".to_string(), set(&["m3", "m4"])),
         ]);
         let (remove, add) = diff(&current, &wanted);
         assert_eq!(remove, vec![("gone".into(), vec!["m4".into()])]);
         assert_eq!(add, vec![("b".into(), vec!["m4".into()])]);
-        let same: Placement = current
-            .iter()
-            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-            .collect();
-        assert_eq!(diff(&current, &same), (vec![], vec![]));
+        assert_eq!(diff(&current, &current.clone()), (vec![], vec![]));
     }
 }

@@ -5,14 +5,15 @@
 //! same checks whichever coordinator holds its session. Sessions watch the result and send their
 //! node the difference.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use netpulse_protocol::check::CheckSpec;
 use tokio::sync::watch;
 
+use crate::state::changes::Tracker;
 use crate::state::model::Monitor;
-use crate::state::StateStore;
+use crate::state::{StateError, StateStore};
 
 /// One node's checks, keyed by monitor id. Shared: the publisher, every session and the next
 /// computation hold the same map and the same specs (a monitor placed in three regions has one
@@ -37,62 +38,142 @@ pub fn check_spec(m: &Monitor) -> CheckSpec {
     }
 }
 
-/// Derives every node's checks from the committed placement, reusing from `previous` each spec
-/// and each node map that did not change.
-fn compute(store: &StateStore, previous: &Assignments) -> Option<Assignments> {
-    let read = || -> Result<Assignments, crate::state::StateError> {
-        let known: BTreeMap<&str, &Arc<CheckSpec>> = previous
-            .values()
-            .flat_map(|n| n.iter().map(|(id, s)| (id.as_str(), s)))
-            .collect();
-        let mut specs: BTreeMap<String, Arc<CheckSpec>> = BTreeMap::new();
-        for m in store.monitors()?.iter().filter(|m| !m.paused) {
-            let spec = check_spec(m);
-            let old = known.get(m.id.as_str()).filter(|old| ****old == spec);
-            specs.insert(
-                m.id.clone(),
-                old.map_or_else(|| Arc::new(spec), |o| (*o).clone()),
-            );
+/// The publisher's copy of what it derives assignments from, kept current from the store's
+/// change feed: a write re-reads the monitors and node sets it touched, not every monitor.
+struct Publisher {
+    tracker: Tracker,
+    /// The check of every unpaused monitor.
+    specs: BTreeMap<String, Arc<CheckSpec>>,
+    /// The committed placement.
+    placed: BTreeMap<String, BTreeSet<String>>,
+    /// What was last published.
+    current: Assignments,
+}
+
+impl Publisher {
+    fn new(store: &StateStore) -> Self {
+        Self {
+            tracker: store.track_changes(),
+            specs: BTreeMap::new(),
+            placed: BTreeMap::new(),
+            current: Assignments::default(),
         }
-        let out = store
-            .placement()?
-            .into_iter()
-            .map(|(node, ids)| {
-                let checks: BTreeMap<String, Arc<CheckSpec>> = ids
-                    .into_iter()
-                    .filter_map(|id| specs.get(&id).map(|s| (id, s.clone())))
-                    .collect();
-                let checks = match previous.get(&node) {
-                    Some(old) if **old == checks => old.clone(),
-                    _ => Arc::new(checks),
-                };
-                (node, checks)
-            })
-            .collect();
-        Ok(Arc::new(out))
-    };
-    read()
-        .map_err(|e| tracing::error!(error = %e, "cannot read placement"))
-        .ok()
+    }
+
+    /// Brings the copy up to date and returns the assignments when they changed.
+    fn update(&mut self, store: &StateStore) -> Result<Option<Assignments>, StateError> {
+        let changes = self.tracker.take();
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let touched: BTreeSet<String> = if changes.all {
+            self.specs = store
+                .monitors()?
+                .iter()
+                .filter(|m| !m.paused)
+                .map(|m| (m.id.clone(), self.reuse(check_spec(m))))
+                .collect();
+            self.placed = store
+                .placement()?
+                .into_iter()
+                .map(|(node, ids)| (node, ids.into_iter().collect()))
+                .collect();
+            self.placed
+                .keys()
+                .chain(self.current.keys())
+                .cloned()
+                .collect()
+        } else {
+            for id in &changes.monitors {
+                match store.monitor(id)?.filter(|m| !m.paused) {
+                    Some(m) => {
+                        let spec = self.reuse(check_spec(&m));
+                        self.specs.insert(id.clone(), spec);
+                    }
+                    None => {
+                        self.specs.remove(id);
+                    }
+                }
+            }
+            for node in &changes.placement {
+                let ids = store.placement_of(node)?;
+                if ids.is_empty() {
+                    self.placed.remove(node);
+                } else {
+                    self.placed.insert(node.clone(), ids);
+                }
+            }
+            let holding = self
+                .placed
+                .iter()
+                .filter(|(_, ids)| changes.monitors.iter().any(|m| ids.contains(m)));
+            changes
+                .placement
+                .iter()
+                .chain(holding.map(|(node, _)| node))
+                .cloned()
+                .collect()
+        };
+        let mut next = (*self.current).clone();
+        for node in touched {
+            let Some(ids) = self.placed.get(&node) else {
+                next.remove(&node);
+                continue;
+            };
+            let checks: BTreeMap<String, Arc<CheckSpec>> = ids
+                .iter()
+                .filter_map(|id| self.specs.get(id).map(|s| (id.clone(), s.clone())))
+                .collect();
+            match next.get(&node) {
+                Some(old) if **old == checks => {}
+                _ => {
+                    next.insert(node, Arc::new(checks));
+                }
+            }
+        }
+        if next == *self.current {
+            return Ok(None);
+        }
+        self.current = Arc::new(next);
+        Ok(Some(self.current.clone()))
+    }
+
+    /// The spec already shared for this monitor when it is unchanged, so sessions comparing
+    /// maps see the same `Arc`.
+    fn reuse(&self, spec: CheckSpec) -> Arc<CheckSpec> {
+        match self.specs.get(&spec.monitor_id) {
+            Some(old) if **old == spec => old.clone(),
+            _ => Arc::new(spec),
+        }
+    }
 }
 
 /// Starts the publisher; the receiver always holds the current assignments.
 pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
-    let (tx, rx) = watch::channel(compute(&store, &Assignments::default()).unwrap_or_default());
+    let mut publisher = Publisher::new(&store);
+    let first = match publisher.update(&store) {
+        Ok(a) => a.unwrap_or_default(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read placement");
+            Assignments::default()
+        }
+    };
+    let (tx, rx) = watch::channel(first);
     let mut versions = store.subscribe();
     tokio::spawn(async move {
         while crate::state::config_changed(&mut versions).await.is_ok() {
             tokio::time::sleep(SETTLE).await;
             versions.borrow_and_update();
-            let previous = tx.borrow().clone();
-            if let Some(a) = compute(&store, &previous) {
-                tx.send_if_modified(|cur| {
-                    let changed = **cur != *a;
-                    if changed {
-                        *cur = a;
-                    }
-                    changed
-                });
+            match publisher.update(&store) {
+                Ok(Some(a)) => {
+                    tx.send_replace(a);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read placement");
+                    // Read everything again next time rather than publish a partial change.
+                    publisher = Publisher::new(&store);
+                }
             }
             if tx.is_closed() {
                 break;
@@ -100,4 +181,125 @@ pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::monitor;
+    use crate::state::command::Command;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Applies `cmd` at `index`.
+    fn apply(store: &StateStore, cmd: Command, index: u64) {
+        store.apply(&cmd, index).expect("apply");
+    }
+
+    fn put(store: &StateStore, m: Monitor, index: u64) {
+        let existing = store.monitor(&m.id).expect("read").is_some();
+        apply(
+            store,
+            Command::PutMonitor {
+                monitor: Box::new(m),
+                expect_existing: existing,
+            },
+            index,
+        );
+    }
+
+    /// Checks per node as monitor id -> interval, to compare by value.
+    fn shape(a: &Assignments) -> BTreeMap<String, BTreeMap<String, u64>> {
+        a.iter()
+            .map(|(n, c)| {
+                let checks = c
+                    .iter()
+                    .map(|(id, s)| (id.clone(), s.interval_ms))
+                    .collect();
+                (n.clone(), checks)
+            })
+            .collect()
+    }
+
+    /// Every step, the incremental publisher agrees with one that reads everything.
+    #[test]
+    fn incremental_updates_match_a_full_read_and_share_what_did_not_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("sled");
+        let store = StateStore::open(&db).expect("store");
+        let mut p = Publisher::new(&store);
+        assert_eq!(p.update(&store).expect("first"), None, "empty stays empty");
+        let full = |store: &StateStore| {
+            let mut f = Publisher::new(store);
+            f.update(store).expect("full").unwrap_or_default()
+        };
+
+        put(&store, monitor("m1", &["eu"]), 1);
+        put(&store, monitor("m2", &["eu", "us"]), 2);
+        let mut paused = monitor("m3", &["eu"]);
+        paused.paused = true;
+        put(&store, paused, 3);
+        let add = vec![
+            ("n1".into(), ids(&["m1", "m2", "m3"])),
+            ("n2".into(), ids(&["m2"])),
+        ];
+        apply(
+            &store,
+            Command::MovePlacement {
+                remove: vec![],
+                add,
+            },
+            4,
+        );
+        let a = p.update(&store).expect("update").expect("changed");
+        assert_eq!(
+            shape(&a),
+            BTreeMap::from([
+                (
+                    "n1".into(),
+                    BTreeMap::from([("m1".into(), 30_000), ("m2".into(), 30_000)])
+                ),
+                ("n2".into(), BTreeMap::from([("m2".into(), 30_000)])),
+            ]),
+            "a paused monitor is placed but not run"
+        );
+        assert_eq!(shape(&a), shape(&full(&store)));
+
+        // A monitor only n1 runs changes: n2's map is the very same one.
+        let mut m1 = monitor("m1", &["eu"]);
+        m1.interval_s = 60;
+        put(&store, m1, 5);
+        let b = p.update(&store).expect("update").expect("changed");
+        assert_eq!(b["n1"]["m1"].interval_ms, 60_000);
+        assert!(Arc::ptr_eq(&a["n2"], &b["n2"]));
+        assert!(
+            Arc::ptr_eq(&a["n1"]["m2"], &b["n1"]["m2"]),
+            "specs are shared"
+        );
+        assert_eq!(shape(&b), shape(&full(&store)));
+
+        // Deleted: gone from both nodes before the placer moves it.
+        apply(&store, Command::DeleteMonitor { id: "m2".into() }, 6);
+        let c = p.update(&store).expect("update").expect("changed");
+        assert_eq!(shape(&c), shape(&full(&store)));
+        assert!(c["n2"].is_empty());
+
+        // Unpaused, and n2 loses its placement.
+        put(&store, monitor("m3", &["eu"]), 7);
+        let remove = vec![("n2".into(), ids(&["m2"]))];
+        apply(
+            &store,
+            Command::MovePlacement {
+                remove,
+                add: vec![],
+            },
+            8,
+        );
+        let d = p.update(&store).expect("update").expect("changed");
+        assert_eq!(shape(&d), shape(&full(&store)));
+        assert!(d["n1"].contains_key("m3") && !d.contains_key("n2"));
+        assert_eq!(p.update(&store).expect("update"), None, "nothing new");
+    }
 }

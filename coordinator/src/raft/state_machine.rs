@@ -75,10 +75,12 @@ impl StateMachine {
         Ok(())
     }
 
+    /// The meta of a snapshot of the state as applied now. The id names the log position:
+    /// applying is deterministic, so any two snapshots at one position hold the same state.
     fn meta(&self) -> SnapshotMeta<u64, openraft::BasicNode> {
         let snapshot_id = match self.applied.last_applied {
-            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, rand::random::<u32>()),
-            None => format!("empty-{}", rand::random::<u32>()),
+            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
+            None => "empty".to_owned(),
         };
         SnapshotMeta {
             last_log_id: self.applied.last_applied,
@@ -190,6 +192,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if self.applied.last_applied.is_none() {
             return Ok(None);
         }
+        // openraft may purge the log under any snapshot it learns of (at startup, after
+        // re-applying the log, the state is not yet flushed): make the state durable first.
+        self.store
+            .flush()
+            .await
+            .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Write, e))?;
         let data = self
             .store
             .export()

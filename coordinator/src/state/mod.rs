@@ -6,6 +6,7 @@
 //! a crash (sled had not flushed the state yet, but the log had) leaves the same state.
 
 pub mod alerting;
+pub mod changes;
 pub mod command;
 mod decisions;
 mod delivery;
@@ -108,6 +109,8 @@ pub struct StateStore {
     deadlines: sled::Tree,
     node_ingest: sled::Tree,
     versions: watch::Sender<Versions>,
+    /// Monitors and placement changed, for readers that keep their own copy.
+    changes: changes::Feed,
     /// The leader time of the newest applied tick or ingest (see [`StateStore::log_time`]).
     /// Not state: rebuilt from the log as it applies.
     log_clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
@@ -174,6 +177,7 @@ impl StateStore {
             deadlines: db.open_tree("sm_deadlines")?,
             node_ingest: db.open_tree("sm_node_ingest")?,
             versions,
+            changes: changes::Feed::default(),
             log_clock: Default::default(),
         })
         .and_then(|s| {
@@ -185,6 +189,11 @@ impl StateStore {
     /// Subscribe to change counters (UI live updates, assignment recomputation).
     pub fn subscribe(&self) -> watch::Receiver<Versions> {
         self.versions.subscribe()
+    }
+
+    /// Starts tracking which monitors and which nodes' placement change (see [`changes`]).
+    pub fn track_changes(&self) -> changes::Tracker {
+        self.changes.track()
     }
 
     /// Flushes state to disk (before a snapshot is reported built).
@@ -254,6 +263,7 @@ impl StateStore {
                             }
                         }
                         self.monitors.insert(m.id.as_bytes(), json(&m))?;
+                        self.changes.monitor(&m.id);
                         // New quorum or regions apply at once; this also sets its deadline.
                         self.evaluate(&m, m.updated_at_ms, index)?;
                         self.update_mesh(m.updated_at_ms, index)?;
@@ -266,6 +276,7 @@ impl StateStore {
                 if self.monitors.remove(id.as_bytes())?.is_none() {
                     CommandResponse::NotFound(format!("monitor {id}"))
                 } else {
+                    self.changes.monitor(id);
                     self.remove_prefix(&self.results, &prefix(id))?;
                     self.remove_prefix(&self.latest, &prefix(id))?;
                     self.forget_decisions(id)?;
@@ -452,6 +463,7 @@ impl StateStore {
         m.revision = index;
         m.updated_at_ms = m.updated_at_ms.max(at_ms);
         self.monitors.insert(m.id.as_bytes(), json(&m))?;
+        self.changes.monitor(&m.id);
         self.bump(true);
         Ok(Some(m))
     }
@@ -607,6 +619,7 @@ impl StateStore {
         }
         // A snapshot from a coordinator that kept placement as JSON lists.
         self.upgrade_placement()?;
+        self.changes.everything();
         self.bump(true);
         self.bump(false);
         Ok(())

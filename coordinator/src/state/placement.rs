@@ -5,7 +5,7 @@
 //! entry. Keys per pair make a change cost what changed. Records in the old shape (key `node`,
 //! a JSON list) are converted when the store opens and after a snapshot is installed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{from_json, StateError, StateStore};
 
@@ -33,6 +33,15 @@ impl StateStore {
         Ok(out)
     }
 
+    /// The monitors placed on `node`, in order.
+    pub fn placement_of(&self, node: &str) -> Result<BTreeSet<String>, StateError> {
+        let mut out = BTreeSet::new();
+        for k in self.placement.scan_prefix(node_prefix(node)).keys() {
+            out.insert(split(&k?)?.1);
+        }
+        Ok(out)
+    }
+
     /// Applies removals, then additions, in one batch.
     pub(super) fn move_placement(
         &self,
@@ -51,6 +60,8 @@ impl StateStore {
             }
         }
         self.placement.apply_batch(batch)?;
+        self.changes
+            .placement(remove.iter().chain(add).map(|(n, _)| n.as_str()));
         Ok(())
     }
 
@@ -69,6 +80,8 @@ impl StateStore {
             }
         }
         self.placement.apply_batch(batch)?;
+        self.changes
+            .placement(changes.iter().map(|(n, _)| n.as_str()));
         Ok(())
     }
 
@@ -91,6 +104,7 @@ impl StateStore {
         }
         if any {
             self.placement.apply_batch(batch)?;
+            self.changes.everything();
         }
         Ok(())
     }

@@ -1,0 +1,150 @@
+//! Which monitors and which nodes' placement changed since a reader last looked.
+//!
+//! The placer and the assignment publisher used to decode every monitor after each settled
+//! change (and the placer once a second besides): at 100,000 monitors that is 100,000 JSON
+//! records per pass, the coordinator's largest cost in CPU and in memory the allocator keeps.
+//! With a [`Tracker`] each re-reads what changed. Applying records a change in every live
+//! tracker; a tracker that is new, overflows, or sees a snapshot installed asks for one full
+//! pass instead.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+/// Pending ids above which a tracker asks for a full pass instead: by then one pass over
+/// everything costs less than the set.
+pub const MAX_PENDING: usize = 50_000;
+
+/// What changed since the last [`Tracker::take`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Anything may have changed: read everything (first look, overflow, snapshot installed).
+    pub all: bool,
+    /// Monitors written, deleted or re-keyed.
+    pub monitors: BTreeSet<String>,
+    /// Nodes whose placed set changed.
+    pub placement: BTreeSet<String>,
+}
+
+impl Changes {
+    fn everything() -> Changes {
+        Changes {
+            all: true,
+            ..Changes::default()
+        }
+    }
+
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.monitors.is_empty() && self.placement.is_empty()
+    }
+
+    fn record(&mut self, f: impl FnOnce(&mut Changes)) {
+        if self.all {
+            return;
+        }
+        f(self);
+        if self.monitors.len() + self.placement.len() > MAX_PENDING {
+            *self = Changes::everything();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves a set of ids that is still a valid set.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The store's side: every live tracker.
+#[derive(Clone, Default)]
+pub(super) struct Feed {
+    trackers: Arc<Mutex<Vec<Weak<Mutex<Changes>>>>>,
+}
+
+impl Feed {
+    pub(super) fn track(&self) -> Tracker {
+        let pending = Arc::new(Mutex::new(Changes::everything()));
+        lock(&self.trackers).push(Arc::downgrade(&pending));
+        Tracker { pending }
+    }
+
+    fn each(&self, f: impl Fn(&mut Changes)) {
+        lock(&self.trackers).retain(|t| match t.upgrade() {
+            Some(c) => {
+                f(&mut lock(&c));
+                true
+            }
+            None => false,
+        });
+    }
+
+    pub(super) fn monitor(&self, id: &str) {
+        self.each(|c| {
+            c.record(|c| {
+                c.monitors.insert(id.to_owned());
+            })
+        });
+    }
+
+    pub(super) fn placement<'a>(&self, nodes: impl IntoIterator<Item = &'a str> + Clone) {
+        self.each(|c| {
+            let nodes = nodes.clone();
+            c.record(|c| c.placement.extend(nodes.into_iter().map(str::to_owned)));
+        });
+    }
+
+    pub(super) fn everything(&self) {
+        self.each(|c| *c = Changes::everything());
+    }
+}
+
+/// One reader's view of the changes. Dropping it unregisters it.
+pub struct Tracker {
+    pending: Arc<Mutex<Changes>>,
+}
+
+impl Tracker {
+    /// What changed since the last call (everything, on the first). Take before reading the
+    /// store: a change applied during the read is then reported again next time, never lost.
+    pub fn take(&self) -> Changes {
+        std::mem::take(&mut *lock(&self.pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_look_is_everything_then_only_what_changed() {
+        let feed = Feed::default();
+        let t = feed.track();
+        assert!(t.take().all);
+        assert!(t.take().is_empty());
+        feed.monitor("m1");
+        feed.placement(["n1", "n2"]);
+        let c = t.take();
+        assert!(!c.all);
+        assert_eq!(c.monitors, BTreeSet::from(["m1".to_string()]));
+        assert_eq!(
+            c.placement,
+            BTreeSet::from(["n1".to_string(), "n2".to_string()])
+        );
+        feed.everything();
+        assert!(t.take().all);
+    }
+
+    #[test]
+    fn overflow_turns_into_everything_and_dropped_trackers_go() {
+        let feed = Feed::default();
+        let t = feed.track();
+        t.take();
+        for i in 0..=MAX_PENDING {
+            feed.monitor(&format!("m{i}"));
+        }
+        let c = t.take();
+        assert!(c.all && c.monitors.is_empty());
+        drop(t);
+        feed.monitor("m");
+        assert!(lock(&feed.trackers).is_empty());
+    }
+}

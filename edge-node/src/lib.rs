@@ -22,6 +22,7 @@
 pub mod assignment;
 pub mod canary;
 pub mod coordinators;
+pub mod handover;
 pub mod identity;
 pub mod lateness;
 pub mod migrate;

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use crate::assignment::{self, AssignmentFile};
 use crate::canary::{self, CanarySet, CanaryTargets, Health};
 use crate::coordinators::Coordinators;
+use crate::handover::Leaving;
 use crate::identity::{self, NodeInfo};
 use crate::lateness::Histogram;
 use crate::outbox::Outbox;
@@ -323,6 +324,7 @@ async fn run_checks(
     sched.set_checks(initial, Instant::now());
     // When to hand the saver the current set: set by a change, cleared by the hand-over.
     let mut save_at: Option<Instant> = None;
+    let mut leaving = Leaving::default();
     let publish = |sched: &Scheduler| {
         save.send_replace(Arc::new(sched.checks().cloned().collect()));
     };
@@ -337,23 +339,40 @@ async fn run_checks(
                 save_at.get_or_insert(now + SAVE_DELAY);
                 match u {
                     AssignmentUpdate::Full(checks) => {
-                        let checks: Vec<Arc<CheckSpec>> = checks.into_iter().map(Arc::new).collect();
-                        let keep: HashSet<&str> =
+                        // Checks left out stay for a grace: the deltas that complete a large
+                        // set follow at once (see `handover`).
+                        let incoming: HashSet<&str> =
                             checks.iter().map(|c| c.monitor_id.as_str()).collect();
-                        probes.retain(|id, _| keep.contains(id.as_str()));
-                        drop(keep);
-                        sched.set_checks(checks, now);
+                        leaving.full(
+                            sched.checks().map(|c| c.monitor_id.as_str()),
+                            &incoming,
+                            now,
+                        );
+                        drop(incoming);
+                        for c in checks {
+                            sched.upsert(c, now);
+                        }
                     }
                     AssignmentUpdate::Delta { upsert, remove } => {
                         for id in &remove {
+                            leaving.named(id);
                             sched.remove(id);
                             probes.remove(id);
                         }
                         for c in upsert {
+                            leaving.named(&c.monitor_id);
                             sched.upsert(c, now);
                         }
                     }
                 }
+            }
+            _ = tokio::time::sleep_until(leaving.deadline().unwrap_or(next)), if leaving.deadline().is_some() => {
+                let now = Instant::now();
+                for id in leaving.due(now) {
+                    sched.remove(&id);
+                    probes.remove(&id);
+                }
+                save_at.get_or_insert(now + SAVE_DELAY);
             }
             _ = tokio::time::sleep_until(save_at.unwrap_or(next)), if save_at.is_some() => {
                 save_at = None;

@@ -413,7 +413,7 @@ fn demo_admin_key(data_dir: &Path, fresh: Option<&str>) -> anyhow::Result<String
 
 #[derive(serde::Deserialize)]
 struct DemoFile {
-    monitors: Vec<serde_yaml::Value>,
+    monitors: Vec<yaml_serde::Value>,
 }
 
 /// The demo monitor file, embedded so `up` works from any directory.
@@ -426,10 +426,10 @@ async fn apply_demo_monitors(
     let text = DEMO_CONFIG
         .replace("{demo_http}", &t.http.to_string())
         .replace("{demo_tcp}", &t.tcp.to_string());
-    let file: DemoFile = serde_yaml::from_str(&text).context("config/demo.yaml")?;
+    let file: DemoFile = yaml_serde::from_str(&text).context("config/demo.yaml")?;
     for (i, m) in file.monitors.into_iter().enumerate() {
         let input: netpulse_coordinator::api::monitor_input::MonitorInput =
-            serde_yaml::from_value(m)
+            yaml_serde::from_value(m)
                 .with_context(|| format!("config/demo.yaml monitor #{}", i + 1))?;
         if let Err(e) = netpulse_coordinator::apply::apply_monitor(ctx, input).await {
             bail!("config/demo.yaml monitor #{}: {e}", i + 1);

@@ -117,7 +117,7 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
 enum PlaceError {
     #[error(transparent)]
     State(#[from] crate::state::StateError),
-    #[error("placement not committed")]
+    #[error("placement not committed: {0}")]
     Write(#[source] crate::context::WriteError),
 }
 

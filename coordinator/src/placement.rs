@@ -8,7 +8,8 @@
 //!   changed. A node that falls silent keeps its checks until the timeout, so a brief reconnect
 //!   moves nothing; after it, its checks move to another node of the same region.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -18,6 +19,7 @@ use crate::context::Context;
 use crate::now_ms;
 use crate::state::changes::Tracker;
 use crate::state::command::Command;
+use crate::state::ConfigWatch;
 
 /// How often a coordinator reports the nodes it holds sessions with.
 pub const SEEN_INTERVAL: Duration = Duration::from_secs(2);
@@ -78,25 +80,25 @@ pub fn diff(current: &Placement, wanted: &Placement) -> Moves {
 
 /// On the leader, keeps the committed placement in line with monitors and live nodes.
 pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::Receiver<bool>) {
-    let mut versions = ctx.store().subscribe();
+    let mut config = ConfigWatch::new(ctx.store().subscribe());
     let mut tick = tokio::time::interval(PLACE_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut placer = Placer::new(ctx.store());
     loop {
         tokio::select! {
+            // Liveness moves with time alone.
             _ = tick.tick() => {}
-            // Monitors or nodes changed; result batches alone never move placement. A change
-            // that races the tick branch may count as seen; the next tick covers it.
-            r = crate::state::config_changed(&mut versions) => {
+            // Monitors or nodes changed; result batches alone never move placement.
+            r = config.changed() => {
                 if r.is_err() {
                     return;
                 }
                 // Let a burst of writes settle: one pass, not one per write.
                 tokio::time::sleep(crate::edge::assignments::SETTLE).await;
-                versions.borrow_and_update();
             }
             _ = shutdown.changed() => return,
         }
+        config.mark();
         // Followers keep their copy current too, so a new leader places at once.
         if let Err(e) = placer.refresh(ctx.store()) {
             tracing::warn!(error = %e, "placement inputs not read; reading everything next time");
@@ -126,8 +128,11 @@ enum PlaceError {
 /// monitor, the committed placement, or the set of live nodes).
 struct Placer {
     tracker: Tracker,
-    /// Regions of every unpaused monitor.
-    monitors: BTreeMap<String, Vec<String>>,
+    /// Regions of every unpaused monitor, each distinct list held once (most monitors name
+    /// the same few lists: 100,000 copies cost ~15 MB).
+    monitors: BTreeMap<String, Arc<[String]>>,
+    /// The distinct region lists.
+    region_lists: HashSet<Arc<[String]>>,
     /// The committed placement.
     placed: Placement,
     /// Live nodes at the last pass.
@@ -141,6 +146,7 @@ impl Placer {
         Self {
             tracker: store.track_changes(),
             monitors: BTreeMap::new(),
+            region_lists: HashSet::new(),
             placed: Placement::new(),
             live: Vec::new(),
             dirty: true,
@@ -154,12 +160,11 @@ impl Placer {
         }
         self.dirty = true;
         if changes.all {
-            self.monitors = store
-                .monitors()?
-                .into_iter()
-                .filter(|m| !m.paused)
-                .map(|m| (m.id, m.regions))
-                .collect();
+            self.monitors = BTreeMap::new();
+            for m in store.monitors()?.into_iter().filter(|m| !m.paused) {
+                let regions = self.intern(m.regions);
+                self.monitors.insert(m.id, regions);
+            }
             self.placed = store
                 .placement()?
                 .into_iter()
@@ -169,7 +174,10 @@ impl Placer {
         }
         for id in changes.monitors {
             match store.monitor(&id)?.filter(|m| !m.paused) {
-                Some(m) => self.monitors.insert(id, m.regions),
+                Some(m) => {
+                    let regions = self.intern(m.regions);
+                    self.monitors.insert(id, regions)
+                }
                 None => self.monitors.remove(&id),
             };
         }
@@ -182,6 +190,15 @@ impl Placer {
             }
         }
         Ok(())
+    }
+
+    fn intern(&mut self, regions: Vec<String>) -> Arc<[String]> {
+        if let Some(known) = self.region_lists.get(regions.as_slice()) {
+            return known.clone();
+        }
+        let list: Arc<[String]> = regions.into();
+        self.region_lists.insert(list.clone());
+        list
     }
 
     async fn place(&mut self, ctx: &Context, node_timeout: Duration) -> Result<(), PlaceError> {
@@ -207,7 +224,7 @@ impl Placer {
         let wanted = place_each(
             self.monitors
                 .iter()
-                .map(|(id, regions)| (id.as_str(), regions.as_slice())),
+                .map(|(id, regions)| (id.as_str(), &regions[..])),
             &self.live,
             NODES_PER_REGION,
         );

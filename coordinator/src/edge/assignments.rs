@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::state::changes::Tracker;
 use crate::state::model::Monitor;
-use crate::state::{StateError, StateStore};
+use crate::state::{ConfigWatch, StateError, StateStore};
 
 /// One node's checks, keyed by monitor id. Shared: the publisher, every session and the next
 /// computation hold the same map and the same specs (a monitor placed in three regions has one
@@ -150,6 +150,7 @@ impl Publisher {
 
 /// Starts the publisher; the receiver always holds the current assignments.
 pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
+    let mut config = ConfigWatch::new(store.subscribe());
     let mut publisher = Publisher::new(&store);
     let first = match publisher.update(&store) {
         Ok(a) => a.unwrap_or_default(),
@@ -159,11 +160,10 @@ pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
         }
     };
     let (tx, rx) = watch::channel(first);
-    let mut versions = store.subscribe();
     tokio::spawn(async move {
-        while crate::state::config_changed(&mut versions).await.is_ok() {
+        while config.changed().await.is_ok() {
             tokio::time::sleep(SETTLE).await;
-            versions.borrow_and_update();
+            config.mark();
             match publisher.update(&store) {
                 Ok(Some(a)) => {
                     tx.send_replace(a);

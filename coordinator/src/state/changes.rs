@@ -147,4 +147,35 @@ mod tests {
         feed.monitor("m");
         assert!(lock(&feed.trackers).is_empty());
     }
+
+    /// A change applied while a reader reads (after `mark`) wakes the reader's next wait,
+    /// with no further change: the wake-up the old "wait from now" helper lost.
+    #[tokio::test(start_paused = true)]
+    async fn a_change_during_a_read_wakes_the_next_wait() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("sled");
+        let store = super::super::StateStore::open(&db).expect("store");
+        let mut config = super::super::ConfigWatch::new(store.subscribe());
+        let tracker = store.track_changes();
+        config.mark();
+        tracker.take();
+        // "During the read": a monitor is written.
+        let cmd = super::super::command::Command::PutMonitor {
+            monitor: Box::new(crate::assign::monitor("m1", &["eu"])),
+            expect_existing: false,
+        };
+        store.apply(&cmd, 1).expect("apply");
+        let woke = tokio::time::timeout(std::time::Duration::from_secs(3600), config.changed())
+            .await
+            .expect("woken without another change");
+        assert!(woke.is_ok());
+        config.mark();
+        assert_eq!(tracker.take().monitors, BTreeSet::from(["m1".to_string()]));
+        // Nothing new since the mark: the wait holds.
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_secs(3600), config.changed())
+                .await
+                .is_err()
+        );
+    }
 }

@@ -75,13 +75,38 @@ pub struct Versions {
     pub alerts: u64,
 }
 
-/// Waits until the configuration counter moves past the value `rx` last saw, ignoring result
-/// traffic (which bumps only `results`). Errs when the store is gone.
-pub async fn config_changed(
-    rx: &mut watch::Receiver<Versions>,
-) -> Result<(), watch::error::RecvError> {
-    let seen = rx.borrow_and_update().config;
-    rx.wait_for(|v| v.config != seen).await.map(|_| ())
+/// Wakes a reader when monitors or nodes change, ignoring result traffic (which bumps only
+/// `results`).
+///
+/// It remembers the configuration version current when the reader last *started reading*
+/// ([`ConfigWatch::mark`]), not when it next waits: a change applied while the reader was
+/// reading wakes it again. Waiting from "now" lost exactly those changes, which readers that
+/// re-read only what changed (placer, assignment publisher) then never saw (found at 100,000
+/// monitors: 114 checks never reached any node).
+pub struct ConfigWatch {
+    rx: watch::Receiver<Versions>,
+    seen: u64,
+}
+
+impl ConfigWatch {
+    /// Watches `rx`, counting its current version as read: call before the first read.
+    pub fn new(mut rx: watch::Receiver<Versions>) -> Self {
+        let seen = rx.borrow_and_update().config;
+        Self { rx, seen }
+    }
+
+    /// Waits until the configuration version moves past the last [`ConfigWatch::mark`].
+    /// Errs when the store is gone.
+    pub async fn changed(&mut self) -> Result<(), watch::error::RecvError> {
+        let seen = self.seen;
+        self.rx.wait_for(|v| v.config != seen).await.map(|_| ())
+    }
+
+    /// Call right before reading the state: changes applied from here on wake the next
+    /// [`ConfigWatch::changed`].
+    pub fn mark(&mut self) {
+        self.seen = self.rx.borrow_and_update().config;
+    }
 }
 
 /// The application state of a coordinator.

@@ -17,7 +17,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::alerting::Notification;
+use crate::state::alerting::{Notification, RegionEvidence, RegionSaid};
 use crate::state::command::{Command, DeliveryOutcome};
 
 /// How often the leader commits a tick. Staleness, reminders, escalation and maintenance are
@@ -195,26 +195,58 @@ pub fn alert_for(ctx: &Context, n: &Notification) -> Alert {
         );
     }
     for r in &n.regions {
-        let vote = match r.vote.as_str() {
-            "down" => RegionVote::Down,
-            "up" | "degraded" => RegionVote::Up,
-            _ => RegionVote::Abstain,
-        };
-        let detail = r.detail.clone().or_else(|| {
-            matches!(
-                r.vote.as_str(),
-                "stale" | "impaired" | "silent" | "degraded"
-            )
-            .then(|| r.vote.clone())
-        });
+        let (vote, detail) = region_line(r);
         alert = alert.with_region(r.region.clone(), vote, detail);
     }
     alert
 }
 
+/// How one region's evidence reads in an alert: its vote, and the failure it saw or, without
+/// one, why it abstained or that it is only degraded.
+fn region_line(r: &RegionEvidence) -> (RegionVote, Option<String>) {
+    let vote = match r.vote {
+        RegionSaid::Down => RegionVote::Down,
+        RegionSaid::Up | RegionSaid::Degraded => RegionVote::Up,
+        RegionSaid::Stale | RegionSaid::Impaired | RegionSaid::Silent | RegionSaid::Pending => {
+            RegionVote::Abstain
+        }
+    };
+    let detail = r.detail.clone().or_else(|| {
+        (r.vote.abstains() || r.vote == RegionSaid::Degraded).then(|| r.vote.to_string())
+    });
+    (vote, detail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_abstention_says_why_and_a_failure_shows_what_failed() {
+        let line = |vote, detail: Option<&str>| {
+            region_line(&RegionEvidence {
+                region: "eu-west".into(),
+                vote,
+                detail: detail.map(str::to_owned),
+            })
+        };
+        for said in RegionSaid::ALL.into_iter().filter(|s| s.abstains()) {
+            assert_eq!(
+                line(said, None),
+                (RegionVote::Abstain, Some(said.to_string())),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            line(RegionSaid::Down, Some("connect timeout")),
+            (RegionVote::Down, Some("connect timeout".into()))
+        );
+        assert_eq!(line(RegionSaid::Up, None), (RegionVote::Up, None));
+        assert_eq!(
+            line(RegionSaid::Degraded, None),
+            (RegionVote::Up, Some("degraded".into()))
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::views::rfc3339;
 use crate::state::alerting::{
-    ChannelRecord, DeliveryState, Incident, Maintenance, MaintenanceSchedule, MeshState,
-    Notification, RegionEvidence,
+    ChannelRecord, DeliveryState, Incident, Maintenance, MaintenanceSchedule, MeshEntry, MeshState,
+    Notification, RegionEvidence, RegionSaid,
 };
 
 /// A channel; its configuration with secrets masked.
@@ -256,8 +256,8 @@ pub struct AbstentionView {
     pub region: String,
     /// Monitor.
     pub monitor_id: String,
-    /// `stale`, `impaired` or `silent`.
-    pub reason: String,
+    /// Why it abstains: `stale`, `impaired`, `silent` or `pending`.
+    pub reason: RegionSaid,
 }
 
 /// The mesh alert.
@@ -272,16 +272,16 @@ pub struct MeshView {
 }
 
 /// View of the mesh state.
-pub fn mesh(state: &MeshState, entries: Vec<(String, String, String)>) -> MeshView {
+pub fn mesh(state: &MeshState, entries: Vec<MeshEntry>) -> MeshView {
     MeshView {
         degraded: state.open,
         since: (state.episode > 0).then(|| rfc3339(state.since_ms)),
         abstentions: entries
             .into_iter()
-            .map(|(region, monitor_id, reason)| AbstentionView {
-                region,
-                monitor_id,
-                reason,
+            .map(|e| AbstentionView {
+                region: e.region,
+                monitor_id: e.monitor_id,
+                reason: e.reason,
             })
             .collect(),
     }

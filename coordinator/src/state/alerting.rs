@@ -128,15 +128,98 @@ impl MonitorHealth {
 /// Open or resolved: the alert crate's type, so what is stored and what is sent cannot disagree.
 pub use netpulse_alert::IncidentStatus;
 
+/// What one region said about a monitor: a vote, or why it could not vote. Typed rather than a
+/// string so every reader handles every case (the dispatcher once missed `pending`); stored and
+/// shown as the lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionSaid {
+    /// Votes up.
+    Up,
+    /// Votes up, but slow or partly failing.
+    Degraded,
+    /// Votes down.
+    Down,
+    /// Abstains: its last result is too old.
+    Stale,
+    /// Abstains: its edge node's own health check fails.
+    Impaired,
+    /// Abstains: no result from it yet.
+    Silent,
+    /// Abstains: its first results have not settled into a vote yet.
+    Pending,
+}
+
+impl RegionSaid {
+    /// Every value, for parsing and tests.
+    pub const ALL: [RegionSaid; 7] = [
+        RegionSaid::Up,
+        RegionSaid::Degraded,
+        RegionSaid::Down,
+        RegionSaid::Stale,
+        RegionSaid::Impaired,
+        RegionSaid::Silent,
+        RegionSaid::Pending,
+    ];
+
+    /// The lowercase name (the serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionSaid::Up => "up",
+            RegionSaid::Degraded => "degraded",
+            RegionSaid::Down => "down",
+            RegionSaid::Stale => "stale",
+            RegionSaid::Impaired => "impaired",
+            RegionSaid::Silent => "silent",
+            RegionSaid::Pending => "pending",
+        }
+    }
+
+    /// The value named `s`, if any.
+    pub fn parse(s: &str) -> Option<RegionSaid> {
+        RegionSaid::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether the region saw the target fail (down, or degraded).
+    pub fn failing(self) -> bool {
+        matches!(self, RegionSaid::Down | RegionSaid::Degraded)
+    }
+
+    /// Whether the region could not vote.
+    pub fn abstains(self) -> bool {
+        !matches!(
+            self,
+            RegionSaid::Up | RegionSaid::Degraded | RegionSaid::Down
+        )
+    }
+}
+
+impl std::fmt::Display for RegionSaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What one region said when an incident opened or resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionEvidence {
     /// Region tag.
     pub region: String,
-    /// `up`, `down`, `stale`, `impaired` or `silent`.
-    pub vote: String,
+    /// Its vote, or why it abstained.
+    pub vote: RegionSaid,
     /// The failure the region saw.
     pub detail: Option<String>,
+}
+
+/// A monitor and region pair that cannot vote, and why (the mesh table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshEntry {
+    /// Region tag.
+    pub region: String,
+    /// Monitor id.
+    pub monitor_id: String,
+    /// Why it abstains.
+    pub reason: RegionSaid,
 }
 
 /// An operator's note on an incident.

@@ -7,7 +7,9 @@
 use netpulse_alert::message::{human_duration, AlertEvent};
 use netpulse_protocol::result::CheckResult;
 
-use super::alerting::{Incident, IncidentStatus, MeshState, MonitorHealth, RegionEvidence};
+use super::alerting::{
+    Incident, IncidentStatus, MeshEntry, MeshState, MonitorHealth, RegionEvidence, RegionSaid,
+};
 use super::model::{Monitor, ALL_REGIONS};
 use super::{from_json, json, prefix, StateError, StateStore};
 use crate::decide::quorum::{decide, Decision, Health, RegionView};
@@ -194,23 +196,23 @@ impl StateStore {
                 None => None,
             };
             let (view, vote, detail) = match &track {
-                None => (RegionView::Silent, "silent", None),
+                None => (RegionView::Silent, RegionSaid::Silent, None),
                 Some(t) => {
                     let view = view_of(t, now_ms, rules);
                     if t.abstention(now_ms, rules).is_none() {
                         due_at(t.fresh_at_ms.saturating_add(rules.stale_after_ms + 1));
                     }
                     let (vote, detail) = match view {
-                        RegionView::Abstains(Abstention::Stale) => ("stale", None),
-                        RegionView::Abstains(Abstention::Impaired) => ("impaired", None),
-                        RegionView::Silent => ("pending", None),
+                        RegionView::Abstains(Abstention::Stale) => (RegionSaid::Stale, None),
+                        RegionView::Abstains(Abstention::Impaired) => (RegionSaid::Impaired, None),
+                        RegionView::Silent => (RegionSaid::Pending, None),
                         RegionView::Votes {
                             vote: Vote::Down, ..
-                        } => ("down", t.last_error.clone()),
+                        } => (RegionSaid::Down, t.last_error.clone()),
                         RegionView::Votes { degraded: true, .. } => {
-                            ("degraded", t.last_error.clone())
+                            (RegionSaid::Degraded, t.last_error.clone())
                         }
-                        RegionView::Votes { .. } => ("up", None),
+                        RegionView::Votes { .. } => (RegionSaid::Up, None),
                     };
                     (view, vote, detail)
                 }
@@ -222,7 +224,7 @@ impl StateStore {
             views.push(view);
             evidence.push(RegionEvidence {
                 region: region.clone(),
-                vote: vote.to_owned(),
+                vote,
                 detail,
             });
         }
@@ -541,10 +543,10 @@ impl StateStore {
         &self,
         region: &str,
         monitor: &str,
-        reason: Option<&str>,
+        reason: Option<RegionSaid>,
     ) -> Result<(), StateError> {
         let key = track_key(monitor, region);
-        match reason {
+        match reason.map(RegionSaid::as_str) {
             Some(r) => {
                 if self.mesh.get(&key)?.as_deref() != Some(r.as_bytes()) {
                     self.mesh.insert(key, r.as_bytes())?;
@@ -571,11 +573,11 @@ impl StateStore {
             let entries = self.mesh_entries()?;
             let monitors = entries.len();
             let mut regions: Vec<RegionEvidence> = Vec::new();
-            for (region, _, reason) in entries {
-                if !regions.iter().any(|r| r.region == region) {
+            for e in entries {
+                if !regions.iter().any(|r| r.region == e.region) {
                     regions.push(RegionEvidence {
-                        region,
-                        vote: reason,
+                        region: e.region,
+                        vote: e.reason,
                         detail: None,
                     });
                 }
@@ -671,14 +673,25 @@ impl StateStore {
     }
 
     /// Abstaining (region, monitor, reason) triples behind the mesh alert.
-    pub fn mesh_entries(&self) -> Result<Vec<(String, String, String)>, StateError> {
+    pub fn mesh_entries(&self) -> Result<Vec<MeshEntry>, StateError> {
         let mut out = Vec::new();
         for kv in self.mesh.iter() {
             let (k, v) = kv?;
             let mut parts = k.splitn(2, |b| *b == 0);
-            let monitor = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+            let monitor_id = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
             let region = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
-            out.push((region, monitor, String::from_utf8_lossy(&v).into_owned()));
+            let reason = std::str::from_utf8(&v)
+                .ok()
+                .and_then(RegionSaid::parse)
+                .ok_or_else(|| StateError::Corrupt {
+                    tree: "sm_mesh",
+                    detail: format!("reason {:?}", String::from_utf8_lossy(&v)),
+                })?;
+            out.push(MeshEntry {
+                region,
+                monitor_id,
+                reason,
+            });
         }
         Ok(out)
     }
@@ -715,7 +728,7 @@ fn since(now_ms: i64, from_ms: i64) -> String {
 fn failing_list(evidence: &[RegionEvidence]) -> String {
     evidence
         .iter()
-        .filter(|e| e.vote == "down" || e.vote == "degraded")
+        .filter(|e| e.vote.failing())
         .map(|e| match &e.detail {
             Some(d) => format!("{d} from {}", e.region),
             None => e.region.clone(),

@@ -250,7 +250,7 @@ fn impaired_nodes_abstain_and_raise_the_mesh_alert_not_a_target_alert() {
     let mesh = w.s.mesh_state().expect("mesh");
     assert!(mesh.open);
     assert_eq!(mesh.regions[0].region, "eu-west");
-    assert_eq!(mesh.regions[0].vote, "impaired");
+    assert_eq!(mesh.regions[0].vote, super::alerting::RegionSaid::Impaired);
     let events: Vec<String> = w
         .notifications()
         .into_iter()

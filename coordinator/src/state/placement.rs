@@ -42,6 +42,11 @@ impl StateStore {
         Ok(out)
     }
 
+    /// Whether `monitor` is placed on `node`.
+    pub fn is_placed(&self, node: &str, monitor: &str) -> Result<bool, StateError> {
+        Ok(self.placement.contains_key(key(node, monitor))?)
+    }
+
     /// Applies removals, then additions, in one batch.
     pub(super) fn move_placement(
         &self,

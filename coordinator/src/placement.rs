@@ -252,6 +252,79 @@ impl Placer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::StateStore;
+
+    /// After any sequence of writes, the placer's copy equals a fresh full read, and placing
+    /// from it equals placing from every stored monitor.
+    #[test]
+    fn the_placers_copy_follows_writes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("sled");
+        let store = StateStore::open(&db).expect("store");
+        let apply = |cmd: Command, index: u64| {
+            store.apply(&cmd, index).expect("apply");
+        };
+        let put = |m: crate::state::model::Monitor, existing: bool, index: u64| {
+            apply(
+                Command::PutMonitor {
+                    monitor: Box::new(m),
+                    expect_existing: existing,
+                },
+                index,
+            )
+        };
+        let mut placer = Placer::new(&store);
+        let check = |placer: &Placer| {
+            let mut fresh = Placer::new(&store);
+            fresh.refresh(&store).expect("full read");
+            assert_eq!(placer.monitors, fresh.monitors);
+            assert_eq!(placer.placed, fresh.placed);
+            let nodes = [
+                LiveNode {
+                    id: "n1".into(),
+                    region: "eu".into(),
+                },
+                LiveNode {
+                    id: "n2".into(),
+                    region: "us".into(),
+                },
+            ];
+            let from_copy = place_each(
+                placer
+                    .monitors
+                    .iter()
+                    .map(|(id, regions)| (id.as_str(), &regions[..])),
+                &nodes,
+                NODES_PER_REGION,
+            );
+            let all = store.monitors().expect("monitors");
+            assert_eq!(
+                from_copy,
+                crate::assign::place(&all, &nodes, NODES_PER_REGION)
+            );
+        };
+        placer.refresh(&store).expect("first");
+        put(crate::assign::monitor("m1", &["eu"]), false, 1);
+        put(crate::assign::monitor("m2", &["eu", "us"]), false, 2);
+        placer.refresh(&store).expect("refresh");
+        assert!(placer.dirty);
+        check(&placer);
+        let mut paused = crate::assign::monitor("m1", &["eu"]);
+        paused.paused = true;
+        put(paused, true, 3);
+        apply(
+            Command::MovePlacement {
+                remove: vec![],
+                add: vec![("n1".into(), vec!["m2".into()])],
+            },
+            4,
+        );
+        apply(Command::DeleteMonitor { id: "m2".into() }, 5);
+        put(crate::assign::monitor("m3", &["all"]), false, 6);
+        placer.refresh(&store).expect("refresh");
+        check(&placer);
+        assert_eq!(placer.monitors.len(), 1, "only m3 runs");
+    }
 
     #[test]
     fn diff_lists_only_what_moves() {

@@ -184,13 +184,7 @@ async fn until(
 }
 
 fn main() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    support::run(2, run());
 }
 
 async fn run() {
@@ -247,14 +241,7 @@ async fn run() {
                 let body = json!({"name": format!("svc-{i:06}"), "kind": "tcp",
                     "target": format!("10.{}.{}.{}:443", i / 65536, (i / 256) % 256, i % 256),
                     "interval_s": 60, "timeout_s": 5, "regions": REGIONS});
-                let r = client
-                    .post(format!("{base}/v1/monitors"))
-                    .bearer_auth(&key)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("create");
-                assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+                support::create_monitor(&client, &base, &key, &body).await;
             }
         }));
     }

@@ -36,12 +36,7 @@ const INTERVAL_S: u64 = 1;
 const CONFIRM: u64 = 2;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    support::run(1, run());
 }
 
 /// Failing answers served: when, and to which region.

@@ -182,16 +182,10 @@ async fn next_summary(rx: &Receiver<Summary>, limit: Duration) -> Option<Summary
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    support::run(1, run());
 }
 
 async fn run() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let n = env_usize("EDGE_SCALE_CHECKS", 100_000);
     let minutes = env_usize("EDGE_SCALE_MINUTES", 5).max(1);
     let mut ports = Vec::with_capacity(LISTENERS);

@@ -18,12 +18,7 @@ const SETTLE: Duration = Duration::from_secs(4);
 const WINDOW: Duration = Duration::from_secs(10);
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    support::run(1, run());
 }
 
 async fn run() {
@@ -50,14 +45,7 @@ async fn run() {
         while created < rate {
             let body = json!({"name": format!("bench-{created}"), "kind": "http", "target": format!("http://{target}/{created}"),
                 "interval_s": 1, "timeout_s": 1, "regions": ["bench"]});
-            let r = client
-                .post(format!("{base}/v1/monitors"))
-                .bearer_auth(&key)
-                .json(&body)
-                .send()
-                .await
-                .expect("create");
-            assert_eq!(r.status(), 201);
+            support::create_monitor(&client, &base, &key, &body).await;
             created += 1;
         }
         tokio::time::sleep(SETTLE).await;

@@ -165,13 +165,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    support::run(2, run());
 }
 
 async fn run() {
@@ -204,12 +198,13 @@ async fn run() {
         .await
         .expect("json");
     let token = token["data"]["token"].as_str().expect("token").to_owned();
-    let m: Value = client
-        .post(format!("{http}/v1/monitors"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "bench", "kind": "tcp", "target": "127.0.0.1:9", "interval_s": 3600, "regions": ["all"]}))
-        .send().await.expect("monitor").json().await.expect("json");
-    let monitor = m["data"]["id"].as_str().expect("id").to_owned();
+    let monitor = support::create_monitor(
+        &client,
+        &http,
+        &key,
+        &json!({"name": "bench", "kind": "tcp", "target": "127.0.0.1:9", "interval_s": 3600, "regions": ["all"]}),
+    )
+    .await;
 
     println!("ingest: 3 coordinators (Raft, fsync), {NODES} synthetic edge nodes, one batch in flight per node, {WINDOW:?} per run");
     println!(

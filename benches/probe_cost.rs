@@ -530,12 +530,7 @@ async fn blackbox_measure(
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
+    support::run(2, run());
 }
 
 async fn run() {

@@ -219,3 +219,35 @@ impl BenchCoordinator {
         edge
     }
 }
+
+/// Runs a benchmark's body on a multi-threaded runtime of `workers` threads, with rustls'
+/// crypto provider installed (the QUIC and HTTPS clients of the benches need one).
+pub fn run<F: std::future::Future>(workers: usize, body: F) -> F::Output {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(body)
+}
+
+/// Creates a monitor through the API and returns its id; panics with the answer when refused.
+pub async fn create_monitor(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    body: &Value,
+) -> String {
+    let r = client
+        .post(format!("{base}/v1/monitors"))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .expect("create monitor");
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, 201, "create monitor: {v}");
+    v["data"]["id"].as_str().expect("monitor id").to_owned()
+}

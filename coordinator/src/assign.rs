@@ -91,33 +91,10 @@ fn score(monitor: &str, node: &str) -> u64 {
     h ^ (h >> 31)
 }
 
-/// A TCP monitor in `regions`, for tests here and of the placer and publisher.
-#[cfg(test)]
-pub(crate) fn monitor(id: &str, regions: &[&str]) -> Monitor {
-    use netpulse_protocol::check::{ProbeSpec, TcpSpec};
-    Monitor {
-        id: id.into(),
-        name: id.into(),
-        target: "x:1".into(),
-        interval_s: 30,
-        timeout_s: 10,
-        regions: regions.iter().map(|r| r.to_string()).collect(),
-        paused: false,
-        probe: ProbeSpec::Tcp(TcpSpec {
-            host: "x".into(),
-            port: 1,
-            ..Default::default()
-        }),
-        revision: 1,
-        created_at_ms: 0,
-        updated_at_ms: 0,
-        alerting: Default::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::model::test_monitor as monitor;
 
     fn node(id: &str, region: &str) -> LiveNode {
         LiveNode {

@@ -161,7 +161,7 @@ mod tests {
         tracker.take();
         // "During the read": a monitor is written.
         let cmd = super::super::command::Command::PutMonitor {
-            monitor: Box::new(crate::assign::monitor("m1", &["eu"])),
+            monitor: Box::new(crate::state::model::test_monitor("m1", &["eu"])),
             expect_existing: false,
         };
         store.apply(&cmd, 1).expect("apply");

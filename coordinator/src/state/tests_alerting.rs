@@ -5,7 +5,7 @@ use netpulse_protocol::check::{ProbeSpec, TcpSpec};
 use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError};
 
 use super::alerting::{
-    AlertSettings, ChannelRecord, DeliveryState, IncidentStatus, Maintenance, MaintenanceSchedule,
+    ChannelRecord, DeliveryState, IncidentStatus, Maintenance, MaintenanceSchedule,
 };
 use super::command::{
     AgedResult, Command, DeliveryOutcome, IncidentAction, IngestBatch, IngestItem, NodeIngest,
@@ -126,22 +126,17 @@ fn node(region: &str) -> EdgeNode {
 
 pub(super) fn monitor() -> Monitor {
     Monitor {
-        id: "mon_a".into(),
         name: "api".into(),
         target: "api:443".into(),
         interval_s: 10,
         timeout_s: 5,
-        regions: REGIONS.iter().map(|r| r.to_string()).collect(),
-        paused: false,
         probe: ProbeSpec::Tcp(TcpSpec {
             host: "api".into(),
             port: 443,
             ..Default::default()
         }),
         revision: 0,
-        created_at_ms: 0,
-        updated_at_ms: 0,
-        alerting: AlertSettings::default(),
+        ..super::model::test_monitor("mon_a", &REGIONS)
     }
 }
 

@@ -66,6 +66,9 @@ impl Publisher {
             return Ok(None);
         }
         let mut next = (*self.current).clone();
+        // Tracked rather than found by comparing `next` with the published maps, which would
+        // walk every check of every node on each pass.
+        let mut changed = false;
         if changes.all {
             self.specs = store
                 .monitors()?
@@ -74,9 +77,11 @@ impl Publisher {
                 .map(|m| (m.id.clone(), self.reuse(check_spec(m))))
                 .collect();
             let placement = store.placement()?;
+            let before = next.len();
             next.retain(|node, _| placement.contains_key(node));
+            changed |= next.len() != before;
             for (node, ids) in placement {
-                self.rebuild(&mut next, node, &ids);
+                changed |= self.rebuild(&mut next, node, &ids);
             }
         } else {
             for id in &changes.monitors {
@@ -93,9 +98,9 @@ impl Publisher {
             for node in &changes.placement {
                 let ids: Vec<String> = store.placement_of(node)?.into_iter().collect();
                 if ids.is_empty() {
-                    next.remove(node);
+                    changed |= next.remove(node).is_some();
                 } else {
-                    self.rebuild(&mut next, node.clone(), &ids);
+                    changed |= self.rebuild(&mut next, node.clone(), &ids);
                 }
             }
             // Changed monitors on the other nodes: one lookup per node and monitor.
@@ -113,31 +118,40 @@ impl Publisher {
                         (None, None) => {}
                         (_, Some(want)) => {
                             Arc::make_mut(checks).insert(id.clone(), want.clone());
+                            changed = true;
                         }
                         (Some(_), None) => {
                             Arc::make_mut(checks).remove(id);
+                            changed = true;
                         }
                     }
                 }
             }
         }
-        if next == *self.current {
+        if !changed {
             return Ok(None);
         }
         self.current = Arc::new(next);
         Ok(Some(self.current.clone()))
     }
 
-    /// Sets `node`'s checks to the placed `ids` that run, keeping the old map when equal.
-    fn rebuild(&self, next: &mut BTreeMap<String, NodeChecks>, node: String, ids: &[String]) {
+    /// Sets `node`'s checks to the placed `ids` that run, keeping the old map when equal;
+    /// true when they changed.
+    fn rebuild(
+        &self,
+        next: &mut BTreeMap<String, NodeChecks>,
+        node: String,
+        ids: &[String],
+    ) -> bool {
         let checks: BTreeMap<String, Arc<CheckSpec>> = ids
             .iter()
             .filter_map(|id| self.specs.get(id).map(|s| (id.clone(), s.clone())))
             .collect();
         match next.get(&node) {
-            Some(old) if **old == checks => {}
+            Some(old) if **old == checks => false,
             _ => {
                 next.insert(node, Arc::new(checks));
+                true
             }
         }
     }
@@ -190,8 +204,8 @@ pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assign::monitor;
     use crate::state::command::Command;
+    use crate::state::model::test_monitor as monitor;
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -122,6 +122,9 @@ impl Command {
     /// forward, retries through an election) is measured on this coordinator's monotonic
     /// clock, so a result is not dated later by however long its entry waited.
     pub fn age_by(&mut self, waited_ms: u64) {
+        if waited_ms == 0 {
+            return;
+        }
         if let Command::Ingest(batch) = self {
             for n in &mut batch.per_node {
                 n.age_by(waited_ms);

@@ -616,7 +616,11 @@ impl StateStore {
             }
             dump.push((name.to_owned(), kvs));
         }
-        Ok(postcard::to_allocvec(&SnapshotDump { trees: dump }).unwrap_or_default())
+        // An empty dump would read as a corrupt snapshot on the member it is sent to: fail here.
+        postcard::to_allocvec(&SnapshotDump { trees: dump }).map_err(|e| StateError::Corrupt {
+            tree: "snapshot",
+            detail: format!("cannot encode the state: {e}"),
+        })
     }
 
     /// Replaces the whole application state with a snapshot made by [`StateStore::export`].

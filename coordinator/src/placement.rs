@@ -8,7 +8,8 @@
 //!   changed. A node that falls silent keeps its checks until the timeout, so a brief reconnect
 //!   moves nothing; after it, its checks move to another node of the same region.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -127,8 +128,11 @@ enum PlaceError {
 /// monitor, the committed placement, or the set of live nodes).
 struct Placer {
     tracker: Tracker,
-    /// Regions of every unpaused monitor.
-    monitors: BTreeMap<String, Vec<String>>,
+    /// Regions of every unpaused monitor, each distinct list held once (most monitors name
+    /// the same few lists: 100,000 copies cost ~15 MB).
+    monitors: BTreeMap<String, Arc<[String]>>,
+    /// The distinct region lists.
+    region_lists: HashSet<Arc<[String]>>,
     /// The committed placement.
     placed: Placement,
     /// Live nodes at the last pass.
@@ -142,6 +146,7 @@ impl Placer {
         Self {
             tracker: store.track_changes(),
             monitors: BTreeMap::new(),
+            region_lists: HashSet::new(),
             placed: Placement::new(),
             live: Vec::new(),
             dirty: true,
@@ -155,12 +160,11 @@ impl Placer {
         }
         self.dirty = true;
         if changes.all {
-            self.monitors = store
-                .monitors()?
-                .into_iter()
-                .filter(|m| !m.paused)
-                .map(|m| (m.id, m.regions))
-                .collect();
+            self.monitors = BTreeMap::new();
+            for m in store.monitors()?.into_iter().filter(|m| !m.paused) {
+                let regions = self.intern(m.regions);
+                self.monitors.insert(m.id, regions);
+            }
             self.placed = store
                 .placement()?
                 .into_iter()
@@ -170,7 +174,10 @@ impl Placer {
         }
         for id in changes.monitors {
             match store.monitor(&id)?.filter(|m| !m.paused) {
-                Some(m) => self.monitors.insert(id, m.regions),
+                Some(m) => {
+                    let regions = self.intern(m.regions);
+                    self.monitors.insert(id, regions)
+                }
                 None => self.monitors.remove(&id),
             };
         }
@@ -183,6 +190,15 @@ impl Placer {
             }
         }
         Ok(())
+    }
+
+    fn intern(&mut self, regions: Vec<String>) -> Arc<[String]> {
+        if let Some(known) = self.region_lists.get(regions.as_slice()) {
+            return known.clone();
+        }
+        let list: Arc<[String]> = regions.into();
+        self.region_lists.insert(list.clone());
+        list
     }
 
     async fn place(&mut self, ctx: &Context, node_timeout: Duration) -> Result<(), PlaceError> {
@@ -208,7 +224,7 @@ impl Placer {
         let wanted = place_each(
             self.monitors
                 .iter()
-                .map(|(id, regions)| (id.as_str(), regions.as_slice())),
+                .map(|(id, regions)| (id.as_str(), &regions[..])),
             &self.live,
             NODES_PER_REGION,
         );
@@ -277,7 +293,7 @@ mod tests {
                 placer
                     .monitors
                     .iter()
-                    .map(|(id, regions)| (id.as_str(), regions.as_slice())),
+                    .map(|(id, regions)| (id.as_str(), &regions[..])),
                 &nodes,
                 NODES_PER_REGION,
             );
@@ -288,16 +304,12 @@ mod tests {
             );
         };
         placer.refresh(&store).expect("first");
-        put(crate::state::model::test_monitor("m1", &["eu"]), false, 1);
-        put(
-            crate::state::model::test_monitor("m2", &["eu", "us"]),
-            false,
-            2,
-        );
+        put(crate::assign::monitor("m1", &["eu"]), false, 1);
+        put(crate::assign::monitor("m2", &["eu", "us"]), false, 2);
         placer.refresh(&store).expect("refresh");
         assert!(placer.dirty);
         check(&placer);
-        let mut paused = crate::state::model::test_monitor("m1", &["eu"]);
+        let mut paused = crate::assign::monitor("m1", &["eu"]);
         paused.paused = true;
         put(paused, true, 3);
         apply(
@@ -308,7 +320,7 @@ mod tests {
             4,
         );
         apply(Command::DeleteMonitor { id: "m2".into() }, 5);
-        put(crate::state::model::test_monitor("m3", &["all"]), false, 6);
+        put(crate::assign::monitor("m3", &["all"]), false, 6);
         placer.refresh(&store).expect("refresh");
         check(&placer);
         assert_eq!(placer.monitors.len(), 1, "only m3 runs");

@@ -304,12 +304,16 @@ mod tests {
             );
         };
         placer.refresh(&store).expect("first");
-        put(crate::assign::monitor("m1", &["eu"]), false, 1);
-        put(crate::assign::monitor("m2", &["eu", "us"]), false, 2);
+        put(crate::state::model::test_monitor("m1", &["eu"]), false, 1);
+        put(
+            crate::state::model::test_monitor("m2", &["eu", "us"]),
+            false,
+            2,
+        );
         placer.refresh(&store).expect("refresh");
         assert!(placer.dirty);
         check(&placer);
-        let mut paused = crate::assign::monitor("m1", &["eu"]);
+        let mut paused = crate::state::model::test_monitor("m1", &["eu"]);
         paused.paused = true;
         put(paused, true, 3);
         apply(
@@ -320,7 +324,7 @@ mod tests {
             4,
         );
         apply(Command::DeleteMonitor { id: "m2".into() }, 5);
-        put(crate::assign::monitor("m3", &["all"]), false, 6);
+        put(crate::state::model::test_monitor("m3", &["all"]), false, 6);
         placer.refresh(&store).expect("refresh");
         check(&placer);
         assert_eq!(placer.monitors.len(), 1, "only m3 runs");

@@ -156,7 +156,7 @@ fn main() -> ExitCode {
         }
     };
     // This runtime lasts as long as the process, so the node's ICMP sockets can receive on it.
-    netpulse_edge::probe::icmp::IcmpSockets::use_runtime(runtime.handle().clone());
+    netpulse_probes::icmp::IcmpSockets::use_runtime(runtime.handle().clone());
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

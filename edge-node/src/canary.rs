@@ -31,8 +31,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::probe::tcp::TcpProbe;
-use crate::probe::ProbeContext;
+use netpulse_probes::tcp::TcpProbe;
+use netpulse_probes::{ProbeContext, ProbeKind};
 
 /// Time between canary rounds unless configured otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);

@@ -1,8 +1,8 @@
 //! The NetPulse edge node: runs the checks a coordinator assigns and streams the results back.
 //!
 //! # Layout
-//! - [`probe`]: one module per probe kind; each turns a [`netpulse_protocol::check::ProbeSpec`]
-//!   into a measurement with an error class.
+//! - The probes themselves live in [`netpulse_probes`] (one module per kind, registered in one
+//!   place); the node builds one per assigned check and runs it when the scheduler says so.
 //! - [`schedule`]: sans-I/O scheduler deciding which check is due when (with jitter).
 //! - [`outbox`]: durable result queue (an append-only segment log); results leave it only when
 //!   a coordinator has acknowledged them as committed.
@@ -28,7 +28,6 @@ pub mod lateness;
 pub mod migrate;
 pub mod node;
 pub mod outbox;
-pub mod probe;
 mod quic;
 pub mod schedule;
 pub mod session;

@@ -27,9 +27,9 @@ use crate::handover::Leaving;
 use crate::identity::{self, NodeInfo};
 use crate::lateness::Histogram;
 use crate::outbox::Outbox;
-use crate::probe::{Probe, ProbeContext, ProbeOutcome};
 use crate::schedule::{Due, Scheduler};
 use crate::session::{self, AssignmentUpdate, SessionConfig, SessionError};
+use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
 
 /// How to run an edge node.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use netpulse_edge::probe::ProbeOutcome;
+use netpulse_probes::ProbeOutcome;
 
 /// What to do when a peer is missing; tests fail with it, they never skip.
 pub const PEERS_HINT: &str = "run scripts/test-peers.sh (as root) to install the test peers";

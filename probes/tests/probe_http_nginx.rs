@@ -1,5 +1,5 @@
 //! The HTTP probe against a real nginx started by the test (issue 4 asks for real servers, not
-//! only the hand-written one in `probe/http.rs`): nginx's framing, redirects, error pages,
+//! only the hand-written one in `probes/src/http.rs`): nginx's framing, redirects, error pages,
 //! rate-limited bodies and OpenSSL's TLS are what production checks meet.
 //!
 //! Each test starts its own nginx (foreground, single process, everything under a temporary
@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netpulse_edge::probe::{Probe, ProbeContext, ProbeOutcome};
+use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{HttpSpec, ProbeSpec, StatusMatch};
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
 use support::{message, metric, require};

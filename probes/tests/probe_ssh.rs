@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use netpulse_edge::probe::{Probe, ProbeContext, ProbeOutcome};
+use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{ProbeSpec, SshAuth, SshSpec};
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
 use support::{message, metric, require};

@@ -13,7 +13,7 @@ use netpulse_protocol::result::ErrorClass;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::{ms, net, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, Deadline, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// A validated TCP connect check.
 #[derive(Debug, Clone)]
@@ -31,9 +31,12 @@ pub const MAX_BANNER_BYTES: usize = 4096;
 /// Quiet time after the peer's last bytes before an unmatched answer is judged.
 pub const BANNER_QUIET: Duration = Duration::from_millis(500);
 
-impl TcpProbe {
+impl ProbeKind for TcpProbe {
+    type Spec = TcpSpec;
+    const DEADLINE: Deadline = Deadline::OwnCutOff;
+
     /// Validates the host; accepts IPv6 literals with or without brackets (`::1`, `[::1]`).
-    pub fn build(spec: &TcpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &TcpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let trimmed = spec.host.trim();
         let host = match trimmed.strip_prefix('[') {
             Some(rest) => rest
@@ -67,7 +70,7 @@ impl TcpProbe {
     /// Resolves and connects once, then sends and reads as asked, all within `timeout`. A peer
     /// that accepts but never answers runs into the timeout with the connect time reported:
     /// "connects in 1 ms, then silent" is what an operator needs to see.
-    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
+    async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let deadline = Instant::now() + timeout;
         let connected =
             match tokio::time::timeout_at(deadline, net::connect(&self.host, self.port)).await {
@@ -81,7 +84,9 @@ impl TcpProbe {
             Err(_) => ProbeOutcome::timed_out(timeout, measured),
         }
     }
+}
 
+impl TcpProbe {
     /// Sends the payload and reads until the expectation matches, after the connect.
     async fn exchange(&self, connected: net::Connected) -> ProbeOutcome {
         let net::Connected {
@@ -173,7 +178,7 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::*;
-    use crate::probe::Probe;
+    use crate::Probe;
 
     fn ctx() -> ProbeContext {
         ProbeContext::for_node("eu-west", "n-abc")

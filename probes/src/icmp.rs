@@ -37,7 +37,7 @@ use surge_ping::{Client, Config, IcmpPacket, PingIdentifier, PingSequence, Surge
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Longest gap between two echo requests of one run.
 pub const MAX_INTERVAL: Duration = Duration::from_millis(200);
@@ -246,53 +246,17 @@ impl std::fmt::Debug for IcmpProbe {
     }
 }
 
-impl IcmpProbe {
+impl ProbeKind for IcmpProbe {
+    type Spec = IcmpSpec;
+
     /// Validates host, count and size; the probe will use the node's shared sockets
     /// ([`IcmpSockets::node`]).
-    pub fn build(spec: &IcmpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &IcmpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         Self::with_sockets(spec, IcmpSockets::node())
     }
 
-    /// As [`IcmpProbe::build`], with a chosen socket set.
-    pub fn with_sockets(
-        spec: &IcmpSpec,
-        sockets: Arc<IcmpSockets>,
-    ) -> Result<Self, ProbeBuildError> {
-        let trimmed = spec.host.trim();
-        let host = match trimmed.strip_prefix('[') {
-            Some(rest) => rest
-                .strip_suffix(']')
-                .ok_or_else(|| ProbeBuildError::InvalidHost(spec.host.clone()))?,
-            None => trimmed,
-        };
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ProbeBuildError::InvalidHost(spec.host.clone()));
-        }
-        if !(ICMP_MIN_COUNT..=ICMP_MAX_COUNT).contains(&spec.count) {
-            return Err(ProbeBuildError::InvalidField {
-                field: "count",
-                reason: format!("must be {ICMP_MIN_COUNT} to {ICMP_MAX_COUNT}"),
-            });
-        }
-        if spec.packet_size > ICMP_MAX_PACKET_SIZE {
-            return Err(ProbeBuildError::InvalidField {
-                field: "packet_size",
-                reason: format!("must be 0 to {ICMP_MAX_PACKET_SIZE}"),
-            });
-        }
-        // A recognizable, non-zero pattern, as `ping` does.
-        let payload = (0..spec.packet_size).map(|i| (i % 256) as u8).collect();
-        Ok(Self {
-            host: host.to_owned(),
-            literal: host.parse().ok(),
-            count: spec.count,
-            payload,
-            sockets,
-        })
-    }
-
     /// Sends the echo requests and collects the replies until 90 % of `timeout`.
-    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
+    async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let start = Instant::now();
         let deadline = start + timeout.mul_f64(WAIT_SHARE);
         let mut metrics = Vec::new();
@@ -361,6 +325,46 @@ impl IcmpProbe {
             socket.kind,
             metrics,
         )
+    }
+}
+
+impl IcmpProbe {
+    /// As [`IcmpProbe::build`], with a chosen socket set.
+    pub fn with_sockets(
+        spec: &IcmpSpec,
+        sockets: Arc<IcmpSockets>,
+    ) -> Result<Self, ProbeBuildError> {
+        let trimmed = spec.host.trim();
+        let host = match trimmed.strip_prefix('[') {
+            Some(rest) => rest
+                .strip_suffix(']')
+                .ok_or_else(|| ProbeBuildError::InvalidHost(spec.host.clone()))?,
+            None => trimmed,
+        };
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ProbeBuildError::InvalidHost(spec.host.clone()));
+        }
+        if !(ICMP_MIN_COUNT..=ICMP_MAX_COUNT).contains(&spec.count) {
+            return Err(ProbeBuildError::InvalidField {
+                field: "count",
+                reason: format!("must be {ICMP_MIN_COUNT} to {ICMP_MAX_COUNT}"),
+            });
+        }
+        if spec.packet_size > ICMP_MAX_PACKET_SIZE {
+            return Err(ProbeBuildError::InvalidField {
+                field: "packet_size",
+                reason: format!("must be 0 to {ICMP_MAX_PACKET_SIZE}"),
+            });
+        }
+        // A recognizable, non-zero pattern, as `ping` does.
+        let payload = (0..spec.packet_size).map(|i| (i % 256) as u8).collect();
+        Ok(Self {
+            host: host.to_owned(),
+            literal: host.parse().ok(),
+            count: spec.count,
+            payload,
+            sockets,
+        })
     }
 }
 

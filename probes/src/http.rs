@@ -58,7 +58,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use url::{Host, Position, Url};
 
-use super::{ms, net, tls, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, tls, Deadline, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Most body bytes a probe reads; the rest is never downloaded, so a huge or endless response
 /// cannot exhaust the node's memory or bandwidth.
@@ -264,10 +264,13 @@ enum JsonExpect {
     Contains(String),
 }
 
-impl HttpProbe {
+impl ProbeKind for HttpProbe {
+    type Spec = HttpSpec;
+    const DEADLINE: Deadline = Deadline::OwnCutOff;
+
     /// Validates the spec (URL, method, headers, assertions, `ca_pem`) and builds the first
     /// request and, when the check can need it, the TLS configuration.
-    pub fn build(spec: &HttpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &HttpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let url =
             Url::parse(spec.url.trim()).map_err(|e| ProbeBuildError::InvalidUrl(e.to_string()))?;
         match url.scheme() {
@@ -372,7 +375,7 @@ impl HttpProbe {
     /// timeout itself (unlike most probes, see `Probe::run`) so that a run cut off in a slow
     /// phase still reports the phases it measured before: a slow body after a quick connect and
     /// first byte is worth seeing.
-    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
+    async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let mut phases = Phases::default();
         match tokio::time::timeout(timeout, self.hops(&mut phases)).await {
             Ok(outcome) => outcome,
@@ -386,7 +389,9 @@ impl HttpProbe {
             }
         }
     }
+}
 
+impl HttpProbe {
     /// The run without its timeout: dropping it closes the connection.
     async fn hops(&self, phases: &mut Phases) -> ProbeOutcome {
         let start = Instant::now();
@@ -1032,7 +1037,7 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
-    use crate::probe::Probe;
+    use crate::Probe;
 
     const SECRET: &str = "s3cr3t-token-value";
 

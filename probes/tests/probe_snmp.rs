@@ -12,7 +12,7 @@ use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netpulse_edge::probe::{Probe, ProbeContext, ProbeOutcome};
+use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{
     ProbeSpec, SnmpAuthProtocol, SnmpPrivProtocol, SnmpSpec, SnmpThreshold, SnmpVersion,
     ThresholdOp, ThresholdSeverity,

@@ -7,22 +7,38 @@
 //! [`ProbeOutcome`]: a probe reports failures as data and never panics, whatever the spec or
 //! the peer sends.
 //!
+//! # Layout
+//! - This file: the types every kind shares ([`ProbeContext`], [`ProbeOutcome`],
+//!   [`ProbeBuildError`]), the [`ProbeKind`] trait a kind implements, and the registration list
+//!   that turns the kinds into the [`Probe`] enum.
+//! - One module per kind (below), each with its own unit tests against local peers.
+//! - `net.rs`: name resolution and connecting, shared by the TCP-based kinds.
+//! - `tests/compliance.rs`: the contract every registered kind must keep, run over
+//!   [`Probe::KINDS`]; `tests/probe_*.rs` and `tests/probes_real.rs`: kinds against real servers.
+//!
 //! # Adding a probe kind
 //! 1. Append a variant to `netpulse_protocol::check::ProbeSpec` (append, never insert: postcard
-//!    encodes the variant index) with its spec struct, and give it a name in `ProbeSpec::kind`.
-//! 2. Add a module here, `probe/<kind>.rs`, holding a `<Kind>Probe` with
-//!    `fn build(spec, ctx) -> Result<Self, ProbeBuildError>` (validate everything that can be
-//!    validated up front; add a [`ProbeBuildError`] variant if none fits) and
-//!    `async fn run(&self) -> ProbeOutcome`. Do not enforce the overall timeout inside it:
-//!    [`Probe::run`] does that for every kind. Map failures to the most precise
+//!    encodes the variant index) with its spec struct, and give it a name in `ProbeSpec::kind`;
+//!    the name must be the module's name.
+//! 2. Add a module `src/<kind>.rs` (and its `pub mod <kind>;` below) holding a `<Kind>Probe`
+//!    that implements [`ProbeKind`]: `build` validates everything that can be validated up
+//!    front (add a [`ProbeBuildError`] variant if none fits), `run` performs one measurement.
+//!    Leave the timeout to [`Probe::run`] unless the kind has partial measurements worth
+//!    keeping (then say so with [`ProbeKind::DEADLINE`]). Map failures to the most precise
 //!    [`ErrorClass`] and keep secrets (passwords, header values, community strings) out of
-//!    messages.
-//! 3. Add the variant to [`Probe`] and to the `match`es in [`Probe::build`], [`Probe::run`] and
-//!    [`Probe::kind`]. Kinds with heavy dependencies (SNMP, SSH) go behind a Cargo feature; when
-//!    the feature is off, `build` returns [`ProbeBuildError::Unsupported`].
-//! 4. Test against a real local peer started by the test (see the tests in `http.rs` and
-//!    `tcp.rs`, and `tests/probes_real.rs` for peers that are separate programs: nsd,
-//!    `openssl s_server`): success, every error class the kind can produce, and the timeout.
+//!    every message.
+//! 3. Add one line to the `register_kinds!` list below: `<kind> => <Variant>(<Kind>Probe)`.
+//!    That generates the [`Probe`] variant and its arms in [`Probe::build`], [`Probe::run`]
+//!    and [`Probe::kind`]. A kind with a heavy dependency tree (SNMP, SSH) goes behind a Cargo
+//!    feature: put `#[cfg(feature = "<kind>")]` on both the `pub mod` and the registration
+//!    line; with the feature off, `build` returns [`ProbeBuildError::Unsupported`].
+//! 4. Give the kind its fixture in `tests/compliance.rs` (a spec aimed at a local peer, which
+//!    peer never answers it, its secrets); the compliance test fails for a registered kind
+//!    without one. Then test the kind itself against a real local peer started by the test
+//!    (see the tests in `http.rs` and `tcp.rs`, and `tests/probes_real.rs` for peers that are
+//!    separate programs: nsd, `openssl s_server`): success, every error class it can produce.
+//!
+//! `docs/adding-a-probe-kind.md` is this recipe with an example.
 //!
 //! # Kinds
 //! - [`http`]: one request, judged on status and body.
@@ -31,8 +47,10 @@
 //! - [`tls`]: handshake, chain and hostname verification, days until expiry against thresholds.
 //! - [`icmp`]: echo requests through one socket per address family shared by the whole node
 //!   ([`icmp::IcmpSockets::node`]).
-//! - [`ssh`]: login with a checked host key, optional command judged on exit status and output.
-//! - [`snmp`]: v2c/v3 GET and WALK, thresholds on values, counter rates kept between runs.
+//! - `ssh` (feature `ssh`): login with a checked host key, optional command judged on exit
+//!   status and output.
+//! - `snmp` (feature `snmp`): v2c/v3 GET and WALK, thresholds on values, counter rates kept
+//!   between runs.
 //!
 //! `docs/probes.md` documents every kind's fields, defaults, metrics and error classes.
 
@@ -40,11 +58,14 @@ pub mod dns;
 pub mod http;
 pub mod icmp;
 mod net;
+#[cfg(feature = "snmp")]
 pub mod snmp;
+#[cfg(feature = "ssh")]
 pub mod ssh;
 pub mod tcp;
 pub mod tls;
 
+use std::future::Future;
 use std::time::Duration;
 
 use netpulse_protocol::check::ProbeSpec;
@@ -234,81 +255,158 @@ pub enum ProbeBuildError {
     SystemRoots(String),
 }
 
-/// A probe ready to run, one variant per probe kind.
-///
-/// A node keeps one per assigned check, so the enum's size is paid by every check whatever its
-/// kind: unboxed, the HTTP variant made every TCP probe 656 bytes. The variants larger than
-/// about a hundred bytes are boxed, which costs their kinds one allocation when the probe is
-/// built (not per run) and keeps the common small ones small.
-#[derive(Debug)]
-pub enum Probe {
-    /// HTTP(S) request.
-    Http(Box<http::HttpProbe>),
-    /// TCP connect.
-    Tcp(tcp::TcpProbe),
-    /// DNS query.
-    Dns(Box<dns::DnsProbe>),
-    /// TLS handshake and certificate checks.
-    Tls(tls::TlsProbe),
-    /// ICMP echo.
-    Icmp(icmp::IcmpProbe),
-    /// SSH login and command.
-    Ssh(Box<ssh::SshProbe>),
-    /// SNMP GET/WALK with thresholds and counter rates.
-    Snmp(Box<snmp::SnmpProbe>),
+/// Who enforces the timeout of a run: see [`ProbeKind::DEADLINE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// [`Probe::run`] wraps the run in `tokio::time::timeout`: at the deadline the in-flight
+    /// work is dropped and the outcome is a bare [`ErrorClass::Timeout`]. The safe default.
+    Enforced,
+    /// The kind stops itself by the deadline and reports what it measured until then (HTTP's
+    /// phases, TCP's connect time), so [`Probe::run`] does not wrap it. A kind that says this
+    /// and overruns is caught by the compliance test (`tests/compliance.rs`).
+    OwnCutOff,
 }
 
-impl Probe {
-    /// Validates `spec` and prepares everything that does not change between runs.
-    pub fn build(spec: &ProbeSpec, ctx: &ProbeContext) -> Result<Probe, ProbeBuildError> {
-        match spec {
-            ProbeSpec::Http(s) => http::HttpProbe::build(s, ctx).map(|p| Probe::Http(Box::new(p))),
-            ProbeSpec::Tcp(s) => tcp::TcpProbe::build(s, ctx).map(Probe::Tcp),
-            ProbeSpec::Dns(s) => dns::DnsProbe::build(s, ctx).map(|p| Probe::Dns(Box::new(p))),
-            ProbeSpec::Tls(s) => tls::TlsProbe::build(s, ctx).map(Probe::Tls),
-            ProbeSpec::Icmp(s) => icmp::IcmpProbe::build(s, ctx).map(Probe::Icmp),
-            ProbeSpec::Ssh(s) => ssh::SshProbe::build(s, ctx).map(|p| Probe::Ssh(Box::new(p))),
-            ProbeSpec::Snmp(s) => snmp::SnmpProbe::build(s, ctx).map(|p| Probe::Snmp(Box::new(p))),
-        }
-    }
+/// One probe kind: how to build it from its spec and run it once. Implemented by one type per
+/// module (`http::HttpProbe`, ...) and turned into a [`Probe`] variant by one line in the
+/// `register_kinds!` list.
+///
+/// `run` returns a `Send` future because the node runs checks on a multi-threaded runtime; an
+/// implementation may still be written as `async fn`.
+pub trait ProbeKind: Sized + std::fmt::Debug + Send + Sync + 'static {
+    /// The kind's `ProbeSpec` payload.
+    type Spec;
 
-    /// Runs one measurement. `timeout` bounds the whole run; exceeding it yields
-    /// [`ErrorClass::Timeout`] and drops the in-flight work.
-    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
-        let start = Instant::now();
-        let result = match self {
-            // HTTP keeps the phases it measured when the timeout cuts it off.
-            Probe::Http(p) => Ok(p.run(timeout).await),
-            // TCP keeps its connect time when the exchange after it times out.
-            Probe::Tcp(p) => Ok(p.run(timeout).await),
-            Probe::Dns(p) => tokio::time::timeout(timeout, p.run()).await,
-            Probe::Tls(p) => tokio::time::timeout(timeout, p.run()).await,
-            // ICMP spreads its echo requests over the run and must stop waiting for replies
-            // before the timeout, so that a lossy run still reports its loss and RTTs.
-            Probe::Icmp(p) => tokio::time::timeout(timeout, p.run(timeout)).await,
-            Probe::Ssh(p) => tokio::time::timeout(timeout, p.run()).await,
-            // SNMP sizes its per-request timeout and retry from the budget.
-            Probe::Snmp(p) => tokio::time::timeout(timeout, p.run(timeout)).await,
-        };
-        let elapsed = start.elapsed();
-        match result {
-            Ok(outcome) => outcome.with_duration(elapsed),
-            Err(_) => ProbeOutcome::timed_out(timeout, Vec::new()).with_duration(elapsed),
-        }
-    }
+    /// Who enforces the run's timeout. Most kinds leave it to [`Probe::run`].
+    const DEADLINE: Deadline = Deadline::Enforced;
 
-    /// The kind name, as in `ProbeSpec::kind`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Probe::Http(_) => "http",
-            Probe::Tcp(_) => "tcp",
-            Probe::Dns(_) => "dns",
-            Probe::Tls(_) => "tls",
-            Probe::Icmp(_) => "icmp",
-            Probe::Ssh(_) => "ssh",
-            Probe::Snmp(_) => "snmp",
-        }
+    /// Validates `spec` and prepares everything that does not change between runs, so a bad
+    /// spec is refused when the assignment arrives rather than at every run.
+    fn build(spec: &Self::Spec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError>;
+
+    /// Performs one measurement. `timeout` is the budget of the whole run: kinds that pace
+    /// themselves (ICMP's echo requests, SNMP's retries) size their steps from it, and
+    /// [`Deadline::OwnCutOff`] kinds must stop by it. Failures are outcomes, never panics.
+    fn run(&self, timeout: Duration) -> impl Future<Output = ProbeOutcome> + Send;
+}
+
+/// Runs one kind under its [`Deadline`]; `Err` means [`Probe::run`]'s timeout cut it off.
+async fn run_kind<K: ProbeKind>(
+    probe: &K,
+    timeout: Duration,
+) -> Result<ProbeOutcome, tokio::time::error::Elapsed> {
+    match K::DEADLINE {
+        Deadline::OwnCutOff => Ok(probe.run(timeout).await),
+        Deadline::Enforced => tokio::time::timeout(timeout, probe.run(timeout)).await,
     }
+}
+
+/// Generates [`Probe`] and its dispatch from the list of kinds, so that a new kind is one
+/// line here instead of a variant and three `match` arms kept in step by hand.
+///
+/// Each line is `<module> => <Variant>(<Type>)`: `<Variant>` is the kind's `ProbeSpec`
+/// variant and the [`Probe`] variant, `<module>` is also the kind's name (`ProbeSpec::kind`),
+/// and `<Type>` implements [`ProbeKind`] with `Spec` = the variant's payload. A line may
+/// start with `#[cfg(feature = "...")]`; with that feature off the kind's specs build to
+/// [`ProbeBuildError::Unsupported`]. The `match` on `ProbeSpec` has no wildcard, so a spec
+/// variant without a line here does not compile.
+///
+/// Every variant is boxed: a node keeps one probe per check, and unboxed the largest kind
+/// (HTTP, about 650 bytes) would set the size of every check's probe. The box costs one
+/// allocation when a check is (re)built, never per run.
+macro_rules! register_kinds {
+    ($(
+        $(#[cfg(feature = $feature:literal)])?
+        $module:ident => $Variant:ident($Type:ident)
+    ),+ $(,)?) => {
+        /// A probe ready to run, one variant per registered kind (see [`ProbeKind`]).
+        #[derive(Debug)]
+        #[non_exhaustive]
+        pub enum Probe {
+            $(
+                $(#[cfg(feature = $feature)])?
+                #[doc = concat!("A `", stringify!($module), "` probe.")]
+                $Variant(Box<$module::$Type>),
+            )+
+        }
+
+        impl Probe {
+            /// The kinds this build can run (`ProbeSpec::kind` names), in registration order;
+            /// a kind whose feature is off is missing.
+            pub const KINDS: &'static [&'static str] = &[$(
+                $(#[cfg(feature = $feature)])?
+                stringify!($module),
+            )+];
+
+            /// Validates `spec` and prepares everything that does not change between runs.
+            pub fn build(spec: &ProbeSpec, ctx: &ProbeContext) -> Result<Probe, ProbeBuildError> {
+                match spec {
+                    $(
+                        $(#[cfg(feature = $feature)])?
+                        ProbeSpec::$Variant(s) => {
+                            <$module::$Type as ProbeKind>::build(s, ctx).map(Probe::from)
+                        }
+                        $(
+                            #[cfg(not(feature = $feature))]
+                            ProbeSpec::$Variant(_) => {
+                                Err(ProbeBuildError::Unsupported(stringify!($module)))
+                            }
+                        )?
+                    )+
+                }
+            }
+
+            /// Runs one measurement. `timeout` bounds the whole run; exceeding it yields
+            /// [`ErrorClass::Timeout`] (with what was measured, for the kinds that cut
+            /// themselves off, see [`Deadline`]).
+            pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
+                let start = Instant::now();
+                let result = match self {
+                    $(
+                        $(#[cfg(feature = $feature)])?
+                        Probe::$Variant(p) => run_kind(&**p, timeout).await,
+                    )+
+                };
+                let elapsed = start.elapsed();
+                match result {
+                    Ok(outcome) => outcome.with_duration(elapsed),
+                    Err(_) => ProbeOutcome::timed_out(timeout, Vec::new()).with_duration(elapsed),
+                }
+            }
+
+            /// The kind name, as in `ProbeSpec::kind`.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(
+                        $(#[cfg(feature = $feature)])?
+                        Probe::$Variant(_) => stringify!($module),
+                    )+
+                }
+            }
+        }
+
+        $(
+            $(#[cfg(feature = $feature)])?
+            impl From<$module::$Type> for Probe {
+                fn from(probe: $module::$Type) -> Self {
+                    Probe::$Variant(Box::new(probe))
+                }
+            }
+        )+
+    };
+}
+
+// The registration list: one line per kind.
+register_kinds! {
+    http => Http(HttpProbe),
+    tcp => Tcp(TcpProbe),
+    dns => Dns(DnsProbe),
+    tls => Tls(TlsProbe),
+    icmp => Icmp(IcmpProbe),
+    #[cfg(feature = "ssh")]
+    ssh => Ssh(SshProbe),
+    #[cfg(feature = "snmp")]
+    snmp => Snmp(SnmpProbe),
 }
 
 /// Milliseconds as a metric value.

@@ -26,7 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// How long the system nameserver list is reused before `/etc/resolv.conf` is read again.
 pub const RESOLV_CONF_TTL: Duration = Duration::from_secs(30);
@@ -53,9 +53,11 @@ pub struct DnsProbe {
     expect_rcode: u16,
 }
 
-impl DnsProbe {
+impl ProbeKind for DnsProbe {
+    type Spec = DnsSpec;
+
     /// Validates the name and the expected answers (normalizing them once, here).
-    pub fn build(spec: &DnsSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &DnsSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let display_name = spec.name.trim().to_owned();
         let invalid_name = |reason: String| ProbeBuildError::InvalidField {
             field: "target",
@@ -102,7 +104,7 @@ impl DnsProbe {
 
     /// Sends the query and judges the answer. Never enforces a timeout itself (see
     /// `Probe::run`): a server that does not answer is reported by the caller's timeout.
-    pub async fn run(&self) -> ProbeOutcome {
+    async fn run(&self, _timeout: Duration) -> ProbeOutcome {
         let server = match self.server().await {
             Ok(s) => s,
             Err(message) => return ProbeOutcome::down(ErrorClass::Dns, message, Vec::new()),
@@ -140,7 +142,9 @@ impl DnsProbe {
         let query_time = query_start.elapsed();
         self.judge(server, &response, query_time, over_tcp)
     }
+}
 
+impl DnsProbe {
     /// The nameserver's address for this run.
     async fn server(&self) -> Result<SocketAddr, String> {
         match &self.nameserver {

@@ -34,7 +34,7 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicK
 use russh::{ChannelMsg, Disconnect, Preferred};
 use tokio::time::Instant;
 
-use super::{ms, net, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Bytes of output kept for matching and extraction (per stream); the rest is discarded.
 const MAX_OUTPUT: usize = 64 * 1024;
@@ -115,10 +115,12 @@ impl fmt::Debug for SshProbe {
     }
 }
 
-impl SshProbe {
+impl ProbeKind for SshProbe {
+    type Spec = SshSpec;
+
     /// Validates the host, fingerprint and regexes, decodes the private key and prepares the
     /// client configuration.
-    pub fn build(spec: &SshSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &SshSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let trimmed = spec.host.trim();
         let host = match trimmed.strip_prefix('[') {
             Some(rest) => rest
@@ -197,7 +199,7 @@ impl SshProbe {
     }
 
     /// One login (and command). Never enforces a timeout itself (see `Probe::run`).
-    pub async fn run(&self) -> ProbeOutcome {
+    async fn run(&self, _timeout: Duration) -> ProbeOutcome {
         let start = Instant::now();
         let net::Connected {
             stream,
@@ -271,7 +273,9 @@ impl SshProbe {
             }
         })
     }
+}
 
+impl SshProbe {
     /// Maps a failed version or key exchange to an outcome.
     fn handshake_failure(
         &self,

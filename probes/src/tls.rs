@@ -37,7 +37,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
-use super::{ms, net, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Seconds per day, for `days_left`.
 const DAY_SECS: f64 = 86_400.0;
@@ -65,10 +65,12 @@ static TLS12_AND_13: [&rustls::SupportedProtocolVersion; 2] =
     [&rustls::version::TLS13, &rustls::version::TLS12];
 static TLS13_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
 
-impl TlsProbe {
+impl ProbeKind for TlsProbe {
+    type Spec = TlsSpec;
+
     /// Validates host, server name and thresholds, and builds the verifier (parsing `ca_pem`,
     /// or loading the system roots once per process).
-    pub fn build(spec: &TlsSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &TlsSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let trimmed = spec.host.trim();
         let host = match trimmed.strip_prefix('[') {
             Some(rest) => rest
@@ -121,7 +123,7 @@ impl TlsProbe {
     }
 
     /// Connects, handshakes and judges. Never enforces a timeout itself (see `Probe::run`).
-    pub async fn run(&self) -> ProbeOutcome {
+    async fn run(&self, _timeout: Duration) -> ProbeOutcome {
         let net::Connected {
             stream: tcp,
             mut metrics,
@@ -202,7 +204,9 @@ impl TlsProbe {
             }
         }
     }
+}
 
+impl TlsProbe {
     fn client_config(&self, seen: Arc<Mutex<Option<Seen>>>) -> Result<ClientConfig, rustls::Error> {
         let verifier = RecordingVerifier {
             inner: self.verifier.clone(),

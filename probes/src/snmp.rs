@@ -38,7 +38,7 @@ use netpulse_protocol::limits;
 use netpulse_protocol::result::ErrorClass;
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeOutcome};
+use super::{ms, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Most values one walk visits, numeric or not, so a mistaken `walk` of `1.3.6.1` cannot pin a
 /// node. Walks also stop once the result holds [`limits::MAX_METRICS`] values, the most a result
@@ -283,9 +283,11 @@ fn build_auth(version: &SnmpVersion) -> Result<Auth, ProbeBuildError> {
     }
 }
 
-impl SnmpProbe {
+impl ProbeKind for SnmpProbe {
+    type Spec = SnmpSpec;
+
     /// Validates the spec, parses every OID and derives the USM keys.
-    pub fn build(spec: &SnmpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &SnmpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let host = spec.host.trim();
         let host = host
             .strip_prefix('[')
@@ -352,7 +354,7 @@ impl SnmpProbe {
     /// One run: resolve, GET (with sysUpTime and the rate counters), walk, then judge.
     /// `timeout` is the check's whole budget; requests are retried once within it, and
     /// [`super::Probe::run`] enforces it around the whole run.
-    pub async fn run(&self, timeout: Duration) -> ProbeOutcome {
+    async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let start = Instant::now();
         let addr: SocketAddr = match tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
@@ -571,7 +573,9 @@ impl SnmpProbe {
             outcome.with_detail(truncate(detail))
         }
     }
+}
 
+impl SnmpProbe {
     /// Walks one subtree, adding its numeric values as metrics; returns how many values it
     /// found and whether it stopped early ([`MAX_WALK_ITEMS`] visited, or a full result).
     async fn walk_one(

@@ -20,8 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netpulse_edge::probe::icmp::{IcmpProbe, IcmpSockets, SocketKind};
-use netpulse_edge::probe::{Probe, ProbeContext, ProbeOutcome};
+use netpulse_probes::icmp::{IcmpProbe, IcmpSockets, SocketKind};
+use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{
     DnsRecordType, DnsSpec, Endpoint, IcmpSpec, ProbeSpec, TlsSpec, TlsVersion,
 };
@@ -1033,7 +1033,7 @@ fn icmp_probe_here(host: &str, count: u8) -> (Probe, Arc<IcmpSockets>) {
         packet_size: 56,
     };
     let probe = IcmpProbe::with_sockets(&spec, sockets.clone()).expect("valid");
-    (Probe::Icmp(probe), sockets)
+    (Probe::from(probe), sockets)
 }
 
 #[test]

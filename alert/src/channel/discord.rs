@@ -18,7 +18,19 @@ const FIELD_NAME_MAX: usize = 256;
 const FIELD_VALUE_MAX: usize = 1024;
 
 /// Configuration of a Discord webhook: its URL.
-pub type DiscordConfig = super::incoming::IncomingWebhook;
+pub type DiscordConfig = super::incoming::IncomingWebhook<Discord>;
+
+/// The Discord service: selects [`payload`] as the message format of an incoming webhook.
+#[derive(Debug)]
+pub enum Discord {}
+
+impl super::incoming::Format for Discord {
+    fn payload(alert: &Alert) -> Value {
+        payload(alert)
+    }
+    const EXAMPLE_PATH: &'static str = "/api/webhooks/1/discordsecret-5a7e";
+    const EXAMPLE_SECRETS: &'static [&'static str] = &["discordsecret-5a7e"];
+}
 
 /// `content` is the summary; the embed carries title, details, colour, time and one inline
 /// field per region.

@@ -10,6 +10,7 @@
 //! the system roots plus the optional `ca_pem`, for self-hosted relays with a private CA.
 //! Credentials are refused with `tls: none` so a password never crosses the network in clear.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -18,10 +19,13 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::json;
 
 use super::fields::field_error;
-use super::{http::scrub, redacted_debug, ChannelConfigError, Fields, SendError, SEND_TIMEOUT};
+use super::{
+    http::scrub, redacted_debug, Channel, ChannelConfigError, Example, Fields, SendError,
+    Transport, SEND_TIMEOUT,
+};
 use crate::message::Alert;
 
 /// At most this many recipients per channel.
@@ -83,8 +87,10 @@ pub struct EmailConfig {
 
 redacted_debug!(EmailConfig);
 
-impl EmailConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+impl Channel for EmailConfig {
+    const SECRET_FIELDS: &'static [&'static str] = &["password"];
+
+    fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
         let host = f.string("host")?;
         if host.contains(|c: char| c.is_whitespace() || c == '/' || c == '@') {
             return Err(field_error("host", "must be a host name or IP address"));
@@ -139,13 +145,43 @@ impl EmailConfig {
         })
     }
 
-    pub(crate) fn redacted(&self) -> Value {
-        super::redact_fields(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            &["password"],
+    /// SMTP needs no HTTP client: `_http` is unused.
+    async fn send(&self, _http: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
+        let message = self.message(alert)?;
+        let transport = self.transport()?;
+        // lettre's timeout covers each network step; this bounds the whole exchange.
+        let result = tokio::time::timeout(
+            SEND_TIMEOUT + Duration::from_secs(5),
+            transport.send(message),
         )
+        .await;
+        match result {
+            Err(_) => Err(SendError::Retryable("SMTP exchange timed out".into())),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(classify(&e, &self.secrets())),
+        }
     }
 
+    /// STARTTLS with credentials, so the password is a real secret to look for; a peer that
+    /// answers before TLS (or never) exercises classification and timeouts.
+    fn example(peer: SocketAddr) -> Example {
+        Example {
+            config: json!({
+                "host": peer.ip().to_string(),
+                "port": peer.port(),
+                "tls": "starttls",
+                "from": "NetPulse <alerts@example.com>",
+                "to": ["ops@example.com", "Oncall <oncall@example.com>"],
+                "username": "alerts",
+                "password": "smtp-password-secret-5a7e",
+            }),
+            transport: Transport::Smtp,
+            secrets: &["smtp-password-secret-5a7e"],
+        }
+    }
+}
+
+impl EmailConfig {
     /// The message for `alert`, ready to send.
     pub fn message(&self, alert: &Alert) -> Result<Message, SendError> {
         let invalid = |what: &str| SendError::Permanent(format!("invalid {what} address"));
@@ -195,28 +231,11 @@ impl EmailConfig {
         }
         Ok(builder.build())
     }
-
-    pub(crate) async fn send(&self, alert: &Alert) -> Result<(), SendError> {
-        let message = self.message(alert)?;
-        let transport = self.transport()?;
-        // lettre's timeout covers each network step; this bounds the whole exchange.
-        let result = tokio::time::timeout(
-            SEND_TIMEOUT + Duration::from_secs(5),
-            transport.send(message),
-        )
-        .await;
-        let secrets: Vec<&str> = self.password.iter().map(String::as_str).collect();
-        match result {
-            Err(_) => Err(SendError::Retryable("SMTP exchange timed out".into())),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(classify(&e, &secrets)),
-        }
-    }
 }
 
 /// SMTP 4xx replies are transient by definition and 5xx permanent; network trouble and
 /// timeouts are worth retrying; an error building the request is not.
-fn classify(e: &lettre::transport::smtp::Error, secrets: &[&str]) -> SendError {
+fn classify(e: &lettre::transport::smtp::Error, secrets: &[String]) -> SendError {
     let message = scrub(&format!("SMTP: {}", error_chain(e)), secrets);
     if e.is_permanent() || e.is_client() {
         SendError::Permanent(message)
@@ -286,7 +305,7 @@ mod tests {
     use super::*;
     use crate::channel::ChannelConfig;
     use crate::message::AlertEvent;
-    use serde_json::json;
+    use serde_json::Value;
 
     fn base() -> Value {
         json!({"host": "smtp.example.com", "tls": "starttls",

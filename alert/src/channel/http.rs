@@ -11,9 +11,9 @@ const EXCERPT_READ_BYTES: usize = 4096;
 
 /// Sends `request` and maps the result. Any 2xx is success. `secrets` are scrubbed from every
 /// message (a service might echo a token back in its error body).
-pub(crate) async fn execute(
+pub(crate) async fn execute<S: AsRef<str>>(
     request: reqwest::RequestBuilder,
-    secrets: &[&str],
+    secrets: &[S],
 ) -> Result<(), SendError> {
     let mut response = match request.send().await {
         Ok(r) => r,
@@ -63,7 +63,7 @@ async fn read_excerpt(response: &mut reqwest::Response) -> String {
 
 /// Transport failures: timeouts and connection problems are worth retrying; a request that
 /// could not even be built is not.
-fn classify_error(e: reqwest::Error, secrets: &[&str]) -> SendError {
+fn classify_error<S: AsRef<str>>(e: reqwest::Error, secrets: &[S]) -> SendError {
     let builder = e.is_builder();
     let redirect = e.is_redirect();
     let message = describe(e, secrets);
@@ -76,7 +76,7 @@ fn classify_error(e: reqwest::Error, secrets: &[&str]) -> SendError {
 
 /// A readable message from a reqwest error chain without the URL (which may carry a token, as
 /// Telegram's does) and with `secrets` scrubbed.
-pub(crate) fn describe(e: reqwest::Error, secrets: &[&str]) -> String {
+pub(crate) fn describe<S: AsRef<str>>(e: reqwest::Error, secrets: &[S]) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -102,9 +102,9 @@ pub(crate) fn describe(e: reqwest::Error, secrets: &[&str]) -> String {
 }
 
 /// Replaces every occurrence of each secret with `********`.
-pub(crate) fn scrub(message: &str, secrets: &[&str]) -> String {
+pub(crate) fn scrub<S: AsRef<str>>(message: &str, secrets: &[S]) -> String {
     let mut out = message.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
+    for s in secrets.iter().map(AsRef::as_ref).filter(|s| s.len() >= 4) {
         out = out.replace(s, REDACTED);
     }
     out

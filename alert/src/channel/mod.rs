@@ -21,6 +21,17 @@
 //! [`SendError::Retryable`] or [`SendError::Permanent`] so the coordinator knows whether to try
 //! again. This module never retries itself: retry policy, backoff and deduplication belong to
 //! the caller, which also owns the idempotency key that makes retries safe for receivers.
+//!
+//! # Adding a channel
+//!
+//! A channel is one module plus one line in the `channels!` list below. The module's
+//! configuration struct implements the crate-private [`Channel`] trait: parse from the API's
+//! `config` object (through [`Fields`], which names the bad field and refuses unknown ones),
+//! declare its secret fields (redaction and error scrubbing follow from them), send one alert
+//! classifying failures, and give an [`Example`] pointing at a local peer. The `channels!`
+//! line then generates the [`ChannelConfig`] variant, its kind name, and every dispatch
+//! (parse, redact, serialize, seal, send), and `alert/tests/compliance.rs` runs the shared
+//! checks on it without further edits. The recipe is `docs/adding-an-alert-channel.md`.
 
 pub mod discord;
 pub mod email;
@@ -37,9 +48,13 @@ mod fields;
 mod http;
 
 use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::crypto::{CryptoError, SecretKey};
@@ -54,49 +69,213 @@ pub const REDACTED: &str = "********";
 /// enough that a dead endpoint does not hold the coordinator's alert queue.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A validated channel configuration, one variant per channel type.
+/// The registration list: one line per channel type, `"kind" => Variant(module::Config)`.
 ///
-/// Serializes as `{"type": "<kind>", "config": {...}}` with secrets in clear (for sealing with
-/// [`ChannelConfig::to_sealed`]); deserializing runs [`ChannelConfig::parse`], so every value of
-/// this type is valid. `Debug` shows the redacted form only.
-#[derive(Clone, PartialEq, Serialize)]
-#[serde(tag = "type", content = "config", rename_all = "lowercase")]
-pub enum ChannelConfig {
+/// The string is the `type` in the API and in stored configurations (never rename one: sealed
+/// configurations in the replicated state carry it); the variant names the [`ChannelConfig`]
+/// case; the type implements [`Channel`]. The order is the order of [`ChannelConfig::KINDS`].
+macro_rules! channels {
+    ($( $(#[$doc:meta])* $kind:literal => $variant:ident($config:ty), )+) => {
+        /// A validated channel configuration, one variant per channel type.
+        ///
+        /// Serializes as `{"type": "<kind>", "config": {...}}` with secrets in clear (for sealing
+        /// with [`ChannelConfig::to_sealed`]); deserializing runs [`ChannelConfig::parse`], so
+        /// every value of this type is valid. `Debug` shows the redacted form only.
+        #[derive(Clone, PartialEq)]
+        pub enum ChannelConfig {
+            $( $(#[$doc])* $variant($config), )+
+        }
+
+        impl ChannelConfig {
+            /// Every channel type name accepted by [`ChannelConfig::parse`].
+            pub const KINDS: &'static [&'static str] = &[$($kind),+];
+
+            /// The channel type name (one of [`ChannelConfig::KINDS`]).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(ChannelConfig::$variant(_) => $kind,)+
+                }
+            }
+
+            /// Reads a `kind` configuration from `f`; `None` when no channel has that name.
+            fn parse_kind(
+                kind: &str,
+                f: &mut Fields<'_>,
+            ) -> Option<Result<Self, ChannelConfigError>> {
+                match kind {
+                    $($kind => Some(<$config as Channel>::parse(f).map(ChannelConfig::$variant)),)+
+                    _ => None,
+                }
+            }
+
+            /// A working `kind` configuration that delivers to `peer` (an HTTP server or an SMTP
+            /// server, as [`Example::transport`] says), with distinctive secrets. It documents
+            /// each channel and drives the shared compliance test (`alert/tests/compliance.rs`),
+            /// which thereby covers every registered channel. `None` for an unknown kind.
+            pub fn example(kind: &str, peer: SocketAddr) -> Option<Example> {
+                match kind {
+                    $($kind => Some(<$config as Channel>::example(peer)),)+
+                    _ => None,
+                }
+            }
+
+            /// The configuration as a [`Channel`], for everything that does not depend on the
+            /// concrete type.
+            fn channel(&self) -> &dyn DynChannel {
+                match self {
+                    $(ChannelConfig::$variant(c) => c,)+
+                }
+            }
+        }
+
+        impl Serialize for ChannelConfig {
+            /// The adjacently tagged form `{"type": ..., "config": ...}`, with `config` in the
+            /// struct's own field order (what `#[serde(tag, content)]` wrote before).
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut s = serializer.serialize_struct("ChannelConfig", 2)?;
+                s.serialize_field("type", self.kind())?;
+                match self {
+                    $(ChannelConfig::$variant(c) => s.serialize_field("config", c)?,)+
+                }
+                s.end()
+            }
+        }
+    };
+}
+
+channels! {
     /// Generic signed JSON webhook.
-    Webhook(webhook::WebhookConfig),
+    "webhook" => Webhook(webhook::WebhookConfig),
     /// Slack incoming webhook.
-    Slack(slack::SlackConfig),
+    "slack" => Slack(slack::SlackConfig),
     /// Discord webhook.
-    Discord(discord::DiscordConfig),
+    "discord" => Discord(discord::DiscordConfig),
     /// Telegram bot message.
-    Telegram(telegram::TelegramConfig),
+    "telegram" => Telegram(telegram::TelegramConfig),
     /// Microsoft Teams webhook.
-    Teams(teams::TeamsConfig),
+    "teams" => Teams(teams::TeamsConfig),
     /// PagerDuty Events API v2.
-    #[serde(rename = "pagerduty")]
-    PagerDuty(pagerduty::PagerDutyConfig),
+    "pagerduty" => PagerDuty(pagerduty::PagerDutyConfig),
     /// Opsgenie Alert API.
-    Opsgenie(opsgenie::OpsgenieConfig),
+    "opsgenie" => Opsgenie(opsgenie::OpsgenieConfig),
     /// E-mail over SMTP.
-    Email(email::EmailConfig),
+    "email" => Email(email::EmailConfig),
     /// SMS through Twilio.
-    Twilio(twilio::TwilioConfig),
+    "twilio" => Twilio(twilio::TwilioConfig),
+}
+
+/// What a channel module implements; registering the type in `channels!` does the rest.
+///
+/// The trait is crate-private: channels are added here, next to the shared validation and
+/// delivery helpers, and the rest of NetPulse only sees [`ChannelConfig`].
+pub(crate) trait Channel:
+    Clone + PartialEq + Serialize + fmt::Debug + Send + Sync + 'static
+{
+    /// Top-level `config` fields that hold credentials. The default [`Channel::redacted`]
+    /// masks them and the default [`Channel::secrets`] scrubs their values from every
+    /// [`SendError`].
+    const SECRET_FIELDS: &'static [&'static str];
+
+    /// Reads the configuration from the API's `config` object.
+    ///
+    /// Read every field through `f` (which prefixes errors with `config.` and remembers what was
+    /// read); the caller then rejects fields nobody read, so a misspelt option is an error.
+    /// Name the field in every other error with `fields::field_error`.
+    fn parse(f: &mut Fields<'_>) -> Result<Self, ChannelConfigError>;
+
+    /// The `config` object as the API shows it: [`Channel::SECRET_FIELDS`] replaced by
+    /// [`REDACTED`]. Override when a secret hides inside a field that must stay recognisable
+    /// (a URL whose path or query is the credential).
+    fn redacted(&self) -> Value {
+        redact_fields(
+            serde_json::to_value(self).unwrap_or(Value::Null),
+            Self::SECRET_FIELDS,
+        )
+    }
+
+    /// Every credential value, scrubbed from error messages (a service may echo a token in its
+    /// error body). The default takes the string values of [`Channel::SECRET_FIELDS`].
+    fn secrets(&self) -> Vec<String> {
+        let json = serde_json::to_value(self).unwrap_or(Value::Null);
+        Self::SECRET_FIELDS
+            .iter()
+            .filter_map(|name| json.get(*name).and_then(Value::as_str).map(String::from))
+            .collect()
+    }
+
+    /// Delivers `alert` once, without retrying: `Ok` once the service accepted it,
+    /// [`SendError::Retryable`] for what may pass later (5xx, 408, 429, timeouts, connection
+    /// failures), [`SendError::Permanent`] for what needs a configuration change. Must end
+    /// within [`SEND_TIMEOUT`] (plus a few seconds) whatever the peer does.
+    fn send(
+        &self,
+        http: &reqwest::Client,
+        alert: &Alert,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// A working configuration delivering to `peer`, whose [`Example::secrets`] appear in its
+    /// secret fields. See [`ChannelConfig::example`].
+    fn example(peer: SocketAddr) -> Example;
+}
+
+/// A configuration of one channel type that works against a local peer, with recognisable
+/// secrets (see [`ChannelConfig::example`]).
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// The `config` object, as an API client would send it.
+    pub config: Value,
+    /// What kind of server `config` delivers to.
+    pub transport: Transport,
+    /// Every credential inside `config`, each distinctive enough that finding it in any output
+    /// (redacted form, `Debug`, sealed form, error message) means it leaked.
+    pub secrets: &'static [&'static str],
+}
+
+/// The protocol a channel speaks to its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP requests (`http://` URLs in the example).
+    Http,
+    /// SMTP (host and port in the example).
+    Smtp,
+}
+
+/// The object-safe face of [`Channel`], so `ChannelConfig` dispatches through one `match`.
+trait DynChannel: Send + Sync {
+    fn redacted(&self) -> Value;
+    fn config_json(&self) -> Value;
+    fn secrets(&self) -> Vec<String>;
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        alert: &'a Alert,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>>;
+}
+
+impl<C: Channel> DynChannel for C {
+    fn redacted(&self) -> Value {
+        Channel::redacted(self)
+    }
+
+    fn config_json(&self) -> Value {
+        // Plain structs of strings, numbers and lists always serialize.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        Channel::secrets(self)
+    }
+
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        alert: &'a Alert,
+    ) -> Pin<Box<dyn Future<Output = Result<(), SendError>> + Send + 'a>> {
+        Box::pin(Channel::send(self, http, alert))
+    }
 }
 
 impl ChannelConfig {
-    /// Every channel type name accepted by [`ChannelConfig::parse`].
-    pub const KINDS: &'static [&'static str] = &[
-        "webhook",
-        "slack",
-        "discord",
-        "telegram",
-        "teams",
-        "pagerduty",
-        "opsgenie",
-        "email",
-        "twilio",
-    ];
-
     /// Parses the API's `type` and `config` JSON.
     ///
     /// Errors name the field as the API client sent it, e.g.
@@ -105,21 +284,13 @@ impl ChannelConfig {
     /// count as absent for optional fields.
     pub fn parse(kind: &str, config: &Value) -> Result<Self, ChannelConfigError> {
         let mut f = Fields::new(config)?;
-        let parsed = match kind {
-            "webhook" => ChannelConfig::Webhook(webhook::WebhookConfig::parse(&mut f)?),
-            "slack" => ChannelConfig::Slack(slack::SlackConfig::parse(&mut f)?),
-            "discord" => ChannelConfig::Discord(discord::DiscordConfig::parse(&mut f)?),
-            "telegram" => ChannelConfig::Telegram(telegram::TelegramConfig::parse(&mut f)?),
-            "teams" => ChannelConfig::Teams(teams::TeamsConfig::parse(&mut f)?),
-            "pagerduty" => ChannelConfig::PagerDuty(pagerduty::PagerDutyConfig::parse(&mut f)?),
-            "opsgenie" => ChannelConfig::Opsgenie(opsgenie::OpsgenieConfig::parse(&mut f)?),
-            "email" => ChannelConfig::Email(email::EmailConfig::parse(&mut f)?),
-            "twilio" => ChannelConfig::Twilio(twilio::TwilioConfig::parse(&mut f)?),
-            other => {
+        let parsed = match Self::parse_kind(kind, &mut f) {
+            Some(parsed) => parsed?,
+            None => {
                 return Err(ChannelConfigError::new(
                     "type",
                     format!(
-                        "unknown channel type {other:?}; expected one of {}",
+                        "unknown channel type {kind:?}; expected one of {}",
                         Self::KINDS.join(", ")
                     ),
                 ))
@@ -159,55 +330,18 @@ impl ChannelConfig {
         Self::parse(kind, &merged)
     }
 
-    /// The channel type name (one of [`ChannelConfig::KINDS`]).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ChannelConfig::Webhook(_) => "webhook",
-            ChannelConfig::Slack(_) => "slack",
-            ChannelConfig::Discord(_) => "discord",
-            ChannelConfig::Telegram(_) => "telegram",
-            ChannelConfig::Teams(_) => "teams",
-            ChannelConfig::PagerDuty(_) => "pagerduty",
-            ChannelConfig::Opsgenie(_) => "opsgenie",
-            ChannelConfig::Email(_) => "email",
-            ChannelConfig::Twilio(_) => "twilio",
-        }
-    }
-
     /// The `config` object with every secret replaced by `"********"`: signing secrets, tokens,
     /// routing and API keys, passwords, and the path of Slack/Discord/Teams webhook URLs (which
     /// *are* the credential; only scheme, host and port remain). Safe to return from the API and
     /// to log.
     pub fn redacted(&self) -> Value {
-        match self {
-            ChannelConfig::Webhook(c) => c.redacted(),
-            ChannelConfig::Slack(c) => c.redacted(),
-            ChannelConfig::Discord(c) => c.redacted(),
-            ChannelConfig::Telegram(c) => c.redacted(),
-            ChannelConfig::Teams(c) => c.redacted(),
-            ChannelConfig::PagerDuty(c) => c.redacted(),
-            ChannelConfig::Opsgenie(c) => c.redacted(),
-            ChannelConfig::Email(c) => c.redacted(),
-            ChannelConfig::Twilio(c) => c.redacted(),
-        }
+        self.channel().redacted()
     }
 
     /// The full `config` object, secrets included. Only for sealing and for
     /// [`ChannelConfig::parse_update`]; never show it.
     pub fn config_json(&self) -> Value {
-        let value = match self {
-            ChannelConfig::Webhook(c) => serde_json::to_value(c),
-            ChannelConfig::Slack(c) => serde_json::to_value(c),
-            ChannelConfig::Discord(c) => serde_json::to_value(c),
-            ChannelConfig::Telegram(c) => serde_json::to_value(c),
-            ChannelConfig::Teams(c) => serde_json::to_value(c),
-            ChannelConfig::PagerDuty(c) => serde_json::to_value(c),
-            ChannelConfig::Opsgenie(c) => serde_json::to_value(c),
-            ChannelConfig::Email(c) => serde_json::to_value(c),
-            ChannelConfig::Twilio(c) => serde_json::to_value(c),
-        };
-        // Plain structs of strings, numbers and lists always serialize.
-        value.unwrap_or(Value::Null)
+        self.channel().config_json()
     }
 
     /// Seals the whole configuration (`{"type", "config"}` JSON) with `key`, for storage in the
@@ -291,6 +425,14 @@ impl SendError {
             SendError::Retryable(m) | SendError::Permanent(m) => m,
         }
     }
+
+    /// The same error with every secret replaced by [`REDACTED`].
+    fn scrubbed<S: AsRef<str>>(self, secrets: &[S]) -> Self {
+        match self {
+            SendError::Retryable(m) => SendError::Retryable(http::scrub(&m, secrets)),
+            SendError::Permanent(m) => SendError::Permanent(http::scrub(&m, secrets)),
+        }
+    }
 }
 
 /// Delivers alerts. Create one and share it: it holds the HTTP connection pool.
@@ -339,7 +481,7 @@ impl Sender {
             .timeout(SEND_TIMEOUT)
             .connect_timeout(SEND_TIMEOUT)
             .build()
-            .map_err(|e| SendError::Permanent(http::describe(e, &[])))?;
+            .map_err(|e| SendError::Permanent(http::describe::<&str>(e, &[])))?;
         Ok(Self { http })
     }
 
@@ -349,17 +491,13 @@ impl Sender {
     /// Channels with several recipients (e-mail sends one message to all; Twilio one SMS per
     /// number) report a failure if any recipient failed.
     pub async fn send(&self, cfg: &ChannelConfig, alert: &Alert) -> Result<(), SendError> {
-        match cfg {
-            ChannelConfig::Webhook(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Slack(c) => c.post(&self.http, &slack::payload(alert)).await,
-            ChannelConfig::Discord(c) => c.post(&self.http, &discord::payload(alert)).await,
-            ChannelConfig::Telegram(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Teams(c) => c.post(&self.http, &teams::payload(alert)).await,
-            ChannelConfig::PagerDuty(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Opsgenie(c) => c.send(&self.http, alert).await,
-            ChannelConfig::Email(c) => c.send(alert).await,
-            ChannelConfig::Twilio(c) => c.send(&self.http, alert).await,
-        }
+        let channel = cfg.channel();
+        // Modules scrub what they quote already; scrubbing here again keeps the promise for
+        // every channel, including messages a module builds itself.
+        channel
+            .send(&self.http, alert)
+            .await
+            .map_err(|e| e.scrubbed(&channel.secrets()))
     }
 }
 
@@ -373,7 +511,12 @@ macro_rules! redacted_debug {
     ($ty:ty) => {
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{}({})", stringify!($ty), self.redacted())
+                write!(
+                    f,
+                    "{}({})",
+                    stringify!($ty),
+                    $crate::channel::Channel::redacted(self)
+                )
             }
         }
     };
@@ -517,6 +660,17 @@ mod tests {
         let err =
             ChannelConfig::parse_update("webhook", &json!({"url": REDACTED}), &prev).unwrap_err();
         assert_eq!(err.field, "config.url");
+    }
+
+    /// The coordinator sends from spawned tasks, so the dispatching future must stay `Send`
+    /// (the boxed `DynChannel::send` promises it; this keeps the promise checked).
+    #[test]
+    fn send_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let sender = Sender::new();
+        let cfg = testdata::all_configs().remove(0);
+        let alert = Alert::test("k", 0);
+        assert_send(&sender.send(&cfg, &alert));
     }
 
     #[test]

@@ -7,12 +7,16 @@
 //! is `api_url = https://api.eu.opsgenie.com`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::fields::{base_url, field_error, token};
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::{
+    http, redacted_debug, truncate_chars, Channel, ChannelConfigError, Example, Fields, SendError,
+    Transport,
+};
 use crate::message::{Alert, AlertEvent};
 
 /// The US instance.
@@ -40,8 +44,10 @@ pub struct OpsgenieConfig {
 
 redacted_debug!(OpsgenieConfig);
 
-impl OpsgenieConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+impl Channel for OpsgenieConfig {
+    const SECRET_FIELDS: &'static [&'static str] = &["api_key"];
+
+    fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
         let api_key = f.string("api_key")?;
         token("api_key", &api_key)?;
         let api_url = base_url("api_url", f.opt_string("api_url")?)?;
@@ -58,13 +64,31 @@ impl OpsgenieConfig {
         })
     }
 
-    pub(crate) fn redacted(&self) -> Value {
-        super::redact_fields(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            &["api_key"],
-        )
+    async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
+        let request = client
+            .post(self.endpoint(alert)?)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("GenieKey {}", self.api_key),
+            )
+            .json(&self.payload(alert));
+        http::execute(request, &self.secrets()).await
     }
 
+    fn example(peer: SocketAddr) -> Example {
+        Example {
+            config: json!({
+                "api_key": "og-key-0000-secret-5a7e",
+                "api_url": format!("http://{peer}"),
+                "priority": "P2",
+            }),
+            transport: Transport::Http,
+            secrets: &["og-key-0000-secret-5a7e"],
+        }
+    }
+}
+
+impl OpsgenieConfig {
     fn base(&self) -> &str {
         self.api_url.as_deref().unwrap_or(DEFAULT_API_URL)
     }
@@ -135,21 +159,6 @@ impl OpsgenieConfig {
             body["priority"] = json!(p);
         }
         body
-    }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let request = client
-            .post(self.endpoint(alert)?)
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("GenieKey {}", self.api_key),
-            )
-            .json(&self.payload(alert));
-        http::execute(request, &[&self.api_key]).await
     }
 }
 

@@ -7,11 +7,16 @@
 //!
 //! [`AlertEvent::is_resolution`]: crate::message::AlertEvent::is_resolution
 
+use std::net::SocketAddr;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::fields::{field_error, http_url};
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::{
+    http, redacted_debug, truncate_chars, Channel, ChannelConfigError, Example, Fields, SendError,
+    Transport,
+};
 use crate::message::{Alert, AlertEvent};
 
 /// The Events API v2 endpoint.
@@ -37,8 +42,10 @@ pub struct PagerDutyConfig {
 
 redacted_debug!(PagerDutyConfig);
 
-impl PagerDutyConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+impl Channel for PagerDutyConfig {
+    const SECRET_FIELDS: &'static [&'static str] = &["routing_key"];
+
+    fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
         let routing_key = f.string("routing_key")?;
         if routing_key.len() != 32 || !routing_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(field_error(
@@ -66,13 +73,26 @@ impl PagerDutyConfig {
         })
     }
 
-    pub(crate) fn redacted(&self) -> Value {
-        super::redact_fields(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            &["routing_key"],
-        )
+    async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
+        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
+        let request = client.post(url).json(&self.payload(alert));
+        http::execute(request, &self.secrets()).await
     }
 
+    fn example(peer: SocketAddr) -> Example {
+        Example {
+            config: json!({
+                "routing_key": "pdroutingkey5a7e456789abcdefghij",
+                "url": format!("http://{peer}/v2/enqueue"),
+                "severity": "error",
+            }),
+            transport: Transport::Http,
+            secrets: &["pdroutingkey5a7e456789abcdefghij"],
+        }
+    }
+}
+
+impl PagerDutyConfig {
     /// The event for `alert`: `trigger` with a payload, or `resolve` with only the key.
     pub fn payload(&self, alert: &Alert) -> Value {
         let dedup_key = truncate_chars(alert.correlation_key(), DEDUP_MAX);
@@ -112,16 +132,6 @@ impl PagerDutyConfig {
                 },
             },
         })
-    }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
-        let request = client.post(url).json(&self.payload(alert));
-        http::execute(request, &[&self.routing_key]).await
     }
 }
 

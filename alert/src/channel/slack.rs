@@ -17,7 +17,19 @@ const HEADER_MAX: usize = 150;
 const FIELDS_MAX: usize = 10;
 
 /// Configuration of a Slack webhook: its URL.
-pub type SlackConfig = super::incoming::IncomingWebhook;
+pub type SlackConfig = super::incoming::IncomingWebhook<Slack>;
+
+/// The Slack service: selects [`payload`] as the message format of an incoming webhook.
+#[derive(Debug)]
+pub enum Slack {}
+
+impl super::incoming::Format for Slack {
+    fn payload(alert: &Alert) -> Value {
+        payload(alert)
+    }
+    const EXAMPLE_PATH: &'static str = "/services/T000/B000/slacksecret-5a7e";
+    const EXAMPLE_SECRETS: &'static [&'static str] = &["T000/B000/slacksecret-5a7e"];
+}
 
 /// Escapes the three characters Slack's mrkdwn treats as control characters.
 fn escape(s: &str) -> String {

@@ -10,7 +10,19 @@ use super::truncate_chars;
 use crate::message::{Alert, Severity};
 
 /// Configuration of a Teams webhook: its URL.
-pub type TeamsConfig = super::incoming::IncomingWebhook;
+pub type TeamsConfig = super::incoming::IncomingWebhook<Teams>;
+
+/// The Teams service: selects [`payload`] as the message format of an incoming webhook.
+#[derive(Debug)]
+pub enum Teams {}
+
+impl super::incoming::Format for Teams {
+    fn payload(alert: &Alert) -> Value {
+        payload(alert)
+    }
+    const EXAMPLE_PATH: &'static str = "/webhookb2/teamssecret-5a7e";
+    const EXAMPLE_SECRETS: &'static [&'static str] = &["teamssecret-5a7e"];
+}
 
 /// A `message` with one Adaptive Card (schema 1.4): coloured title, summary, and a fact set
 /// with event, target, incident, time and one fact per region.

@@ -5,11 +5,16 @@
 //! stripped of their URL and the token is scrubbed from response excerpts. Text is sent without
 //! `parse_mode`, so names containing `*` or `<` need no escaping.
 
+use std::net::SocketAddr;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::fields::{base_url, field_error};
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::{
+    http, redacted_debug, truncate_chars, Channel, ChannelConfigError, Example, Fields, SendError,
+    Transport,
+};
 use crate::message::Alert;
 
 /// The public Bot API.
@@ -32,8 +37,10 @@ pub struct TelegramConfig {
 
 redacted_debug!(TelegramConfig);
 
-impl TelegramConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+impl Channel for TelegramConfig {
+    const SECRET_FIELDS: &'static [&'static str] = &["bot_token"];
+
+    fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
         let bot_token = f.string("bot_token")?;
         let valid_token = bot_token.split_once(':').is_some_and(|(id, secret)| {
             !id.is_empty()
@@ -73,13 +80,25 @@ impl TelegramConfig {
         })
     }
 
-    pub(crate) fn redacted(&self) -> Value {
-        super::redact_fields(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            &["bot_token"],
-        )
+    async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
+        let request = client.post(self.endpoint()).json(&self.payload(alert));
+        http::execute(request, &self.secrets()).await
     }
 
+    fn example(peer: SocketAddr) -> Example {
+        Example {
+            config: json!({
+                "bot_token": "123456:tgSECRET_token-5a7e",
+                "chat_id": -1001234,
+                "api_url": format!("http://{peer}"),
+            }),
+            transport: Transport::Http,
+            secrets: &["123456:tgSECRET_token-5a7e"],
+        }
+    }
+}
+
+impl TelegramConfig {
     /// `{api_url}/bot{token}/sendMessage`.
     pub fn endpoint(&self) -> String {
         format!(
@@ -96,15 +115,6 @@ impl TelegramConfig {
             "text": truncate_chars(&alert.text(), TEXT_MAX),
             "disable_web_page_preview": true,
         })
-    }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let request = client.post(self.endpoint()).json(&self.payload(alert));
-        http::execute(request, &[&self.bot_token]).await
     }
 }
 

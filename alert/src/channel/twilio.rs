@@ -9,11 +9,16 @@
 //! Twilio has no idempotency keys: if one recipient fails, the whole send fails and a retry
 //! sends to every recipient again.
 
+use std::net::SocketAddr;
+
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::json;
 
 use super::fields::{base_url, field_error, is_e164, token};
-use super::{http, redacted_debug, truncate_chars, ChannelConfigError, Fields, SendError};
+use super::{
+    http, redacted_debug, truncate_chars, Channel, ChannelConfigError, Example, Fields, SendError,
+    Transport,
+};
 use crate::message::Alert;
 
 /// The public API.
@@ -42,8 +47,10 @@ pub struct TwilioConfig {
 
 redacted_debug!(TwilioConfig);
 
-impl TwilioConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+impl Channel for TwilioConfig {
+    const SECRET_FIELDS: &'static [&'static str] = &["auth_token"];
+
+    fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
         let account_sid = f.string("account_sid")?;
         if !(account_sid.len() == 34
             && account_sid.starts_with("AC")
@@ -89,13 +96,53 @@ impl TwilioConfig {
         })
     }
 
-    pub(crate) fn redacted(&self) -> Value {
-        super::redact_fields(
-            serde_json::to_value(self).unwrap_or(Value::Null),
-            &["auth_token"],
-        )
+    async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
+        let endpoint = self.endpoint();
+        let secrets = self.secrets();
+        let mut failures = Vec::new();
+        let mut any_retryable = false;
+        for to in &self.to {
+            let request = client
+                .post(&endpoint)
+                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .form(&self.form(to, alert));
+            if let Err(e) = http::execute(request, &secrets).await {
+                any_retryable |= e.is_retryable();
+                failures.push(format!("{to}: {}", e.message()));
+            }
+        }
+        if failures.is_empty() {
+            return Ok(());
+        }
+        let message = format!(
+            "{} of {} recipients failed: {}",
+            failures.len(),
+            self.to.len(),
+            failures.join("; ")
+        );
+        if any_retryable {
+            Err(SendError::Retryable(message))
+        } else {
+            Err(SendError::Permanent(message))
+        }
     }
 
+    fn example(peer: SocketAddr) -> Example {
+        Example {
+            config: json!({
+                "account_sid": "AC0123456789abcdef0123456789abcdef",
+                "auth_token": "twilio-auth-token-secret-5a7e",
+                "from": "+15005550006",
+                "to": ["+14155550100", "+447700900123"],
+                "api_url": format!("http://{peer}"),
+            }),
+            transport: Transport::Http,
+            secrets: &["twilio-auth-token-secret-5a7e"],
+        }
+    }
+}
+
+impl TwilioConfig {
     /// `{api_url}/2010-04-01/Accounts/{sid}/Messages.json`.
     pub fn endpoint(&self) -> String {
         format!(
@@ -130,40 +177,6 @@ impl TwilioConfig {
             ("Body", Self::body(alert)),
         ]
     }
-
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
-        let endpoint = self.endpoint();
-        let mut failures = Vec::new();
-        let mut any_retryable = false;
-        for to in &self.to {
-            let request = client
-                .post(&endpoint)
-                .basic_auth(&self.account_sid, Some(&self.auth_token))
-                .form(&self.form(to, alert));
-            if let Err(e) = http::execute(request, &[&self.auth_token]).await {
-                any_retryable |= e.is_retryable();
-                failures.push(format!("{to}: {}", e.message()));
-            }
-        }
-        if failures.is_empty() {
-            return Ok(());
-        }
-        let message = format!(
-            "{} of {} recipients failed: {}",
-            failures.len(),
-            self.to.len(),
-            failures.join("; ")
-        );
-        if any_retryable {
-            Err(SendError::Retryable(message))
-        } else {
-            Err(SendError::Permanent(message))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -171,7 +184,7 @@ mod tests {
     use super::*;
     use crate::channel::ChannelConfig;
     use crate::message::AlertEvent;
-    use serde_json::json;
+    use serde_json::Value;
 
     const SID: &str = "AC0123456789abcdef0123456789abcdef";
 

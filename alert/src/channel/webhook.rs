@@ -11,13 +11,18 @@
 //! - `X-NetPulse-Signature: sha256=<hex>` when a secret is configured: lowercase hex
 //!   HMAC-SHA256 with the secret as key over the exact body bytes ([`sign`]).
 
+use std::net::SocketAddr;
+
 use hmac::{Hmac, Mac};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::fields::{field_error, http_url};
-use super::{http, redacted_debug, ChannelConfigError, Fields, SendError, REDACTED};
+use super::{
+    http, redacted_debug, Channel, ChannelConfigError, Example, Fields, SendError, Transport,
+    REDACTED,
+};
 use crate::message::Alert;
 
 /// Shortest accepted signing secret: shorter ones can be brute-forced from one signed body.
@@ -42,8 +47,10 @@ pub struct WebhookConfig {
 
 redacted_debug!(WebhookConfig);
 
-impl WebhookConfig {
-    pub(crate) fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
+impl Channel for WebhookConfig {
+    const SECRET_FIELDS: &'static [&'static str] = &["secret"];
+
+    fn parse(f: &mut Fields) -> Result<Self, ChannelConfigError> {
         let url = f.string("url")?;
         http_url("url", &url)?;
         let secret = f.opt_string("secret")?;
@@ -60,10 +67,10 @@ impl WebhookConfig {
 
     /// The URL's password and query string may carry credentials too, so both are masked;
     /// scheme, host and path stay visible so operators recognise the endpoint.
-    pub(crate) fn redacted(&self) -> Value {
+    fn redacted(&self) -> Value {
         let mut v = super::redact_fields(
             serde_json::to_value(self).unwrap_or(Value::Null),
-            &["secret"],
+            Self::SECRET_FIELDS,
         );
         let shown = match reqwest::Url::parse(&self.url) {
             Ok(mut u) => {
@@ -81,11 +88,7 @@ impl WebhookConfig {
         v
     }
 
-    pub(crate) async fn send(
-        &self,
-        client: &reqwest::Client,
-        alert: &Alert,
-    ) -> Result<(), SendError> {
+    async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
         let body = body(alert);
         let mut request = client
             .post(&self.url)
@@ -95,8 +98,22 @@ impl WebhookConfig {
         if let Some(secret) = &self.secret {
             request = request.header(SIGNATURE_HEADER, sign(secret.as_bytes(), &body));
         }
-        let secrets: Vec<&str> = self.secret.iter().map(String::as_str).collect();
-        http::execute(request.body(body), &secrets).await
+        http::execute(request.body(body), &self.secrets()).await
+    }
+
+    fn example(peer: SocketAddr) -> Example {
+        Example {
+            config: json!({
+                "url": format!("http://np:urlpassword-5a7e@{peer}/hook?token=querytoken-5a7e"),
+                "secret": "whsecret-0123456789-5a7e",
+            }),
+            transport: Transport::Http,
+            secrets: &[
+                "whsecret-0123456789-5a7e",
+                "urlpassword-5a7e",
+                "querytoken-5a7e",
+            ],
+        }
     }
 }
 
@@ -137,7 +154,6 @@ pub(crate) fn header_safe(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::channel::ChannelConfig;
-    use serde_json::json;
 
     #[test]
     fn signature_matches_known_vector() {

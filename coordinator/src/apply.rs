@@ -8,8 +8,8 @@ use crate::api::error::ApiError;
 use crate::api::monitor_input::MonitorInput;
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::command::{Command, CommandResponse};
-use crate::state::model::Monitor;
+use netpulse_engine::command::{Command, CommandResponse};
+use netpulse_engine::model::Monitor;
 
 /// What applying one declared monitor did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,9 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::state::model::{ApiKeyRecord, JoinTokenRecord, Role};
-use crate::state::{StateError, StateStore};
+use crate::store::StateStore;
+use netpulse_engine::model::{ApiKeyRecord, JoinTokenRecord, Role};
+use netpulse_engine::state::StateError;
 
 /// Why a credential was refused. The message is safe to show to the caller.
 #[derive(Debug, thiserror::Error)]
@@ -124,7 +125,7 @@ pub fn verify_join_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::command::Command;
+    use netpulse_engine::command::Command;
 
     fn store() -> (tempfile::TempDir, StateStore) {
         let dir = tempfile::tempdir().expect("tempdir");

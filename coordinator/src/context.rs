@@ -15,8 +15,8 @@ use crate::cluster::messages::{Committed, ForwardError, PeerRequest, PeerRespons
 use crate::cluster::transport::{CallError, Peers};
 use crate::edge::registry::Sessions;
 use crate::raft::Raft;
-use crate::state::command::{Command, CommandResponse};
-use crate::state::StateStore;
+use crate::store::StateStore;
+use netpulse_engine::command::{Command, CommandResponse};
 
 /// How long a write may wait for a leader before it fails.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);

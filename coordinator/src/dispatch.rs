@@ -17,8 +17,8 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::alerting::{Notification, RegionEvidence, RegionSaid};
-use crate::state::command::{Command, DeliveryOutcome};
+use netpulse_engine::alerting::{Notification, RegionEvidence, RegionSaid};
+use netpulse_engine::command::{Command, DeliveryOutcome};
 
 /// How often the leader commits a tick. Staleness, reminders, escalation and maintenance are
 /// judged at this resolution.

@@ -22,18 +22,16 @@
 
 pub mod api;
 pub mod apply;
-pub mod assign;
 pub mod auth;
 pub mod ca;
 pub mod cluster;
 pub mod context;
-pub mod decide;
 pub mod dispatch;
 pub mod edge;
 pub mod node;
 pub mod placement;
 pub mod raft;
-pub mod state;
+pub mod store;
 pub mod web;
 
 /// Current time in Unix milliseconds (only for values put into commands, never in apply).

@@ -33,10 +33,10 @@ use crate::raft::log_store::LogStore;
 use crate::raft::network::QuicNetwork;
 use crate::raft::state_machine::StateMachine;
 use crate::raft::Raft;
-use crate::state::command::Command;
-use crate::state::model::Role;
-use crate::state::StateStore;
+use crate::store::StateStore;
 use crate::{ca, now_ms};
+use netpulse_engine::command::Command;
+use netpulse_engine::model::Role;
 
 /// How this coordinator becomes part of a cluster on its first start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub enum StartError {
     },
     /// Storage failed at start-up.
     #[error("state: {0}")]
-    State(#[from] crate::state::StateError),
+    State(#[from] netpulse_engine::state::StateError),
 }
 
 /// A running coordinator.
@@ -376,7 +376,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
                 )
                 .await
                 .map_err(|e| StartError::Raft(e.to_string()))?;
-            if !store.has_api_keys() {
+            if !store.has_api_keys().map_err(StartError::State)? {
                 let (key, record) = new_api_key("admin", Role::Admin, now_ms());
                 ctx.write(Command::CreateApiKey(record)).await?;
                 admin_key = Some(key);
@@ -531,7 +531,7 @@ impl Running {
             tracing::warn!(error = %e, "raft shutdown");
         }
         self.ctx.peers().close();
-        if let Err(e) = crate::state::flush_db(&self.db).await {
+        if let Err(e) = crate::store::flush_db(&self.db).await {
             tracing::error!(error = %e, "final flush failed");
         }
     }

@@ -4,7 +4,7 @@
 //! - [`heartbeat`]: every [`SEEN_INTERVAL`] it commits `NodesSeen` for the nodes whose sessions
 //!   it holds, so every replica knows when each node was last heard from.
 //! - [`placer`]: on the leader only, it places monitors on the nodes heard from within the node
-//!   timeout (rendezvous hashing, [`crate::assign::place`]) and commits the nodes whose set
+//!   timeout (rendezvous hashing, [`netpulse_engine::assign::place`]) and commits the nodes whose set
 //!   changed. A node that falls silent keeps its checks until the timeout, so a brief reconnect
 //!   moves nothing; after it, its checks move to another node of the same region.
 
@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::assign::{place_each, LiveNode, Placement};
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::changes::Tracker;
-use crate::state::command::Command;
-use crate::state::ConfigWatch;
+use crate::store::feed::Tracker;
+use crate::store::ConfigWatch;
+use netpulse_engine::assign::{place_each, LiveNode, Placement};
+use netpulse_engine::command::Command;
 
 /// How often a coordinator reports the nodes it holds sessions with.
 pub const SEEN_INTERVAL: Duration = Duration::from_secs(2);
@@ -118,7 +118,7 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
 #[derive(Debug, thiserror::Error)]
 enum PlaceError {
     #[error(transparent)]
-    State(#[from] crate::state::StateError),
+    State(#[from] netpulse_engine::state::StateError),
     #[error("placement not committed: {0}")]
     Write(#[source] crate::context::WriteError),
 }
@@ -142,7 +142,7 @@ struct Placer {
 }
 
 impl Placer {
-    fn new(store: &crate::state::StateStore) -> Self {
+    fn new(store: &crate::store::StateStore) -> Self {
         Self {
             tracker: store.track_changes(),
             monitors: BTreeMap::new(),
@@ -153,7 +153,7 @@ impl Placer {
         }
     }
 
-    fn refresh(&mut self, store: &crate::state::StateStore) -> Result<(), PlaceError> {
+    fn refresh(&mut self, store: &crate::store::StateStore) -> Result<(), PlaceError> {
         let changes = self.tracker.take();
         if changes.is_empty() {
             return Ok(());
@@ -252,7 +252,7 @@ impl Placer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::StateStore;
+    use crate::store::StateStore;
 
     /// After any sequence of writes, the placer's copy equals a fresh full read, and placing
     /// from it equals placing from every stored monitor.
@@ -264,7 +264,7 @@ mod tests {
         let apply = |cmd: Command, index: u64| {
             store.apply(&cmd, index).expect("apply");
         };
-        let put = |m: crate::state::model::Monitor, existing: bool, index: u64| {
+        let put = |m: netpulse_engine::model::Monitor, existing: bool, index: u64| {
             apply(
                 Command::PutMonitor {
                     monitor: Box::new(m),
@@ -300,20 +300,24 @@ mod tests {
             let all = store.monitors().expect("monitors");
             assert_eq!(
                 from_copy,
-                crate::assign::place(&all, &nodes, NODES_PER_REGION)
+                netpulse_engine::assign::place(&all, &nodes, NODES_PER_REGION)
             );
         };
         placer.refresh(&store).expect("first");
-        put(crate::state::model::test_monitor("m1", &["eu"]), false, 1);
         put(
-            crate::state::model::test_monitor("m2", &["eu", "us"]),
+            netpulse_engine::fixtures::test_monitor("m1", &["eu"]),
+            false,
+            1,
+        );
+        put(
+            netpulse_engine::fixtures::test_monitor("m2", &["eu", "us"]),
             false,
             2,
         );
         placer.refresh(&store).expect("refresh");
         assert!(placer.dirty);
         check(&placer);
-        let mut paused = crate::state::model::test_monitor("m1", &["eu"]);
+        let mut paused = netpulse_engine::fixtures::test_monitor("m1", &["eu"]);
         paused.paused = true;
         put(paused, true, 3);
         apply(
@@ -324,7 +328,11 @@ mod tests {
             4,
         );
         apply(Command::DeleteMonitor { id: "m2".into() }, 5);
-        put(crate::state::model::test_monitor("m3", &["all"]), false, 6);
+        put(
+            netpulse_engine::fixtures::test_monitor("m3", &["all"]),
+            false,
+            6,
+        );
         placer.refresh(&store).expect("refresh");
         check(&placer);
         assert_eq!(placer.monitors.len(), 1, "only m3 runs");

@@ -50,10 +50,8 @@ async fn get(http: &Client, url: &str, cookie: Option<&str>) -> (StatusCode, Str
 
 /// Stores results of `monitor` as if an edge node in eu-west had sent them.
 async fn ingest_results(running: &Running, monitor: &str) {
-    use netpulse_coordinator::state::command::{
-        AgedResult, Command, IngestBatch, IngestItem, NodeIngest,
-    };
-    use netpulse_coordinator::state::model::EdgeNode;
+    use netpulse_engine::command::{AgedResult, Command, IngestBatch, IngestItem, NodeIngest};
+    use netpulse_engine::model::EdgeNode;
     use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError};
 
     let now = netpulse_coordinator::now_ms();

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::views::rfc3339;
-use crate::state::alerting::{
+use netpulse_engine::alerting::{
     ChannelRecord, DeliveryState, Incident, Maintenance, MaintenanceSchedule, MeshEntry, MeshState,
     Notification, RegionEvidence, RegionSaid,
 };

@@ -19,8 +19,8 @@ use super::views::parse_time;
 use super::{new_id, Caller, JsonBody};
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::alerting::{ChannelRecord, Maintenance, MaintenanceSchedule};
-use crate::state::command::{Command, CommandResponse, IncidentAction};
+use netpulse_engine::alerting::{ChannelRecord, Maintenance, MaintenanceSchedule};
+use netpulse_engine::command::{Command, CommandResponse, IncidentAction};
 
 /// Longest name or title.
 const MAX_NAME: usize = 200;
@@ -242,7 +242,7 @@ pub(super) async fn list_incidents(
     let before = match q.cursor.as_deref() {
         None => None,
         Some(c) => Some(
-            crate::state::alerting::incident_number(c)
+            netpulse_engine::alerting::incident_number(c)
                 .ok_or_else(|| ApiError::invalid_field("cursor", "not a cursor from this list"))?,
         ),
     };

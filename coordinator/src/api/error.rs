@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::context::WriteError;
-use crate::state::StateError;
+use netpulse_engine::state::StateError;
 
 /// An error response.
 #[derive(Debug)]

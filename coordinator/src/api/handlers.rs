@@ -17,8 +17,8 @@ use super::{Caller, JsonBody};
 use crate::auth::new_join_token;
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::command::{Command, CommandResponse};
-use crate::state::model::Monitor;
+use netpulse_engine::command::{Command, CommandResponse};
+use netpulse_engine::model::Monitor;
 
 use super::page::{paged, PageQuery};
 
@@ -240,7 +240,7 @@ pub(super) async fn list_nodes(
         .items
         .iter()
         .map(|n| Ok(NodeView::new(n, &store.node_ingest(&n.id)?)))
-        .collect::<Result<Vec<_>, crate::state::StateError>>()?;
+        .collect::<Result<Vec<_>, netpulse_engine::state::StateError>>()?;
     Ok(paged(views, page.next))
 }
 

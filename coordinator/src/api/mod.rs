@@ -22,8 +22,8 @@ use serde_json::json;
 
 use crate::auth::{verify_api_key, AuthError};
 use crate::context::Context;
-use crate::state::model::{ApiKeyRecord, Role};
 use error::ApiError;
+use netpulse_engine::model::{ApiKeyRecord, Role};
 
 /// Name of the cookie the web UI stores the API key in.
 pub const SESSION_COOKIE: &str = "netpulse_key";

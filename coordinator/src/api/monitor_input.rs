@@ -31,7 +31,7 @@ use netpulse_protocol::check::{SshAuth, SshSpec, SSH_DEFAULT_PORT};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use crate::state::model::ALL_REGIONS;
+use netpulse_engine::model::ALL_REGIONS;
 
 mod alerting;
 mod snmp;
@@ -141,21 +141,21 @@ pub struct ValidMonitor {
     /// Probe configuration.
     pub probe: ProbeSpec,
     /// Quorum, confirmation and alert routing.
-    pub alerting: crate::state::alerting::AlertSettings,
+    pub alerting: netpulse_engine::alerting::AlertSettings,
 }
 
 impl ValidMonitor {
     /// A new monitor with a fresh id.
-    pub fn create(self, now_ms: i64) -> crate::state::model::Monitor {
+    pub fn create(self, now_ms: i64) -> netpulse_engine::model::Monitor {
         self.into_monitor(super::new_id("mon"), 0, now_ms, now_ms)
     }
 
     /// The replacement of `old`: same id, creation time and (until applied) revision.
     pub fn replace(
         self,
-        old: &crate::state::model::Monitor,
+        old: &netpulse_engine::model::Monitor,
         now_ms: i64,
-    ) -> crate::state::model::Monitor {
+    ) -> netpulse_engine::model::Monitor {
         self.into_monitor(old.id.clone(), old.revision, old.created_at_ms, now_ms)
     }
 
@@ -165,8 +165,8 @@ impl ValidMonitor {
         revision: u64,
         created_at_ms: i64,
         updated_at_ms: i64,
-    ) -> crate::state::model::Monitor {
-        crate::state::model::Monitor {
+    ) -> netpulse_engine::model::Monitor {
+        netpulse_engine::model::Monitor {
             id,
             name: self.name,
             target: self.target,

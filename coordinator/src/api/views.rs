@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use netpulse_protocol::check::ProbeSpec;
 use serde::Serialize;
 
-use crate::state::alerting::{AlertSettings, MonitorHealth};
-use crate::state::ingest::{NodeIngestStats, CLOCK_OFFSET_WARN_MS};
-use crate::state::model::{EdgeNode, Monitor, RegionLatest, StoredResult, ALL_REGIONS};
-use crate::state::{StateError, StateStore};
+use crate::store::StateStore;
+use netpulse_engine::alerting::{AlertSettings, MonitorHealth};
+use netpulse_engine::ingest::{NodeIngestStats, CLOCK_OFFSET_WARN_MS};
+use netpulse_engine::model::{EdgeNode, Monitor, RegionLatest, StoredResult, ALL_REGIONS};
+use netpulse_engine::state::StateError;
 
 /// Unix ms as RFC 3339 (UTC, millisecond precision); one formatter for the API, the UI and
 /// alert payloads.
@@ -116,7 +117,7 @@ pub struct AlertingView {
     /// Consecutive successes before it votes up again.
     pub recover: u32,
     /// `"majority"`, a count, or `"60%"`.
-    pub quorum: crate::decide::quorum::Quorum,
+    pub quorum: netpulse_engine::decide::quorum::Quorum,
     /// Channels told about this monitor.
     pub alert_channels: Vec<String>,
     /// Tags (routing, maintenance).
@@ -124,7 +125,7 @@ pub struct AlertingView {
     /// Seconds between reminders while down (0: off).
     pub renotify_s: u32,
     /// Escalation steps.
-    pub escalation: Vec<crate::state::alerting::EscalationStep>,
+    pub escalation: Vec<netpulse_engine::alerting::EscalationStep>,
     /// Whether degraded is alerted too.
     pub notify_degraded: bool,
     /// Certificate expiry warning threshold.

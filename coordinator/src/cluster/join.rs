@@ -19,7 +19,7 @@ use sha2::Sha256;
 
 use super::messages::{JoinReply, JoinRequest};
 use crate::context::Context;
-use crate::state::command::{Command, CommandResponse};
+use netpulse_engine::command::{Command, CommandResponse};
 
 const EXPORTER_LABEL: &[u8] = b"EXPORTER-netpulse-join";
 

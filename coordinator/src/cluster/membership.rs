@@ -11,7 +11,7 @@ use openraft::{BasicNode, ChangeMembers, ServerState};
 
 use super::messages::{ClusterStatus, ForwardError, MemberStatus, PeerRequest, PeerResponse};
 use crate::context::Context;
-use crate::state::command::CommandResponse;
+use netpulse_engine::command::CommandResponse;
 
 /// How long a membership change may take (a learner catching up on a large log).
 pub const MEMBERSHIP_TIMEOUT: Duration = Duration::from_secs(120);

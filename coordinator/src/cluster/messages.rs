@@ -11,7 +11,7 @@ use openraft::raft::{
 use serde::{Deserialize, Serialize};
 
 use crate::raft::TypeConfig;
-use crate::state::command::{Command, CommandResponse};
+use netpulse_engine::command::{Command, CommandResponse};
 
 /// Largest frame between coordinators.
 pub const PEER_MAX_FRAME: usize = 64 * 1024 * 1024;

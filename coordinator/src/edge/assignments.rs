@@ -11,9 +11,10 @@ use std::sync::Arc;
 use netpulse_protocol::check::CheckSpec;
 use tokio::sync::watch;
 
-use crate::state::changes::Tracker;
-use crate::state::model::Monitor;
-use crate::state::{ConfigWatch, StateError, StateStore};
+use crate::store::feed::Tracker;
+use crate::store::{ConfigWatch, StateStore};
+use netpulse_engine::model::Monitor;
+use netpulse_engine::state::StateError;
 
 /// One node's checks, keyed by monitor id. Shared: the publisher, every session and the next
 /// computation hold the same map and the same specs (a monitor placed in three regions has one
@@ -204,8 +205,8 @@ pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::command::Command;
-    use crate::state::model::test_monitor as monitor;
+    use netpulse_engine::command::Command;
+    use netpulse_engine::fixtures::test_monitor as monitor;
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

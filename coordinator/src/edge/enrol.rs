@@ -15,8 +15,8 @@ use crate::api::monitor_input::valid_region;
 use crate::auth::{verify_join_token, AuthError};
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::command::Command;
-use crate::state::model::EdgeNode;
+use netpulse_engine::command::Command;
+use netpulse_engine::model::EdgeNode;
 
 const ENROL_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -15,7 +15,7 @@ use crate::cluster::messages::PEER_MAX_FRAME;
 use crate::context::Context;
 use crate::node::MAX_PAYLOAD_ENTRIES;
 use crate::now_ms;
-use crate::state::command::{Command, CommandResponse, IngestBatch, IngestItem, NodeIngest};
+use netpulse_engine::command::{Command, CommandResponse, IngestBatch, IngestItem, NodeIngest};
 
 /// Most results in one Raft entry.
 pub const MAX_RESULTS_PER_ENTRY: usize = 2000;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::assign::LiveNode;
+use netpulse_engine::assign::LiveNode;
 
 /// A live session.
 #[derive(Clone)]

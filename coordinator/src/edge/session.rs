@@ -24,7 +24,7 @@ use super::registry::SessionEntry;
 use super::wire;
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::command::{
+use netpulse_engine::command::{
     AgedResult, Command, IngestItem, NodeIngest, NodeSessionEvent, RejectReason, RejectedResult,
 };
 

@@ -13,7 +13,7 @@ use openraft::{Entry, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReade
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{io_err, StorageError, TypeConfig};
-use crate::state::flush_db;
+use crate::store::flush_db;
 
 const VOTE: &[u8] = b"vote";
 const COMMITTED: &[u8] = b"committed";

@@ -2,7 +2,7 @@
 //!
 //! - [`log_store`]: the Raft log, vote and committed index in sled, flushed before openraft is
 //!   told an append or a vote is durable.
-//! - [`state_machine`]: the adapter between openraft and [`crate::state::StateStore`], with
+//! - [`state_machine`]: the adapter between openraft and [`crate::store::StateStore`], with
 //!   snapshots for log compaction.
 //! - [`network`]: how Raft RPCs reach other coordinators.
 //!
@@ -16,7 +16,7 @@ pub mod log_store;
 pub mod network;
 pub mod state_machine;
 
-use crate::state::command::{Command, CommandResponse};
+use netpulse_engine::command::{Command, CommandResponse};
 
 openraft::declare_raft_types!(
     /// Types of NetPulse's Raft: commands in, command responses out, u64 node ids.
@@ -51,7 +51,7 @@ mod suite_test {
     use super::log_store::LogStore;
     use super::state_machine::StateMachine;
     use super::{StorageError, TypeConfig};
-    use crate::state::StateStore;
+    use crate::store::StateStore;
 
     struct SledBuilder;
 

@@ -21,8 +21,8 @@ use openraft::{
 use serde::{Deserialize, Serialize};
 
 use super::{io_err, StorageError, TypeConfig};
-use crate::state::command::CommandResponse;
-use crate::state::StateStore;
+use crate::store::StateStore;
+use netpulse_engine::command::CommandResponse;
 
 const APPLIED: &[u8] = b"applied";
 /// Where versions before 0.x stored the last snapshot; removed on open.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::chart::{latency_svg, percentile, Point};
 use super::overview::{format_latency, relative, symbol};
 use crate::api::views::{parse_time, rfc3339, MonitorView, ResultView};
-use crate::state::model::ALL_REGIONS;
+use netpulse_engine::model::ALL_REGIONS;
 
 /// Time window of the charts.
 pub const WINDOW_MS: i64 = 3_600_000;

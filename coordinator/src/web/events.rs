@@ -1,6 +1,6 @@
 //! `GET /events`: server-sent events telling the UI that the state changed.
 //!
-//! The stream watches [`StateStore::subscribe`](crate::state::StateStore::subscribe). After the
+//! The stream watches [`StateStore::subscribe`](crate::store::StateStore::subscribe). After the
 //! first change it waits [`DEBOUNCE`] so a burst (a result batch, a config write and its session
 //! events) becomes one event, then sends `event: changed` with `data: <config>.<results>` (the
 //! version counters). Under a steady stream of results this yields at most one event per
@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::session::{authenticate, Denied};
 use crate::context::Context;
-use crate::state::Versions;
+use crate::store::Versions;
 
 /// Quiet time after a change before the event is sent.
 pub const DEBOUNCE: Duration = Duration::from_millis(250);

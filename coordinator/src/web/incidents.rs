@@ -122,7 +122,7 @@ mod tests {
             abstentions: vec![AbstentionView {
                 region: "ap-south".into(),
                 monitor_id: "mon_a".into(),
-                reason: crate::state::alerting::RegionSaid::Impaired,
+                reason: netpulse_engine::alerting::RegionSaid::Impaired,
             }],
         };
         let p = AlertsPanel::build(&incidents, &mesh, now);

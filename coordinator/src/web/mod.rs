@@ -43,8 +43,8 @@ use axum::Router;
 use crate::api::views::{MonitorView, NodeView, ResultView};
 use crate::context::Context;
 use crate::now_ms;
-use crate::state::StateError;
 use detail::MonitorDetail;
+use netpulse_engine::state::StateError;
 use overview::Overview;
 use session::{authenticate, form_field, login_cookie, logout_cookie, verify_key, Denied};
 
@@ -196,7 +196,7 @@ fn internal(detail: impl std::fmt::Display) -> Response {
 fn signed_in(
     ctx: &Context,
     parts: &Parts,
-) -> Result<crate::state::model::ApiKeyRecord, Box<Response>> {
+) -> Result<netpulse_engine::model::ApiKeyRecord, Box<Response>> {
     match authenticate(ctx, parts) {
         Ok(r) => Ok(r),
         Err(Denied::Missing) => Err(Box::new(see_other("/login", None))),
@@ -250,7 +250,7 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
     // Open ones (from their index), then the newest resolved ones: bounded reads per render.
     let mut shown = store.open_incidents()?;
     shown.extend(store.incidents(incidents::SHOWN, |i| {
-        i.status == crate::state::alerting::IncidentStatus::Resolved
+        i.status == netpulse_engine::alerting::IncidentStatus::Resolved
     })?);
     let incidents: Vec<_> = shown
         .iter()
@@ -339,14 +339,14 @@ async fn acknowledge_incident(
     if !record.role.can_write() {
         return (StatusCode::FORBIDDEN, "this API key is read-only\n").into_response();
     }
-    let cmd = crate::state::command::Command::IncidentAction {
+    let cmd = netpulse_engine::command::Command::IncidentAction {
         id: id.clone(),
-        action: crate::state::command::IncidentAction::Acknowledge,
+        action: netpulse_engine::command::IncidentAction::Acknowledge,
         author: record.name,
         at_ms: now_ms(),
     };
     match ctx.write(cmd).await {
-        Ok(crate::state::command::CommandResponse::NotFound(_)) => not_found(&id),
+        Ok(netpulse_engine::command::CommandResponse::NotFound(_)) => not_found(&id),
         Ok(_) => see_other("/", None),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

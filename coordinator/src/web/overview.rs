@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use crate::api::views::{parse_time, rfc3339, MonitorView, NodeView, RegionView};
-use crate::state::model::ALL_REGIONS;
+use netpulse_engine::model::ALL_REGIONS;
 
 /// How many monitors are in each aggregate status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

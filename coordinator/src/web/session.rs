@@ -12,8 +12,8 @@ use axum::http::HeaderMap;
 use crate::api::{presented_key, SESSION_COOKIE};
 use crate::auth::{verify_api_key, AuthError};
 use crate::context::Context;
-use crate::state::model::ApiKeyRecord;
-use crate::state::StateError;
+use netpulse_engine::model::ApiKeyRecord;
+use netpulse_engine::state::StateError;
 
 /// Why a request has no valid session.
 #[derive(Debug)]

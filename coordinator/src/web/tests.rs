@@ -12,7 +12,7 @@ use super::overview::{relative, Overview};
 use super::session::{form_field, login_cookie, logout_cookie, url_decode};
 use super::*;
 use crate::api::views::{rfc3339, ErrorView, MonitorView, NodeView, RegionView, ResultView};
-use crate::state::Versions;
+use crate::store::Versions;
 
 const NOW: i64 = 1_700_000_000_000;
 

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 
 use crate::api::error::ApiError;
-use crate::decide::quorum::Quorum;
-use crate::state::alerting::{AlertSettings, EscalationStep};
+use netpulse_engine::alerting::{AlertSettings, EscalationStep};
+use netpulse_engine::decide::quorum::Quorum;
 
 /// Most channels a monitor (or an escalation step) may name.
 const MAX_CHANNELS: usize = 32;

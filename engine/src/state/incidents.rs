@@ -2,15 +2,18 @@
 
 use super::alerting::{Incident, IncidentStatus, IncidentUpdate};
 use super::command::{CommandResponse, IncidentAction};
-use super::{json, StateError, StateStore};
+use std::ops::Bound;
+
+use super::{json, State, StateError};
+use crate::tables::{Table, Tables};
 
 /// Updates kept per incident.
 const MAX_UPDATES: usize = 1000;
 
-impl StateStore {
+impl<T: Tables + Clone> State<T> {
     /// One incident.
     pub fn incident(&self, id: &str) -> Result<Option<Incident>, StateError> {
-        self.incidents
+        self.table(Table::Incidents)
             .get(incident_key(id))?
             .map(|v| super::from_json("sm_incidents", &v))
             .transpose()
@@ -24,7 +27,11 @@ impl StateStore {
         keep: impl Fn(&Incident) -> bool,
     ) -> Result<Vec<Incident>, StateError> {
         let mut out: Vec<Incident> = Vec::new();
-        for v in self.incidents.iter().values().rev() {
+        for v in self
+            .table(Table::Incidents)
+            .scan(Bound::Unbounded, Bound::Unbounded, true)
+            .values()
+        {
             if out.len() >= limit {
                 break;
             }
@@ -44,12 +51,14 @@ impl StateStore {
         limit: usize,
         keep: impl Fn(&Incident) -> bool,
     ) -> Result<(Vec<Incident>, bool), StateError> {
-        let range = match before {
-            Some(n) => self.incidents.range(..n.to_be_bytes()),
-            None => self.incidents.range::<&[u8], _>(..),
+        let before = before.map(u64::to_be_bytes);
+        let hi = match &before {
+            Some(n) => Bound::Excluded(n.as_slice()),
+            None => Bound::Unbounded,
         };
         let mut out: Vec<Incident> = Vec::new();
-        for v in range.values().rev() {
+        let table = self.table(Table::Incidents);
+        for v in table.scan(Bound::Unbounded, hi, true).values() {
             let inc: Incident = super::from_json("sm_incidents", &v?)?;
             if keep(&inc) {
                 if out.len() == limit {
@@ -73,7 +82,7 @@ impl StateStore {
     }
 
     pub(super) fn open_incident_ids(&self) -> Result<Vec<String>, StateError> {
-        self.open_incidents
+        self.table(Table::OpenIncidents)
             .iter()
             .values()
             .map(|v| Ok(String::from_utf8_lossy(&v?).into_owned()))
@@ -83,12 +92,16 @@ impl StateStore {
     /// Stores an incident and keeps the index of open ones in step.
     pub(super) fn put_incident(&self, inc: &Incident) -> Result<(), StateError> {
         let key = incident_key(&inc.id);
-        self.incidents.insert(key, json(inc))?;
+        self.table(Table::Incidents).insert(key, json(inc))?;
         match inc.status {
-            IncidentStatus::Open => self.open_incidents.insert(key, inc.id.as_bytes())?,
-            IncidentStatus::Resolved => self.open_incidents.remove(key)?,
+            IncidentStatus::Open => self
+                .table(Table::OpenIncidents)
+                .insert(key, inc.id.as_bytes())?,
+            IncidentStatus::Resolved => {
+                self.table(Table::OpenIncidents).remove(key)?;
+            }
         };
-        self.bump_alerts();
+        self.note(|c| c.alerts = true);
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! Whether a maintenance window is in force at a given instant.
 
-use crate::state::alerting::{Maintenance, MaintenanceSchedule};
+use crate::alerting::{Maintenance, MaintenanceSchedule};
 
 const DAY_MS: i64 = 86_400_000;
 

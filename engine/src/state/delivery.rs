@@ -11,7 +11,8 @@ use super::alerting::{
 use super::command::{CommandResponse, DeliveryOutcome};
 use super::decisions::Draft;
 use super::model::Monitor;
-use super::{json, ordered_i64, StateError, StateStore};
+use super::{json, ordered_i64, State, StateError};
+use crate::tables::{Table, Tables};
 
 /// Attempts kept in a notification's log.
 const MAX_ATTEMPTS_LOGGED: usize = 50;
@@ -19,7 +20,7 @@ const MAX_ATTEMPTS_LOGGED: usize = 50;
 /// Notification ids kept on an incident.
 const MAX_INCIDENT_NOTIFICATIONS: usize = 500;
 
-impl StateStore {
+impl<T: Tables + Clone> State<T> {
     /// Writes one notification per channel (held back ones as suppressed, for the record).
     pub(super) fn notify(
         &self,
@@ -40,7 +41,10 @@ impl StateStore {
                 Some(n) => format!("{subject}.{}.{n}.{channel}", draft.event.as_str()),
                 None => format!("{subject}.{}.{channel}", draft.event.as_str()),
             };
-            if self.notifications.contains_key(id.as_bytes())? {
+            if self
+                .table(Table::Notifications)
+                .contains_key(id.as_bytes())?
+            {
                 continue;
             }
             let state = match held {
@@ -76,9 +80,11 @@ impl StateStore {
                 state,
                 attempts: Vec::new(),
             };
-            self.notifications.insert(id.as_bytes(), json(&n))?;
+            self.table(Table::Notifications)
+                .insert(id.as_bytes(), json(&n))?;
             if held.is_none() {
-                self.pending.insert(id.as_bytes(), &ordered_i64(now_ms))?;
+                self.table(Table::Pending)
+                    .insert(id.as_bytes(), ordered_i64(now_ms))?;
             }
             if let Some(inc) = incident.as_deref_mut() {
                 if inc.notifications.len() < MAX_INCIDENT_NOTIFICATIONS {
@@ -87,7 +93,7 @@ impl StateStore {
                 inc.last_notified_ms = now_ms;
             }
         }
-        self.bump_alerts();
+        self.note(|c| c.alerts = true);
         Ok(())
     }
 
@@ -109,7 +115,7 @@ impl StateStore {
     pub(super) fn existing_channels(&self, ids: &[String]) -> Result<Vec<String>, StateError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if self.channels.contains_key(id.as_bytes())? && !out.contains(id) {
+            if self.table(Table::Channels).contains_key(id.as_bytes())? && !out.contains(id) {
                 out.push(id.clone());
             }
         }
@@ -154,7 +160,7 @@ impl StateStore {
             match outcome {
                 DeliveryOutcome::Delivered => {
                     n.state = DeliveryState::Delivered { at_ms };
-                    self.pending.remove(id.as_bytes())?;
+                    self.table(Table::Pending).remove(id.as_bytes())?;
                 }
                 DeliveryOutcome::Retry {
                     next_attempt_ms, ..
@@ -162,24 +168,25 @@ impl StateStore {
                     n.state = DeliveryState::Pending {
                         next_attempt_ms: *next_attempt_ms,
                     };
-                    self.pending
-                        .insert(id.as_bytes(), &ordered_i64(*next_attempt_ms))?;
+                    self.table(Table::Pending)
+                        .insert(id.as_bytes(), ordered_i64(*next_attempt_ms))?;
                 }
                 DeliveryOutcome::Failed { .. } => {
                     n.state = DeliveryState::Failed { at_ms };
-                    self.pending.remove(id.as_bytes())?;
+                    self.table(Table::Pending).remove(id.as_bytes())?;
                 }
             }
         }
-        self.notifications.insert(id.as_bytes(), json(&n))?;
-        self.bump_alerts();
+        self.table(Table::Notifications)
+            .insert(id.as_bytes(), json(&n))?;
+        self.note(|c| c.alerts = true);
         Ok(CommandResponse::Ok)
     }
 
     /// Notifications waiting to be sent, with the time each is due (leader clock).
     pub fn pending_notifications(&self) -> Result<Vec<(String, i64)>, StateError> {
         let mut out = Vec::new();
-        for kv in self.pending.iter() {
+        for kv in self.table(Table::Pending).iter() {
             let (k, v) = kv?;
             let due = <[u8; 8]>::try_from(v.as_ref())
                 .map(|b| (u64::from_be_bytes(b) ^ (1 << 63)) as i64)
@@ -194,48 +201,47 @@ impl StateStore {
 
     /// One notification.
     pub fn notification(&self, id: &str) -> Result<Option<Notification>, StateError> {
-        self.get_json(&self.notifications, "sm_notifications", id)
+        self.get_json(Table::Notifications, id)
     }
 
     /// One channel.
     pub fn channel(&self, id: &str) -> Result<Option<ChannelRecord>, StateError> {
-        self.get_json(&self.channels, "sm_channels", id)
+        self.get_json(Table::Channels, id)
     }
 
     /// All channels, by id.
     pub fn channels(&self) -> Result<Vec<ChannelRecord>, StateError> {
-        self.all_json(&self.channels, "sm_channels")
+        self.all_json(Table::Channels)
     }
 
     /// All maintenance windows, by id.
     pub fn maintenances(&self) -> Result<Vec<Maintenance>, StateError> {
-        self.all_json(&self.maintenance, "sm_maintenance")
+        self.all_json(Table::Maintenance)
     }
 
     /// One maintenance window.
     pub fn maintenance(&self, id: &str) -> Result<Option<Maintenance>, StateError> {
-        self.get_json(&self.maintenance, "sm_maintenance", id)
+        self.get_json(Table::Maintenance, id)
     }
 
     pub(super) fn put_channel(&self, c: &ChannelRecord) -> Result<CommandResponse, StateError> {
-        self.channels.insert(c.id.as_bytes(), json(c))?;
-        self.bump_alerts();
+        self.table(Table::Channels)
+            .insert(c.id.as_bytes(), json(c))?;
+        self.note(|c| c.alerts = true);
         Ok(CommandResponse::Ok)
     }
 
     pub(super) fn delete_channel(&self, id: &str) -> Result<CommandResponse, StateError> {
-        if self.channels.remove(id.as_bytes())?.is_none() {
+        if self.table(Table::Channels).remove(id.as_bytes())?.is_none() {
             return Ok(CommandResponse::NotFound(format!("channel {id}")));
         }
         // Pending notifications to a deleted channel can never be delivered.
         let mut settle = Vec::new();
-        for kv in self.pending.iter() {
+        for kv in self.table(Table::Pending).iter() {
             let (k, _) = kv?;
-            if let Some(n) = self.get_json::<Notification>(
-                &self.notifications,
-                "sm_notifications",
-                &String::from_utf8_lossy(&k),
-            )? {
+            if let Some(n) =
+                self.get_json::<Notification>(Table::Notifications, &String::from_utf8_lossy(&k))?
+            {
                 if n.channel_id == id {
                     settle.push(n);
                 }
@@ -245,26 +251,32 @@ impl StateStore {
             n.state = DeliveryState::Suppressed {
                 reason: "channel deleted".into(),
             };
-            self.pending.remove(n.id.as_bytes())?;
-            self.notifications.insert(n.id.as_bytes(), json(&n))?;
+            self.table(Table::Pending).remove(n.id.as_bytes())?;
+            self.table(Table::Notifications)
+                .insert(n.id.as_bytes(), json(&n))?;
         }
-        self.bump_alerts();
+        self.note(|c| c.alerts = true);
         Ok(CommandResponse::Ok)
     }
 
     pub(super) fn put_maintenance(&self, w: &Maintenance) -> Result<CommandResponse, StateError> {
-        self.maintenance.insert(w.id.as_bytes(), json(w))?;
-        self.bump_alerts();
+        self.table(Table::Maintenance)
+            .insert(w.id.as_bytes(), json(w))?;
+        self.note(|c| c.alerts = true);
         Ok(CommandResponse::Ok)
     }
 
     pub(super) fn delete_maintenance(&self, id: &str) -> Result<CommandResponse, StateError> {
-        if self.maintenance.remove(id.as_bytes())?.is_none() {
+        if self
+            .table(Table::Maintenance)
+            .remove(id.as_bytes())?
+            .is_none()
+        {
             return Ok(CommandResponse::NotFound(format!(
                 "maintenance window {id}"
             )));
         }
-        self.bump_alerts();
+        self.note(|c| c.alerts = true);
         Ok(CommandResponse::Ok)
     }
 }

@@ -11,27 +11,27 @@ use super::command::{
     AgedResult, Command, DeliveryOutcome, IncidentAction, IngestBatch, IngestItem, NodeIngest,
 };
 use super::model::{EdgeNode, Monitor};
-use super::StateStore;
+use super::{Changed, State};
 use crate::decide::quorum::Health;
+use crate::tables::{MemTables, Table};
 
 pub(super) const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 
 /// A state machine with three regions' nodes, a webhook channel and monitor `mon_a`; shared
 /// with the other state-machine tests.
 pub(super) struct World {
-    _dir: tempfile::TempDir,
-    pub(super) s: StateStore,
+    pub(super) s: State<MemTables>,
+    /// What the last applied command changed.
+    pub(super) changed: Changed,
     pub(super) index: u64,
     pub(super) seq: u64,
 }
 
 impl World {
     pub(super) fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = sled::open(dir.path()).expect("sled");
         let mut w = World {
-            s: StateStore::open(&db).expect("store"),
-            _dir: dir,
+            s: State::open(MemTables::new()).expect("store"),
+            changed: Changed::default(),
             index: 0,
             seq: 0,
         };
@@ -59,7 +59,9 @@ impl World {
 
     pub(super) fn apply(&mut self, cmd: Command) -> super::command::CommandResponse {
         self.index += 1;
-        self.s.apply(&cmd, self.index).expect("apply")
+        let applied = self.s.apply(&cmd, self.index).expect("apply");
+        self.changed = applied.changed;
+        applied.response
     }
 
     /// One result from the node of each listed region, measured at `at` and received 100 ms later.
@@ -99,7 +101,7 @@ impl World {
 
     pub(super) fn notifications(&self) -> Vec<super::alerting::Notification> {
         self.s
-            .notifications
+            .table(Table::Notifications)
             .iter()
             .values()
             .map(|v| serde_json::from_slice(&v.expect("read")).expect("decode"))
@@ -136,7 +138,7 @@ pub(super) fn monitor() -> Monitor {
             ..Default::default()
         }),
         revision: 0,
-        ..super::model::test_monitor("mon_a", &REGIONS)
+        ..crate::fixtures::test_monitor("mon_a", &REGIONS)
     }
 }
 
@@ -522,5 +524,5 @@ fn ticks_revisit_a_monitor_only_when_a_region_can_go_stale() {
     w.apply(Command::Tick { at_ms: 35_101 });
     assert_eq!(w.health(), Health::Unknown, "every region went stale");
     assert_eq!(deadline(&w), None, "only a result can change it now");
-    assert!(w.s.deadlines.is_empty());
+    assert!(w.s.table(Table::Deadlines).is_empty().expect("read"));
 }

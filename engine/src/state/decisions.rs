@@ -1,6 +1,6 @@
 //! Applying results and ticks to votes, monitor health, incidents and the mesh alert.
 //!
-//! Runs inside [`StateStore::apply`], so it reads no clock: `now_ms` is the leader time carried
+//! Runs inside [`State::apply`], so it reads no clock: `now_ms` is the leader time carried
 //! by the command (a result batch's `received_at_ms` or a tick's `at_ms`). The pure rules live
 //! in [`crate::decide`]; this module loads and stores their inputs and acts on transitions.
 
@@ -11,9 +11,12 @@ use super::alerting::{
     Incident, IncidentStatus, MeshEntry, MeshState, MonitorHealth, RegionEvidence, RegionSaid,
 };
 use super::model::{Monitor, ALL_REGIONS};
-use super::{from_json, json, prefix, StateError, StateStore};
+use super::{from_json, json, prefix, State, StateError};
+use std::ops::Bound;
+
 use crate::decide::quorum::{decide, Decision, Health, RegionView};
 use crate::decide::vote::{Abstention, Observation, RegionTrack, Vote, VoteRules};
+use crate::tables::{Table, Tables};
 
 const NEXT_INCIDENT: &[u8] = b"next_incident";
 const MESH: &[u8] = b"mesh";
@@ -78,9 +81,9 @@ pub(super) struct Draft<'a> {
     pub correlate: Option<(String, i64, Option<i64>)>,
 }
 
-impl StateStore {
+impl<T: Tables + Clone> State<T> {
     /// Feeds one stored result into its region's vote (through `votes`, which keeps the
-    /// batch's tracks in memory until [`StateStore::flush_votes`]).
+    /// batch's tracks in memory until [`State::flush_votes`]).
     pub(super) fn observe(
         &self,
         votes: &mut VoteBatch,
@@ -95,7 +98,7 @@ impl StateStore {
         let (track, dirty) = match votes.tracks.entry(key) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                let stored = match self.votes.get(e.key())? {
+                let stored = match self.table(Table::Votes).get(e.key())? {
                     Some(v) => Some(from_json::<RegionTrack>("sm_votes", &v)?),
                     None => None,
                 };
@@ -135,13 +138,12 @@ impl StateStore {
         &self,
         votes: VoteBatch,
     ) -> Result<std::collections::BTreeSet<String>, StateError> {
-        let mut batch = sled::Batch::default();
+        let table = self.table(Table::Votes);
         for (key, (track, dirty)) in votes.tracks {
             if dirty {
-                batch.insert(key, json(&track));
+                table.insert(key, json(&track))?;
             }
         }
-        self.votes.apply_batch(batch)?;
         Ok(votes.changed)
     }
 
@@ -169,11 +171,12 @@ impl StateStore {
         let regions = self.monitor_regions(m)?;
         self.forget_mesh_regions(&m.id, &regions)?;
         if m.paused {
-            self.remove_prefix(&self.mesh, &prefix(&m.id))?;
+            self.table(Table::Mesh).remove_prefix(&prefix(&m.id))?;
             if let Some(mut h) = self.monitor_health(&m.id)? {
                 if h.deadline_ms.is_some() {
                     self.set_deadline(&m.id, &mut h, None)?;
-                    self.health.insert(m.id.as_bytes(), json(&h))?;
+                    self.table(Table::Health)
+                        .insert(m.id.as_bytes(), json(&h))?;
                 }
             }
             return Ok(());
@@ -191,7 +194,7 @@ impl StateStore {
         }
         for region in &regions {
             let key = track_key(&m.id, region);
-            let track: Option<RegionTrack> = match self.votes.get(&key)? {
+            let track: Option<RegionTrack> = match self.table(Table::Votes).get(&key)? {
                 Some(v) => Some(from_json("sm_votes", &v)?),
                 None => None,
             };
@@ -250,8 +253,9 @@ impl StateStore {
         }
         self.set_deadline(&m.id, &mut h, deadline)?;
         if h != prev {
-            self.health.insert(m.id.as_bytes(), json(&h))?;
-            self.bump(false);
+            self.table(Table::Health)
+                .insert(m.id.as_bytes(), json(&h))?;
+            self.note(|c| c.results = true);
         }
         Ok(())
     }
@@ -395,7 +399,8 @@ impl StateStore {
             return Ok(());
         }
         h.tls_warned_day = Some(expiry_day);
-        self.health.insert(m.id.as_bytes(), json(&h))?;
+        self.table(Table::Health)
+            .insert(m.id.as_bytes(), json(&h))?;
         let draft = Draft {
             event: AlertEvent::TlsExpiring,
             monitor: Some(m),
@@ -417,20 +422,18 @@ impl StateStore {
     /// and the mesh alert.
     pub(super) fn apply_tick(&self, now_ms: i64, index: u64) -> Result<(), StateError> {
         // Only monitors whose deadline passed can change without a result.
-        let mut due = Vec::new();
-        for k in self
-            .deadlines
-            .range(..deadline_key(now_ms.saturating_add(1), ""))
+        let until = deadline_key(now_ms.saturating_add(1), "");
+        let due = self
+            .table(Table::Deadlines)
+            .scan(Bound::Unbounded, Bound::Excluded(&until), false)
             .keys()
-        {
-            due.push(k?);
-        }
+            .collect::<Result<Vec<_>, _>>()?;
         for key in due {
             let id = String::from_utf8_lossy(&key[8..]).into_owned();
             match self.monitor(&id)? {
                 Some(m) => self.evaluate(&m, now_ms, index)?,
                 None => {
-                    self.deadlines.remove(key)?;
+                    self.table(Table::Deadlines).remove(key)?;
                 }
             }
         }
@@ -514,10 +517,12 @@ impl StateStore {
             return Ok(());
         }
         if let Some(old) = h.deadline_ms {
-            self.deadlines.remove(deadline_key(old, monitor))?;
+            self.table(Table::Deadlines)
+                .remove(deadline_key(old, monitor))?;
         }
         if let Some(new) = deadline {
-            self.deadlines.insert(deadline_key(new, monitor), &[])?;
+            self.table(Table::Deadlines)
+                .insert(deadline_key(new, monitor), Vec::new())?;
         }
         h.deadline_ms = deadline;
         Ok(())
@@ -527,14 +532,18 @@ impl StateStore {
     /// revoked node's region under `all`), so they cannot hold the mesh alert open.
     fn forget_mesh_regions(&self, monitor: &str, regions: &[String]) -> Result<(), StateError> {
         let p = prefix(monitor);
-        let mut batch = sled::Batch::default();
-        for k in self.mesh.scan_prefix(&p).keys() {
-            let k = k?;
-            if !regions.iter().any(|r| r.as_bytes() == &k[p.len()..]) {
-                batch.remove(k);
-            }
+        let mesh = self.table(Table::Mesh);
+        let stale = mesh
+            .scan_prefix(&p)
+            .keys()
+            .filter(|k| match k {
+                Ok(k) => !regions.iter().any(|r| r.as_bytes() == &k[p.len()..]),
+                Err(_) => true,
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for k in stale {
+            mesh.remove(k)?;
         }
-        self.mesh.apply_batch(batch)?;
         Ok(())
     }
 
@@ -548,12 +557,12 @@ impl StateStore {
         let key = track_key(monitor, region);
         match reason.map(RegionSaid::as_str) {
             Some(r) => {
-                if self.mesh.get(&key)?.as_deref() != Some(r.as_bytes()) {
-                    self.mesh.insert(key, r.as_bytes())?;
+                if self.table(Table::Mesh).get(&key)?.as_deref() != Some(r.as_bytes()) {
+                    self.table(Table::Mesh).insert(key, r.as_bytes())?;
                 }
             }
             None => {
-                self.mesh.remove(key)?;
+                self.table(Table::Mesh).remove(key)?;
             }
         }
         Ok(())
@@ -561,11 +570,11 @@ impl StateStore {
 
     /// Opens or closes the cluster-wide mesh alert after a command changed abstentions.
     pub(super) fn update_mesh(&self, now_ms: i64, index: u64) -> Result<(), StateError> {
-        let mut mesh: MeshState = match self.meta.get(MESH)? {
+        let mut mesh: MeshState = match self.table(Table::Meta).get(MESH)? {
             Some(v) => from_json("sm_meta", &v)?,
             None => MeshState::default(),
         };
-        let lost = !self.mesh.is_empty();
+        let lost = !self.table(Table::Mesh).is_empty()?;
         if lost == mesh.open {
             return Ok(());
         }
@@ -632,14 +641,14 @@ impl StateStore {
             let channels = self.existing_channels(&mesh.channels)?;
             self.notify(&draft, &channels, None, None, now_ms, index)?;
         }
-        self.meta.insert(MESH, json(&mesh))?;
-        self.bump(false);
+        self.table(Table::Meta).insert(MESH, json(&mesh))?;
+        self.note(|c| c.results = true);
         Ok(())
     }
 
     /// Drops a deleted monitor's votes, health and mesh entries, and resolves its incident.
     pub(super) fn forget_decisions(&self, id: &str) -> Result<(), StateError> {
-        self.remove_prefix(&self.votes, &prefix(id))?;
+        self.table(Table::Votes).remove_prefix(&prefix(id))?;
         if let Some(h) = self.monitor_health(id)? {
             if let Some(mut inc) = h
                 .incident
@@ -656,17 +665,17 @@ impl StateStore {
                 }
             }
             if let Some(at) = h.deadline_ms {
-                self.deadlines.remove(deadline_key(at, id))?;
+                self.table(Table::Deadlines).remove(deadline_key(at, id))?;
             }
         }
-        self.health.remove(id.as_bytes())?;
-        self.remove_prefix(&self.mesh, &prefix(id))?;
+        self.table(Table::Health).remove(id.as_bytes())?;
+        self.table(Table::Mesh).remove_prefix(&prefix(id))?;
         Ok(())
     }
 
     /// The current mesh alert state.
     pub fn mesh_state(&self) -> Result<MeshState, StateError> {
-        Ok(match self.meta.get(MESH)? {
+        Ok(match self.table(Table::Meta).get(MESH)? {
             Some(v) => from_json("sm_meta", &v)?,
             None => MeshState::default(),
         })
@@ -675,7 +684,7 @@ impl StateStore {
     /// Abstaining (region, monitor, reason) triples behind the mesh alert.
     pub fn mesh_entries(&self) -> Result<Vec<MeshEntry>, StateError> {
         let mut out = Vec::new();
-        for kv in self.mesh.iter() {
+        for kv in self.table(Table::Mesh).iter() {
             let (k, v) = kv?;
             let mut parts = k.splitn(2, |b| *b == 0);
             let monitor_id = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
@@ -698,14 +707,14 @@ impl StateStore {
 
     /// The decided state of a monitor.
     pub fn monitor_health(&self, id: &str) -> Result<Option<MonitorHealth>, StateError> {
-        self.get_json(&self.health, "sm_health", id)
+        self.get_json(Table::Health, id)
     }
 
     /// Per-region vote tracks of a monitor, by region.
     pub fn region_tracks(&self, id: &str) -> Result<Vec<(String, RegionTrack)>, StateError> {
         let p = prefix(id);
         let mut out = Vec::new();
-        for kv in self.votes.scan_prefix(&p) {
+        for kv in self.table(Table::Votes).scan_prefix(&p) {
             let (k, v) = kv?;
             let region = String::from_utf8_lossy(&k[p.len()..]).into_owned();
             out.push((region, from_json("sm_votes", &v)?));
@@ -715,7 +724,8 @@ impl StateStore {
 
     pub(super) fn next_incident_id(&self) -> Result<String, StateError> {
         let n = self.meta_u64(NEXT_INCIDENT)?.unwrap_or(1);
-        self.meta.insert(NEXT_INCIDENT, &(n + 1).to_be_bytes())?;
+        self.table(Table::Meta)
+            .insert(NEXT_INCIDENT, (n + 1).to_be_bytes())?;
         Ok(format!("inc_{n}"))
     }
 }

@@ -7,9 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::state::model::Monitor;
+use crate::model::Monitor;
 
-pub use crate::state::model::ALL_REGIONS;
+pub use crate::model::ALL_REGIONS;
 
 /// A node eligible for placement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +94,7 @@ fn score(monitor: &str, node: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::model::test_monitor as monitor;
+    use crate::fixtures::test_monitor as monitor;
 
     fn node(id: &str, region: &str) -> LiveNode {
         LiveNode {

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::command::{CommandResponse, IngestBatch, IngestItem};
 use super::model::{Monitor, RegionLatest};
 use super::{decisions, from_json, json, latest_key, result_key, stored_result};
-use super::{StateError, StateStore};
+use super::{State, StateError};
+use crate::tables::{Table, Tables};
 
 /// A node whose clock differs from the leader's by more than this is flagged in `/v1/nodes`
 /// and the UI. Decisions do not depend on it; people reading raw node timestamps (logs on the
@@ -52,12 +53,10 @@ pub struct Rejection {
     pub at_ms: i64,
 }
 
-impl StateStore {
+impl<T: Tables + Clone> State<T> {
     /// Ingest statistics of `node` (defaults when it never delivered).
     pub fn node_ingest(&self, node: &str) -> Result<NodeIngestStats, StateError> {
-        Ok(self
-            .get_json(&self.node_ingest, "sm_node_ingest", node)?
-            .unwrap_or_default())
+        Ok(self.get_json(Table::NodeIngest, node)?.unwrap_or_default())
     }
 
     pub(super) fn apply_ingest(
@@ -83,7 +82,7 @@ impl StateStore {
                 stats.clock_offset_ms = Some(sent.saturating_sub(now));
                 stats.clock_measured_at_ms = now;
             }
-            let mut results = sled::Batch::default();
+            let results = self.table(Table::Results);
             let mut latest: BTreeMap<String, RegionLatest> = BTreeMap::new();
             for item in &nr.items {
                 if item.seq() <= high {
@@ -139,7 +138,7 @@ impl StateStore {
                     tree: "sm_results",
                     detail: format!("cannot encode result {} of {}: {e}", r.seq, node.id),
                 })?;
-                results.insert(key, encoded);
+                results.insert(key, encoded)?;
                 let l = RegionLatest {
                     region: node.region.clone(),
                     node: node.id.clone(),
@@ -156,10 +155,9 @@ impl StateStore {
                 }
                 stored += 1;
             }
-            self.results.apply_batch(results)?;
             for (monitor_id, l) in latest {
                 let key = latest_key(&monitor_id, &l.region);
-                let newer = match self.latest.get(&key)? {
+                let newer = match self.table(Table::Latest).get(&key)? {
                     Some(prev) => {
                         from_json::<RegionLatest>("sm_latest", &prev)?.checked_at_ms
                             <= l.checked_at_ms
@@ -167,18 +165,20 @@ impl StateStore {
                     None => true,
                 };
                 if newer {
-                    self.latest.insert(key, json(&l))?;
+                    self.table(Table::Latest).insert(key, json(&l))?;
                 }
             }
-            self.node_seq
-                .insert(nr.node.as_bytes(), &high.to_be_bytes())?;
+            self.table(Table::NodeSeq)
+                .insert(nr.node.as_bytes(), high.to_be_bytes())?;
             if stats != stats_before {
-                self.node_ingest.insert(nr.node.as_bytes(), json(&stats))?;
+                self.table(Table::NodeIngest)
+                    .insert(nr.node.as_bytes(), json(&stats))?;
             }
             node.last_seen_ms = node.last_seen_ms.max(now);
             node.results_stored += stored - stored_before;
             node.results_duplicate += duplicates - duplicates_before;
-            self.nodes.insert(node.id.as_bytes(), json(&node))?;
+            self.table(Table::Nodes)
+                .insert(node.id.as_bytes(), json(&node))?;
             committed.push((nr.node.clone(), high));
         }
         let changed = self.flush_votes(votes)?;
@@ -188,7 +188,7 @@ impl StateStore {
             }
         }
         self.update_mesh(now, index)?;
-        self.bump(false);
+        self.note(|c| c.results = true);
         Ok(CommandResponse::Ingested {
             stored,
             duplicates,

@@ -1,5 +1,7 @@
 //! Which monitors and which nodes' placement changed since a reader last looked.
 //!
+//! Fed from what each applied command reports it changed ([`netpulse_engine::state::Changed`]).
+//!
 //! The placer and the assignment publisher used to decode every monitor after each settled
 //! change (and the placer once a second besides): at 100,000 monitors that is 100,000 JSON
 //! records per pass, the coordinator's largest cost in CPU and in memory the allocator keeps.
@@ -9,6 +11,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use netpulse_engine::state::Changed;
 
 /// Pending ids above which a tracker asks for a full pass instead: by then one pass over
 /// everything costs less than the set.
@@ -77,23 +81,21 @@ impl Feed {
         });
     }
 
-    pub(super) fn monitor(&self, id: &str) {
+    /// Records in every tracker what one applied command changed.
+    pub(super) fn record(&self, changed: &Changed) {
+        if changed.everything {
+            self.each(|c| *c = Changes::everything());
+            return;
+        }
+        if changed.monitors.is_empty() && changed.placement.is_empty() {
+            return;
+        }
         self.each(|c| {
             c.record(|c| {
-                c.monitors.insert(id.to_owned());
+                c.monitors.extend(changed.monitors.iter().cloned());
+                c.placement.extend(changed.placement.iter().cloned());
             })
         });
-    }
-
-    pub(super) fn placement<'a>(&self, nodes: impl IntoIterator<Item = &'a str> + Clone) {
-        self.each(|c| {
-            let nodes = nodes.clone();
-            c.record(|c| c.placement.extend(nodes.into_iter().map(str::to_owned)));
-        });
-    }
-
-    pub(super) fn everything(&self) {
-        self.each(|c| *c = Changes::everything());
     }
 }
 
@@ -114,14 +116,21 @@ impl Tracker {
 mod tests {
     use super::*;
 
+    fn ids<const N: usize>(v: [&str; N]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn first_look_is_everything_then_only_what_changed() {
         let feed = Feed::default();
         let t = feed.track();
         assert!(t.take().all);
         assert!(t.take().is_empty());
-        feed.monitor("m1");
-        feed.placement(["n1", "n2"]);
+        feed.record(&Changed {
+            monitors: ids(["m1"]),
+            placement: ids(["n1", "n2"]),
+            ..Changed::default()
+        });
         let c = t.take();
         assert!(!c.all);
         assert_eq!(c.monitors, BTreeSet::from(["m1".to_string()]));
@@ -129,7 +138,10 @@ mod tests {
             c.placement,
             BTreeSet::from(["n1".to_string(), "n2".to_string()])
         );
-        feed.everything();
+        feed.record(&Changed {
+            everything: true,
+            ..Changed::default()
+        });
         assert!(t.take().all);
     }
 
@@ -139,12 +151,18 @@ mod tests {
         let t = feed.track();
         t.take();
         for i in 0..=MAX_PENDING {
-            feed.monitor(&format!("m{i}"));
+            feed.record(&Changed {
+                monitors: BTreeSet::from([format!("m{i}")]),
+                ..Changed::default()
+            });
         }
         let c = t.take();
         assert!(c.all && c.monitors.is_empty());
         drop(t);
-        feed.monitor("m");
+        feed.record(&Changed {
+            monitors: ids(["m"]),
+            ..Changed::default()
+        });
         assert!(lock(&feed.trackers).is_empty());
     }
 
@@ -160,8 +178,8 @@ mod tests {
         config.mark();
         tracker.take();
         // "During the read": a monitor is written.
-        let cmd = super::super::command::Command::PutMonitor {
-            monitor: Box::new(crate::state::model::test_monitor("m1", &["eu"])),
+        let cmd = netpulse_engine::command::Command::PutMonitor {
+            monitor: Box::new(netpulse_engine::fixtures::test_monitor("m1", &["eu"])),
             expect_existing: false,
         };
         store.apply(&cmd, 1).expect("apply");

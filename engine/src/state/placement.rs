@@ -7,7 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{from_json, StateError, StateStore};
+use super::{from_json, State, StateError};
+use crate::tables::{Table, Tables};
 
 fn key(node: &str, monitor: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(node.len() + monitor.len() + 1);
@@ -21,11 +22,11 @@ fn node_prefix(node: &str) -> Vec<u8> {
     key(node, "")
 }
 
-impl StateStore {
+impl<T: Tables + Clone> State<T> {
     /// The committed placement: monitor ids per node, both in order.
     pub fn placement(&self) -> Result<BTreeMap<String, Vec<String>>, StateError> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for k in self.placement.iter().keys() {
+        for k in self.table(Table::Placement).iter().keys() {
             let k = k?;
             let (node, monitor) = split(&k)?;
             out.entry(node).or_default().push(monitor);
@@ -36,7 +37,11 @@ impl StateStore {
     /// The monitors placed on `node`, in order.
     pub fn placement_of(&self, node: &str) -> Result<BTreeSet<String>, StateError> {
         let mut out = BTreeSet::new();
-        for k in self.placement.scan_prefix(node_prefix(node)).keys() {
+        for k in self
+            .table(Table::Placement)
+            .scan_prefix(node_prefix(node))
+            .keys()
+        {
             out.insert(split(&k?)?.1);
         }
         Ok(out)
@@ -44,7 +49,9 @@ impl StateStore {
 
     /// Whether `monitor` is placed on `node`.
     pub fn is_placed(&self, node: &str, monitor: &str) -> Result<bool, StateError> {
-        Ok(self.placement.contains_key(key(node, monitor))?)
+        Ok(self
+            .table(Table::Placement)
+            .contains_key(key(node, monitor))?)
     }
 
     /// Applies removals, then additions, in one batch.
@@ -53,20 +60,21 @@ impl StateStore {
         remove: &[(String, Vec<String>)],
         add: &[(String, Vec<String>)],
     ) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
+        let table = self.table(Table::Placement);
         for (node, monitors) in remove {
             for m in monitors {
-                batch.remove(key(node, m));
+                table.remove(key(node, m))?;
             }
         }
         for (node, monitors) in add {
             for m in monitors {
-                batch.insert(key(node, m), &[]);
+                table.insert(key(node, m), Vec::new())?;
             }
         }
-        self.placement.apply_batch(batch)?;
-        self.changes
-            .placement(remove.iter().chain(add).map(|(n, _)| n.as_str()));
+        self.note(|c| {
+            c.placement
+                .extend(remove.iter().chain(add).map(|(n, _)| n.clone()))
+        });
         Ok(())
     }
 
@@ -75,41 +83,34 @@ impl StateStore {
         &self,
         changes: &[(String, Vec<String>)],
     ) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
+        let table = self.table(Table::Placement);
         for (node, monitors) in changes {
-            for k in self.placement.scan_prefix(node_prefix(node)).keys() {
-                batch.remove(k?);
-            }
+            table.remove_prefix(&node_prefix(node))?;
             for m in monitors {
-                batch.insert(key(node, m), &[]);
+                table.insert(key(node, m), Vec::new())?;
             }
         }
-        self.placement.apply_batch(batch)?;
-        self.changes
-            .placement(changes.iter().map(|(n, _)| n.as_str()));
+        self.note(|c| c.placement.extend(changes.iter().map(|(n, _)| n.clone())));
         Ok(())
     }
 
     /// Converts records of the old shape (key `node`, value a JSON list of monitor ids).
     pub(super) fn upgrade_placement(&self) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
-        let mut any = false;
-        for kv in self.placement.iter() {
-            let (k, v) = kv?;
-            if k.contains(&0) {
-                continue;
-            }
-            any = true;
-            let node = String::from_utf8_lossy(&k).into_owned();
-            let monitors: Vec<String> = from_json("sm_placement", &v)?;
-            batch.remove(k);
+        let table = self.table(Table::Placement);
+        let old = table
+            .iter()
+            .filter(|kv| !matches!(kv, Ok((k, _)) if k.contains(&0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (k, v) in &old {
+            let node = String::from_utf8_lossy(k).into_owned();
+            let monitors: Vec<String> = from_json("sm_placement", v)?;
+            table.remove(k)?;
             for m in monitors {
-                batch.insert(key(&node, &m), &[]);
+                table.insert(key(&node, &m), Vec::new())?;
             }
         }
-        if any {
-            self.placement.apply_batch(batch)?;
-            self.changes.everything();
+        if !old.is_empty() {
+            self.note(|c| c.everything = true);
         }
         Ok(())
     }
@@ -129,11 +130,10 @@ fn split(k: &[u8]) -> Result<(String, String), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tables::MemTables;
 
-    fn store() -> (tempfile::TempDir, StateStore) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = sled::open(dir.path()).expect("sled");
-        (dir, StateStore::open(&db).expect("store"))
+    fn store() -> State<MemTables> {
+        State::open(MemTables::new()).expect("store")
     }
 
     fn ids(v: &[&str]) -> Vec<String> {
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn moves_apply_removals_then_additions() {
-        let (_d, s) = store();
+        let s = store();
         s.move_placement(
             &[],
             &[("n1".into(), ids(&["a", "b"])), ("n2".into(), ids(&["c"]))],
@@ -157,8 +157,8 @@ mod tests {
 
     #[test]
     fn legacy_full_sets_replace_and_old_records_are_converted() {
-        let (_d, s) = store();
-        s.placement
+        let s = store();
+        s.table(Table::Placement)
             .insert("n1", serde_json::to_vec(&ids(&["x", "y"])).expect("json"))
             .expect("insert");
         s.upgrade_placement().expect("upgrade");

@@ -183,28 +183,3 @@ pub struct RegionLatest {
     /// Why it was not up.
     pub error: Option<ProbeError>,
 }
-
-/// A TCP monitor named after its id, in `regions`: the fixture of state, placement and
-/// publisher tests, which override the fields they are about.
-#[cfg(test)]
-pub(crate) fn test_monitor(id: &str, regions: &[&str]) -> Monitor {
-    use netpulse_protocol::check::TcpSpec;
-    Monitor {
-        id: id.into(),
-        name: id.into(),
-        target: "x:1".into(),
-        interval_s: 30,
-        timeout_s: 10,
-        regions: regions.iter().map(|r| r.to_string()).collect(),
-        paused: false,
-        probe: ProbeSpec::Tcp(TcpSpec {
-            host: "x".into(),
-            port: 1,
-            ..Default::default()
-        }),
-        revision: 1,
-        created_at_ms: 0,
-        updated_at_ms: 0,
-        alerting: Default::default(),
-    }
-}

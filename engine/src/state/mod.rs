@@ -1,12 +1,15 @@
-//! The replicated state machine's data: monitors, nodes, tokens, keys, results.
+//! The replicated state machine's data: monitors, nodes, tokens, keys, results, and the
+//! rules that apply commands to them.
 //!
-//! [`StateStore`] owns sled trees inside the coordinator's single sled database. The Raft state
-//! machine adapter calls [`StateStore::apply`] with committed commands; everything else (API, UI,
-//! edge sessions) only reads. Applying is deterministic and idempotent: a command re-applied after
-//! a crash (sled had not flushed the state yet, but the log had) leaves the same state.
+//! [`State`] reads and writes [`Tables`]. The Raft state machine adapter calls
+//! [`State::apply`] with committed commands; everything else (API, UI, edge sessions) only
+//! reads. Each command's writes are committed as one batch, so no reader sees half a command.
+//! Applying is deterministic and idempotent: a command re-applied after a crash (the log had
+//! been flushed, the state not yet) leaves the same state.
 
+mod access;
 pub mod alerting;
-pub mod changes;
+mod changed;
 pub mod command;
 mod decisions;
 mod delivery;
@@ -21,124 +24,53 @@ mod tests_alerting;
 #[cfg(test)]
 mod tests_ingest;
 
+use std::ops::Bound;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
 use netpulse_protocol::result::CheckResult;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use tokio::sync::watch;
 
+use crate::tables::{Batch, StorageError, Table, Tables};
+use access::{lock, Tx};
+pub use changed::{Applied, Changed};
 use command::{Command, CommandResponse, NodeSessionEvent};
 use model::{ApiKeyRecord, EdgeNode, JoinTokenRecord, Monitor, RegionLatest, StoredResult};
 
-/// Storage failures; the Raft layer turns them into fatal storage errors.
+/// State failures; the Raft layer turns them into fatal storage errors.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    /// sled failed.
-    #[error("state storage: {0}")]
-    Sled(#[from] sled::Error),
+    /// The tables failed.
+    #[error("state storage")]
+    Storage(#[from] StorageError),
     /// A stored record did not decode: the data directory is corrupt or from a newer version.
     #[error("corrupt state record in {tree}: {detail}")]
     Corrupt { tree: &'static str, detail: String },
 }
 
-const TREES: [&str; 20] = [
-    "sm_placement",
-    "sm_monitors",
-    "sm_nodes",
-    "sm_tokens",
-    "sm_keys",
-    "sm_results",
-    "sm_latest",
-    "sm_node_seq",
-    "sm_meta",
-    "sm_votes",
-    "sm_health",
-    "sm_mesh",
-    "sm_incidents",
-    "sm_open_incidents",
-    "sm_channels",
-    "sm_notifications",
-    "sm_pending",
-    "sm_maintenance",
-    "sm_deadlines",
-    "sm_node_ingest",
-];
-
 const NEXT_COORDINATOR_ID: &[u8] = b"next_coordinator_id";
 
-/// Version counters that readers watch to learn that something changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Versions {
-    /// Bumped when monitors or nodes change (assignments may move).
-    pub config: u64,
-    /// Bumped when results arrive.
-    pub results: u64,
-    /// Bumped when incidents, channels or notifications change (the dispatcher wakes on it).
-    pub alerts: u64,
-}
-
-/// Wakes a reader when monitors or nodes change, ignoring result traffic (which bumps only
-/// `results`).
+/// The application state of a coordinator, over any [`Tables`].
 ///
-/// It remembers the configuration version current when the reader last *started reading*
-/// ([`ConfigWatch::mark`]), not when it next waits: a change applied while the reader was
-/// reading wakes it again. Waiting from "now" lost exactly those changes, which readers that
-/// re-read only what changed (placer, assignment publisher) then never saw (found at 100,000
-/// monitors: 114 checks never reached any node).
-pub struct ConfigWatch {
-    rx: watch::Receiver<Versions>,
-    seen: u64,
-}
-
-impl ConfigWatch {
-    /// Watches `rx`, counting its current version as read: call before the first read.
-    pub fn new(mut rx: watch::Receiver<Versions>) -> Self {
-        let seen = rx.borrow_and_update().config;
-        Self { rx, seen }
-    }
-
-    /// Waits until the configuration version moves past the last [`ConfigWatch::mark`].
-    /// Errs when the store is gone.
-    pub async fn changed(&mut self) -> Result<(), watch::error::RecvError> {
-        let seen = self.seen;
-        self.rx.wait_for(|v| v.config != seen).await.map(|_| ())
-    }
-
-    /// Call right before reading the state: changes applied from here on wake the next
-    /// [`ConfigWatch::changed`].
-    pub fn mark(&mut self) {
-        self.seen = self.rx.borrow_and_update().config;
-    }
-}
-
-/// The application state of a coordinator.
-#[derive(Clone)]
-pub struct StateStore {
-    db: sled::Db,
-    monitors: sled::Tree,
-    nodes: sled::Tree,
-    tokens: sled::Tree,
-    keys: sled::Tree,
-    results: sled::Tree,
-    latest: sled::Tree,
-    node_seq: sled::Tree,
-    meta: sled::Tree,
-    placement: sled::Tree,
-    votes: sled::Tree,
-    health: sled::Tree,
-    mesh: sled::Tree,
-    incidents: sled::Tree,
-    open_incidents: sled::Tree,
-    channels: sled::Tree,
-    notifications: sled::Tree,
-    pending: sled::Tree,
-    maintenance: sled::Tree,
-    deadlines: sled::Tree,
-    node_ingest: sled::Tree,
-    versions: watch::Sender<Versions>,
-    /// Monitors and placement changed, for readers that keep their own copy.
-    changes: changes::Feed,
-    /// The leader time of the newest applied tick or ingest (see [`StateStore::log_time`]).
+/// A clone reads the same tables. While a command applies, a private clone carries the
+/// command's pending writes ([`Tx`]); readers never see them before the commit.
+pub struct State<T> {
+    tables: T,
+    /// The command being applied, on the applying clone only.
+    tx: Option<Tx>,
+    /// The leader time of the newest applied tick or ingest (see [`State::log_time`]).
     /// Not state: rebuilt from the log as it applies.
-    log_clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    log_clock: Arc<AtomicI64>,
+}
+
+impl<T: Clone> Clone for State<T> {
+    fn clone(&self) -> Self {
+        Self {
+            tables: self.tables.clone(),
+            tx: None,
+            log_clock: self.log_clock.clone(),
+        }
+    }
 }
 
 fn json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -175,56 +107,16 @@ fn prefix(id: &str) -> Vec<u8> {
     p
 }
 
-impl StateStore {
-    /// Opens (or creates) the state trees in `db`.
-    pub fn open(db: &sled::Db) -> Result<Self, StateError> {
-        let (versions, _) = watch::channel(Versions::default());
-        Ok(Self {
-            db: db.clone(),
-            monitors: db.open_tree("sm_monitors")?,
-            nodes: db.open_tree("sm_nodes")?,
-            tokens: db.open_tree("sm_tokens")?,
-            keys: db.open_tree("sm_keys")?,
-            results: db.open_tree("sm_results")?,
-            latest: db.open_tree("sm_latest")?,
-            node_seq: db.open_tree("sm_node_seq")?,
-            meta: db.open_tree("sm_meta")?,
-            placement: db.open_tree("sm_placement")?,
-            votes: db.open_tree("sm_votes")?,
-            health: db.open_tree("sm_health")?,
-            mesh: db.open_tree("sm_mesh")?,
-            incidents: db.open_tree("sm_incidents")?,
-            open_incidents: db.open_tree("sm_open_incidents")?,
-            channels: db.open_tree("sm_channels")?,
-            notifications: db.open_tree("sm_notifications")?,
-            pending: db.open_tree("sm_pending")?,
-            maintenance: db.open_tree("sm_maintenance")?,
-            deadlines: db.open_tree("sm_deadlines")?,
-            node_ingest: db.open_tree("sm_node_ingest")?,
-            versions,
-            changes: changes::Feed::default(),
+impl<T: Tables + Clone> State<T> {
+    /// The state kept in `tables`, upgrading an older layout in place.
+    pub fn open(tables: T) -> Result<Self, StateError> {
+        let s = Self {
+            tables,
+            tx: None,
             log_clock: Default::default(),
-        })
-        .and_then(|s| {
-            s.upgrade_placement()?;
-            Ok(s)
-        })
-    }
-
-    /// Subscribe to change counters (UI live updates, assignment recomputation).
-    pub fn subscribe(&self) -> watch::Receiver<Versions> {
-        self.versions.subscribe()
-    }
-
-    /// Starts tracking which monitors and which nodes' placement change (see [`changes`]).
-    pub fn track_changes(&self) -> changes::Tracker {
-        self.changes.track()
-    }
-
-    /// Flushes state to disk (before a snapshot is reported built).
-    pub async fn flush(&self) -> Result<(), StateError> {
-        flush_db(&self.db).await?;
-        Ok(())
+        };
+        s.transaction(Batch::default(), |s| s.upgrade_placement())?;
+        Ok(s)
     }
 
     /// The time the log has reached: the leader clock of the newest tick or result batch
@@ -232,36 +124,79 @@ impl StateStore {
     /// like decisions are, so a reader coordinator whose own clock is off shows the same as
     /// the others.
     pub fn log_time(&self, local_now_ms: i64) -> i64 {
-        match self.log_clock.load(std::sync::atomic::Ordering::Relaxed) {
+        match self.log_clock.load(Ordering::Relaxed) {
             0 => local_now_ms,
             t => t,
         }
     }
 
-    /// Applies one committed command. `index` is its log index.
-    pub fn apply(&self, cmd: &Command, index: u64) -> Result<CommandResponse, StateError> {
+    /// Applies one committed command (`index` is its log index) and commits its writes as
+    /// one batch. Returns the command's response and what it changed, for the caller to
+    /// wake its readers with.
+    pub fn apply(&self, cmd: &Command, index: u64) -> Result<Applied, StateError> {
         let at = match cmd {
             Command::Tick { at_ms } => Some(*at_ms),
             Command::Ingest(b) => Some(b.received_at_ms),
             _ => None,
         };
         if let Some(at) = at {
-            self.log_clock
-                .store(at, std::sync::atomic::Ordering::Relaxed);
+            self.log_clock.store(at, Ordering::Relaxed);
         }
+        let (response, changed) =
+            self.transaction(Batch::default(), |s| s.apply_command(cmd, index))?;
+        Ok(Applied { response, changed })
+    }
+
+    /// Runs `f` on a clone that collects its writes on top of `batch`, then commits them all
+    /// as one batch.
+    fn transaction<R>(
+        &self,
+        batch: Batch,
+        f: impl FnOnce(&Self) -> Result<R, StateError>,
+    ) -> Result<(R, Changed), StateError> {
+        let tx = Tx {
+            batch: batch.into(),
+            changed: Default::default(),
+        };
+        let applying = Self {
+            tables: self.tables.clone(),
+            tx: Some(tx),
+            log_clock: self.log_clock.clone(),
+        };
+        let out = f(&applying)?;
+        // Set just above; the default is never reached.
+        let tx = applying.tx.unwrap_or_default();
+        let batch = tx.batch.into_inner().unwrap_or_else(|e| e.into_inner());
+        if !batch.is_empty() {
+            self.tables.commit(batch)?;
+        }
+        Ok((
+            out,
+            tx.changed.into_inner().unwrap_or_else(|e| e.into_inner()),
+        ))
+    }
+
+    /// Records what the running command changed (nothing outside a command: opening).
+    fn note(&self, f: impl FnOnce(&mut Changed)) {
+        if let Some(tx) = &self.tx {
+            f(&mut lock(&tx.changed));
+        }
+    }
+
+    fn apply_command(&self, cmd: &Command, index: u64) -> Result<CommandResponse, StateError> {
         let resp = match cmd {
             Command::CreateApiKey(k) => {
-                self.keys.insert(k.id.as_bytes(), json(k))?;
+                self.table(Table::Keys).insert(k.id.as_bytes(), json(k))?;
                 CommandResponse::Ok
             }
             Command::CreateJoinToken(t) => {
-                self.tokens.insert(t.id.as_bytes(), json(t))?;
+                self.table(Table::Tokens).insert(t.id.as_bytes(), json(t))?;
                 CommandResponse::Ok
             }
             Command::RevokeJoinToken { id } => match self.token(id)? {
                 Some(mut t) => {
                     t.revoked = true;
-                    self.tokens.insert(id.as_bytes(), json(&t))?;
+                    self.table(Table::Tokens).insert(id.as_bytes(), json(&t))?;
                     CommandResponse::Ok
                 }
                 None => CommandResponse::NotFound(format!("join token {id}")),
@@ -283,35 +218,38 @@ impl StateStore {
                             m.created_at_ms = old.created_at_ms;
                             // Regions no longer named drop out of the overview.
                             for region in old.regions.iter().filter(|r| !m.regions.contains(r)) {
-                                self.latest.remove(latest_key(&m.id, region))?;
-                                self.votes.remove(decisions::track_key(&m.id, region))?;
+                                self.table(Table::Latest)
+                                    .remove(latest_key(&m.id, region))?;
+                                self.table(Table::Votes)
+                                    .remove(decisions::track_key(&m.id, region))?;
                             }
                         }
-                        self.monitors.insert(m.id.as_bytes(), json(&m))?;
-                        self.changes.monitor(&m.id);
+                        self.table(Table::Monitors)
+                            .insert(m.id.as_bytes(), json(&m))?;
+                        self.note(|c| c.monitor(&m.id));
                         // New quorum or regions apply at once; this also sets its deadline.
                         self.evaluate(&m, m.updated_at_ms, index)?;
                         self.update_mesh(m.updated_at_ms, index)?;
-                        self.bump(true);
+                        self.note(|c| c.config = true);
                         CommandResponse::MonitorWritten { revision: index }
                     }
                 }
             }
             Command::DeleteMonitor { id } => {
-                if self.monitors.remove(id.as_bytes())?.is_none() {
+                if self.table(Table::Monitors).remove(id.as_bytes())?.is_none() {
                     CommandResponse::NotFound(format!("monitor {id}"))
                 } else {
-                    self.changes.monitor(id);
-                    self.remove_prefix(&self.results, &prefix(id))?;
-                    self.remove_prefix(&self.latest, &prefix(id))?;
+                    self.note(|c| c.monitor(id));
+                    self.table(Table::Results).remove_prefix(&prefix(id))?;
+                    self.table(Table::Latest).remove_prefix(&prefix(id))?;
                     self.forget_decisions(id)?;
-                    self.bump(true);
+                    self.note(|c| c.config = true);
                     CommandResponse::Ok
                 }
             }
             Command::RegisterNode(n) => {
-                self.nodes.insert(n.id.as_bytes(), json(n))?;
-                self.bump(true);
+                self.table(Table::Nodes).insert(n.id.as_bytes(), json(n))?;
+                self.note(|c| c.config = true);
                 CommandResponse::Ok
             }
             Command::NodeSession(ev) => self.apply_session(ev)?,
@@ -321,22 +259,22 @@ impl StateStore {
                         let mut n = node;
                         n.session = None;
                         n.last_seen_ms = n.last_seen_ms.max(*at_ms);
-                        self.nodes.insert(n.id.as_bytes(), json(&n))?;
+                        self.table(Table::Nodes).insert(n.id.as_bytes(), json(&n))?;
                     }
                 }
-                self.bump(true);
+                self.note(|c| c.config = true);
                 CommandResponse::Ok
             }
             Command::IngestResults(old) => self.apply_ingest(&old.into(), index)?,
             Command::Ingest(batch) => self.apply_ingest(batch, index)?,
             Command::SetPlacement { changes } => {
                 self.set_placement(changes)?;
-                self.bump(true);
+                self.note(|c| c.config = true);
                 CommandResponse::Ok
             }
             Command::MovePlacement { remove, add } => {
                 self.move_placement(remove, add)?;
-                self.bump(true);
+                self.note(|c| c.config = true);
                 CommandResponse::Ok
             }
             Command::NodesSeen {
@@ -348,11 +286,11 @@ impl StateStore {
                     if let Some(mut n) = self.node(id)? {
                         if n.last_seen_ms < *at_ms {
                             n.last_seen_ms = *at_ms;
-                            self.nodes.insert(id.as_bytes(), json(&n))?;
+                            self.table(Table::Nodes).insert(id.as_bytes(), json(&n))?;
                         }
                     }
                 }
-                self.bump(false);
+                self.note(|c| c.results = true);
                 CommandResponse::Ok
             }
             Command::Tick { at_ms } => {
@@ -391,35 +329,12 @@ impl StateStore {
             Command::AllocateCoordinatorId => {
                 // Id 1 is the bootstrap coordinator; joiners get 2, 3, ...
                 let next = self.meta_u64(NEXT_COORDINATOR_ID)?.unwrap_or(2);
-                self.meta
-                    .insert(NEXT_COORDINATOR_ID, &(next + 1).to_be_bytes())?;
+                self.table(Table::Meta)
+                    .insert(NEXT_COORDINATOR_ID, (next + 1).to_be_bytes())?;
                 CommandResponse::Allocated(next)
             }
         };
         Ok(resp)
-    }
-
-    fn bump_alerts(&self) {
-        self.versions.send_modify(|v| v.alerts += 1);
-    }
-
-    fn bump(&self, config: bool) {
-        self.versions.send_modify(|v| {
-            if config {
-                v.config += 1;
-            } else {
-                v.results += 1;
-            }
-        });
-    }
-
-    fn remove_prefix(&self, tree: &sled::Tree, p: &[u8]) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
-        for kv in tree.scan_prefix(p).keys() {
-            batch.remove(kv?);
-        }
-        tree.apply_batch(batch)?;
-        Ok(())
     }
 
     fn apply_session(&self, ev: &NodeSessionEvent) -> Result<CommandResponse, StateError> {
@@ -438,13 +353,13 @@ impl StateStore {
             None => {}
         }
         n.last_seen_ms = n.last_seen_ms.max(ev.at_ms);
-        self.nodes.insert(n.id.as_bytes(), json(&n))?;
-        self.bump(true);
+        self.table(Table::Nodes).insert(n.id.as_bytes(), json(&n))?;
+        self.note(|c| c.config = true);
         Ok(CommandResponse::Ok)
     }
 
     fn meta_u64(&self, key: &[u8]) -> Result<Option<u64>, StateError> {
-        match self.meta.get(key)? {
+        match self.table(Table::Meta).get(key)? {
             Some(v) => <[u8; 8]>::try_from(v.as_ref())
                 .map(|b| Some(u64::from_be_bytes(b)))
                 .map_err(|_| StateError::Corrupt {
@@ -487,15 +402,16 @@ impl StateStore {
         spec.host_key_fingerprint = Some(key.clone());
         m.revision = index;
         m.updated_at_ms = m.updated_at_ms.max(at_ms);
-        self.monitors.insert(m.id.as_bytes(), json(&m))?;
-        self.changes.monitor(&m.id);
-        self.bump(true);
+        self.table(Table::Monitors)
+            .insert(m.id.as_bytes(), json(&m))?;
+        self.note(|c| c.monitor(&m.id));
+        self.note(|c| c.config = true);
         Ok(Some(m))
     }
 
     /// Highest sequence committed for `node` (0 when none).
     pub fn committed_seq(&self, node: &str) -> Result<u64, StateError> {
-        Ok(match self.node_seq.get(node.as_bytes())? {
+        Ok(match self.table(Table::NodeSeq).get(node.as_bytes())? {
             Some(v) if v.len() == 8 => {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&v);
@@ -513,17 +429,17 @@ impl StateStore {
 
     /// One monitor.
     pub fn monitor(&self, id: &str) -> Result<Option<Monitor>, StateError> {
-        self.get_json(&self.monitors, "sm_monitors", id)
+        self.get_json(Table::Monitors, id)
     }
 
     /// All monitors, ordered by id.
     pub fn monitors(&self) -> Result<Vec<Monitor>, StateError> {
-        self.all_json(&self.monitors, "sm_monitors")
+        self.all_json(Table::Monitors)
     }
 
     /// Latest result per region of a monitor.
     pub fn latest(&self, monitor_id: &str) -> Result<Vec<RegionLatest>, StateError> {
-        self.latest
+        self.table(Table::Latest)
             .scan_prefix(prefix(monitor_id))
             .values()
             .map(|v| from_json("sm_latest", &v?))
@@ -545,7 +461,11 @@ impl StateStore {
         let mut hi = p;
         hi.extend_from_slice(&[0xff; 9]);
         let mut out = Vec::with_capacity(limit.min(1024));
-        for kv in self.results.range(lo..hi).rev().take(limit) {
+        let table = self.table(Table::Results);
+        for kv in table
+            .scan(Bound::Included(&lo), Bound::Excluded(&hi), true)
+            .take(limit)
+        {
             let (_, v) = kv?;
             out.push(postcard::from_bytes(&v).map_err(|e| StateError::Corrupt {
                 tree: "sm_results",
@@ -557,64 +477,62 @@ impl StateStore {
 
     /// One node.
     pub fn node(&self, id: &str) -> Result<Option<EdgeNode>, StateError> {
-        self.get_json(&self.nodes, "sm_nodes", id)
+        self.get_json(Table::Nodes, id)
     }
 
     /// All nodes, ordered by id.
     pub fn nodes(&self) -> Result<Vec<EdgeNode>, StateError> {
-        self.all_json(&self.nodes, "sm_nodes")
+        self.all_json(Table::Nodes)
     }
 
     /// One join token record.
     pub fn token(&self, id: &str) -> Result<Option<JoinTokenRecord>, StateError> {
-        self.get_json(&self.tokens, "sm_tokens", id)
+        self.get_json(Table::Tokens, id)
     }
 
     /// All join token records.
     pub fn tokens(&self) -> Result<Vec<JoinTokenRecord>, StateError> {
-        self.all_json(&self.tokens, "sm_tokens")
+        self.all_json(Table::Tokens)
     }
 
     /// One API key record.
     pub fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StateError> {
-        self.get_json(&self.keys, "sm_keys", id)
+        self.get_json(Table::Keys, id)
     }
 
     /// Whether any API key exists (first start creates the admin key otherwise).
-    pub fn has_api_keys(&self) -> bool {
-        !self.keys.is_empty()
+    pub fn has_api_keys(&self) -> Result<bool, StateError> {
+        Ok(!self.table(Table::Keys).is_empty()?)
     }
 
-    fn get_json<T: DeserializeOwned>(
+    fn get_json<R: DeserializeOwned>(
         &self,
-        tree: &sled::Tree,
-        name: &'static str,
+        table: Table,
         id: &str,
-    ) -> Result<Option<T>, StateError> {
-        tree.get(id.as_bytes())?
-            .map(|v| from_json(name, &v))
+    ) -> Result<Option<R>, StateError> {
+        self.table(table)
+            .get(id.as_bytes())?
+            .map(|v| from_json(table.name(), &v))
             .transpose()
     }
 
-    fn all_json<T: DeserializeOwned>(
-        &self,
-        tree: &sled::Tree,
-        name: &'static str,
-    ) -> Result<Vec<T>, StateError> {
-        tree.iter().values().map(|v| from_json(name, &v?)).collect()
+    fn all_json<R: DeserializeOwned>(&self, table: Table) -> Result<Vec<R>, StateError> {
+        self.table(table)
+            .iter()
+            .values()
+            .map(|v| from_json(table.name(), &v?))
+            .collect()
     }
 
     /// Serializes the whole application state for a Raft snapshot.
+    ///
+    /// Tables are named as the sled trees of earlier versions were, so members of either
+    /// version install each other's snapshots.
     pub fn export(&self) -> Result<Vec<u8>, StateError> {
         let mut dump: Vec<TreeDump> = Vec::new();
-        for name in TREES {
-            let tree = self.db.open_tree(name)?;
-            let mut kvs = Vec::with_capacity(tree.len());
-            for kv in tree.iter() {
-                let (k, v) = kv?;
-                kvs.push((k.to_vec(), v.to_vec()));
-            }
-            dump.push((name.to_owned(), kvs));
+        for table in Table::ALL {
+            let kvs = self.table(*table).iter().collect::<Result<Vec<_>, _>>()?;
+            dump.push((table.name().to_owned(), kvs));
         }
         // An empty dump would read as a corrupt snapshot on the member it is sent to: fail here.
         postcard::to_allocvec(&SnapshotDump { trees: dump }).map_err(|e| StateError::Corrupt {
@@ -623,56 +541,42 @@ impl StateStore {
         })
     }
 
-    /// Replaces the whole application state with a snapshot made by [`StateStore::export`].
-    pub fn import(&self, data: &[u8]) -> Result<(), StateError> {
+    /// Replaces the whole application state with a snapshot made by [`State::export`], in
+    /// one batch: a reader sees the old state or the new one.
+    pub fn import(&self, data: &[u8]) -> Result<Changed, StateError> {
         let dump: SnapshotDump = postcard::from_bytes(data).map_err(|e| StateError::Corrupt {
             tree: "snapshot",
             detail: e.to_string(),
         })?;
-        for name in TREES {
-            self.db.open_tree(name)?.clear()?;
+        let mut batch = Batch::default();
+        for table in Table::ALL {
+            batch.clear(*table);
         }
         for (name, kvs) in dump.trees {
-            if !TREES.contains(&name.as_str()) {
+            let Some(table) = Table::from_name(&name) else {
                 return Err(StateError::Corrupt {
                     tree: "snapshot",
                     detail: format!("tree {name}"),
                 });
-            }
-            let tree = self.db.open_tree(&name)?;
-            let mut batch = sled::Batch::default();
+            };
             for (k, v) in kvs {
-                batch.insert(k, v);
+                batch.put(table, k, v);
             }
-            tree.apply_batch(batch)?;
         }
-        // A snapshot from a coordinator that kept placement as JSON lists.
-        self.upgrade_placement()?;
-        self.changes.everything();
-        self.bump(true);
-        self.bump(false);
-        Ok(())
+        let (_, mut changed) = self.transaction(batch, |s| {
+            // A snapshot from a coordinator that kept placement as JSON lists.
+            s.upgrade_placement()
+        })?;
+        changed.everything = true;
+        changed.config = true;
+        changed.results = true;
+        changed.alerts = true;
+        Ok(changed)
     }
 }
 
 /// One tree of a snapshot: its name and every key/value pair.
 type TreeDump = (String, Vec<(Vec<u8>, Vec<u8>)>);
-
-/// Flushes a sled database to disk on Tokio's blocking pool.
-///
-/// sled 0.34's `flush_async` parks a thread of sled's own process-wide I/O pool while the write
-/// it waits for is queued on that same pool, so a handful of concurrent flushes (a coordinator
-/// and edge nodes in one process, log and snapshot flushes at once) can deadlock it
-/// (spacejam/sled#1308). A blocking flush on Tokio's pool does not occupy sled's threads.
-pub async fn flush_db(db: &sled::Db) -> Result<usize, sled::Error> {
-    let db = db.clone();
-    match tokio::task::spawn_blocking(move || db.flush()).await {
-        Ok(r) => r,
-        Err(e) => Err(sled::Error::Io(std::io::Error::other(format!(
-            "flush task failed: {e}"
-        )))),
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 struct SnapshotDump {
@@ -709,12 +613,11 @@ mod tests {
 
     use super::command::{Command, LegacyIngestBatch, NodeResults};
     use super::model::{EdgeNode, Monitor};
-    use super::StateStore;
+    use super::State;
+    use crate::tables::MemTables;
 
-    fn store() -> (tempfile::TempDir, StateStore) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = sled::open(dir.path()).expect("sled");
-        (dir, StateStore::open(&db).expect("store"))
+    fn store() -> State<MemTables> {
+        State::open(MemTables::new()).expect("store")
     }
 
     fn result(seq: u64, key: &str) -> CheckResult {
@@ -734,7 +637,7 @@ mod tests {
     }
 
     /// Through a legacy entry, so old logs keep applying (and pinning) as before.
-    fn ingest(s: &StateStore, index: u64, results: Vec<CheckResult>) {
+    fn ingest(s: &State<MemTables>, index: u64, results: Vec<CheckResult>) {
         let batch = LegacyIngestBatch {
             received_at_ms: 5000,
             per_node: vec![NodeResults {
@@ -748,7 +651,7 @@ mod tests {
 
     #[test]
     fn ssh_host_key_is_pinned_on_first_use_only() {
-        let (_d, s) = store();
+        let s = store();
         let node = EdgeNode {
             id: "n-1".into(),
             region: "eu-west".into(),

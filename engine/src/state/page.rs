@@ -4,11 +4,14 @@
 //! response and decoded every record on each call. A page reads `limit + 1` records from the
 //! cursor on (the extra one only tells whether more follow).
 
+use std::ops::Bound;
+
 use serde::de::DeserializeOwned;
 
 use super::alerting::{ChannelRecord, Maintenance};
 use super::model::{EdgeNode, JoinTokenRecord, Monitor};
-use super::{from_json, StateError, StateStore};
+use super::{from_json, State, StateError};
+use crate::tables::{Table, Tables};
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,17 +22,20 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-impl StateStore {
-    fn page_json<T: DeserializeOwned>(
-        tree: &sled::Tree,
-        name: &'static str,
+impl<T: Tables + Clone> State<T> {
+    fn page_json<R: DeserializeOwned>(
+        &self,
+        table: Table,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Page<T>, StateError> {
+    ) -> Result<Page<R>, StateError> {
+        let name = table.name();
         let range = match after {
-            // Keys are ids; the smallest key after `a` is `a` followed by a 0 byte.
-            Some(a) => tree.range([a.as_bytes(), &[0]].concat()..),
-            None => tree.range::<&[u8], _>(..),
+            Some(a) => {
+                self.table(table)
+                    .scan(Bound::Excluded(a.as_bytes()), Bound::Unbounded, false)
+            }
+            None => self.table(table).iter(),
         };
         let mut items = Vec::with_capacity(limit.min(1024));
         let mut last_key = None;
@@ -53,7 +59,7 @@ impl StateStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<Monitor>, StateError> {
-        Self::page_json(&self.monitors, "sm_monitors", after, limit)
+        self.page_json(Table::Monitors, after, limit)
     }
 
     /// Edge nodes by id, after `after`.
@@ -62,7 +68,7 @@ impl StateStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<EdgeNode>, StateError> {
-        Self::page_json(&self.nodes, "sm_nodes", after, limit)
+        self.page_json(Table::Nodes, after, limit)
     }
 
     /// Alert channels by id, after `after`.
@@ -71,7 +77,7 @@ impl StateStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<ChannelRecord>, StateError> {
-        Self::page_json(&self.channels, "sm_channels", after, limit)
+        self.page_json(Table::Channels, after, limit)
     }
 
     /// Maintenance windows by id, after `after`.
@@ -80,7 +86,7 @@ impl StateStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<Maintenance>, StateError> {
-        Self::page_json(&self.maintenance, "sm_maintenance", after, limit)
+        self.page_json(Table::Maintenance, after, limit)
     }
 
     /// Join tokens by id, after `after`.
@@ -89,7 +95,7 @@ impl StateStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<JoinTokenRecord>, StateError> {
-        Self::page_json(&self.tokens, "sm_tokens", after, limit)
+        self.page_json(Table::Tokens, after, limit)
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) async fn execute<S: AsRef<str>>(
     if status.is_success() {
         return Ok(());
     }
-    let excerpt = read_excerpt(&mut response).await;
+    let excerpt = read_excerpt(&mut response, secrets).await;
     let mut message = format!("HTTP {status}");
     if status.is_redirection() {
         message.push_str(": redirects are not followed; configure the final URL");
@@ -40,8 +40,9 @@ pub(crate) async fn execute<S: AsRef<str>>(
     }
 }
 
-/// The first bytes of the response body as one clean line.
-async fn read_excerpt(response: &mut reqwest::Response) -> String {
+/// The first bytes of the response body as one clean line, `secrets` scrubbed before it is cut
+/// (a cut through a secret would leave a prefix the scrubber no longer recognises).
+async fn read_excerpt<S: AsRef<str>>(response: &mut reqwest::Response, secrets: &[S]) -> String {
     let mut bytes = Vec::new();
     while bytes.len() < EXCERPT_READ_BYTES {
         match response.chunk().await {
@@ -58,7 +59,7 @@ async fn read_excerpt(response: &mut reqwest::Response) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    super::truncate_chars(&one_line, EXCERPT_CHARS)
+    super::truncate_chars(&scrub(&one_line, secrets), EXCERPT_CHARS)
 }
 
 /// Transport failures: timeouts and connection problems are worth retrying; a request that

@@ -88,6 +88,19 @@ impl Channel for WebhookConfig {
         v
     }
 
+    /// The signing secret, and the URL's password and query string, which [`redacted`]
+    /// masks too: a receiver echoing the request line must not put them in an error.
+    ///
+    /// [`redacted`]: Channel::redacted
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self.secret.iter().cloned().collect();
+        if let Ok(u) = reqwest::Url::parse(&self.url) {
+            secrets.extend(u.password().map(String::from));
+            secrets.extend(u.query().map(String::from));
+        }
+        secrets
+    }
+
     async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
         let body = body(alert);
         let mut request = client
@@ -213,6 +226,17 @@ mod tests {
             &json!({"url": "http://127.0.0.1:9/x", "secret": ""}),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn url_password_and_query_are_scrubbed_like_the_secret() {
+        let Ok(ChannelConfig::Webhook(c)) = ChannelConfig::parse(
+            "webhook",
+            &json!({"url": "https://u:pw-secret@example.com/hook?t=abc", "secret": "0123456789abcdef"}),
+        ) else {
+            panic!()
+        };
+        assert_eq!(c.secrets(), ["0123456789abcdef", "pw-secret", "t=abc"]);
     }
 
     #[test]

@@ -7,9 +7,14 @@
 //! `201 Created`.
 //!
 //! Twilio has no idempotency keys: if one recipient fails, the whole send fails and a retry
-//! sends to every recipient again.
+//! sends to every recipient again. The recipients' requests run concurrently, so a send ends
+//! within [`SEND_TIMEOUT`](super::SEND_TIMEOUT) however many recipients there are (one after
+//! the other, a dead endpoint would hold the alert queue for one timeout per recipient).
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
 
 use serde::Serialize;
 use serde_json::json;
@@ -99,14 +104,18 @@ impl Channel for TwilioConfig {
     async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
         let endpoint = self.endpoint();
         let secrets = self.secrets();
-        let mut failures = Vec::new();
-        let mut any_retryable = false;
-        for to in &self.to {
+        let requests = self.to.iter().map(|to| {
             let request = client
                 .post(&endpoint)
                 .basic_auth(&self.account_sid, Some(&self.auth_token))
                 .form(&self.form(to, alert));
-            if let Err(e) = http::execute(request, &secrets).await {
+            http::execute(request, &secrets)
+        });
+        let results = join_all(requests.collect()).await;
+        let mut failures = Vec::new();
+        let mut any_retryable = false;
+        for (to, result) in self.to.iter().zip(results) {
+            if let Err(e) = result {
                 any_retryable |= e.is_retryable();
                 failures.push(format!("{to}: {}", e.message()));
             }
@@ -177,6 +186,31 @@ impl TwilioConfig {
             ("Body", Self::body(alert)),
         ]
     }
+}
+
+/// Runs `futures` concurrently and returns their outputs in the same order: a `join_all`
+/// for a handful of requests, without a dependency. Each wake-up polls the unfinished ones.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

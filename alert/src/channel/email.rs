@@ -11,7 +11,6 @@
 //! Credentials are refused with `tls: none` so a password never crosses the network in clear.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
@@ -149,12 +148,10 @@ impl Channel for EmailConfig {
     async fn send(&self, _http: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
         let message = self.message(alert)?;
         let transport = self.transport()?;
-        // lettre's timeout covers each network step; this bounds the whole exchange.
-        let result = tokio::time::timeout(
-            SEND_TIMEOUT + Duration::from_secs(5),
-            transport.send(message),
-        )
-        .await;
+        // lettre's timeout bounds connecting, but a relay that accepts and then never answers
+        // was only ended by this outer bound. It is SEND_TIMEOUT itself, as for every HTTP
+        // channel, so the whole exchange keeps SEND_TIMEOUT's promise.
+        let result = tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await;
         match result {
             Err(_) => Err(SendError::Retryable("SMTP exchange timed out".into())),
             Ok(Ok(_)) => Ok(()),

@@ -20,4 +20,5 @@ if [ ${#need[@]} -gt 0 ]; then
         || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${need[@]}" >/dev/null; }
 fi
 
+scripts/check-layers.sh
 cargo test --workspace --no-fail-fast "$@"

@@ -40,7 +40,8 @@
 
 pub mod channel;
 pub mod crypto;
-pub mod message;
+/// The alert message model lives with the rules that produce it (the engine); channels render it.
+pub use netpulse_engine::message;
 
 pub use channel::{ChannelConfig, ChannelConfigError, SendError, Sender};
 pub use crypto::{CryptoError, SecretKey};

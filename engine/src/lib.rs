@@ -14,6 +14,7 @@
 pub mod assign;
 pub mod decide;
 pub mod fixtures;
+pub mod message;
 pub mod state;
 pub mod tables;
 

@@ -126,7 +126,7 @@ impl MonitorHealth {
 }
 
 /// Open or resolved: the alert crate's type, so what is stored and what is sent cannot disagree.
-pub use netpulse_alert::IncidentStatus;
+pub use crate::message::IncidentStatus;
 
 /// What one region said about a monitor: a vote, or why it could not vote. Typed rather than a
 /// string so every reader handles every case (the dispatcher once missed `pending`); stored and
@@ -354,7 +354,7 @@ pub struct Notification {
     /// Target channel.
     pub channel_id: String,
     /// Why it is sent (stored as its public name, `monitor.down`, ...).
-    pub event: netpulse_alert::message::AlertEvent,
+    pub event: crate::message::AlertEvent,
     /// Monitor it is about.
     pub monitor_id: Option<String>,
     /// Monitor name and target when it was decided.

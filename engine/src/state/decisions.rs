@@ -4,7 +4,7 @@
 //! by the command (a result batch's `received_at_ms` or a tick's `at_ms`). The pure rules live
 //! in [`crate::decide`]; this module loads and stores their inputs and acts on transitions.
 
-use netpulse_alert::message::{human_duration, AlertEvent};
+use crate::message::{human_duration, AlertEvent};
 use netpulse_protocol::result::CheckResult;
 
 use super::alerting::{

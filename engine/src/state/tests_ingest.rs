@@ -209,7 +209,7 @@ fn a_backlog_older_than_the_stale_window_does_not_vote() {
     assert!(w
         .notifications()
         .iter()
-        .all(|n| n.event != netpulse_alert::message::AlertEvent::MonitorDown));
+        .all(|n| n.event != crate::message::AlertEvent::MonitorDown));
 }
 
 /// An entry that waited (queued, forwarded, retried through an election) before the leader

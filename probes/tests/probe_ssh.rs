@@ -5,6 +5,7 @@
 //! known password; they need root (to create the user and to run `sshd`).
 //! `scripts/test-peers.sh` installs `sshd`, `ssh-keygen` and the `passwd` tools. A missing
 //! peer fails the test with a message naming that script; nothing is skipped.
+#![cfg(feature = "ssh")]
 
 mod support;
 

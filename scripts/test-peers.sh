@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools that the probe integration tests run against
-# (edge-node/tests/probes_real.rs): nsd (DNS), openssl (s_server), iproute2 (network
+# (probes/tests/probes_real.rs, probes/tests/compliance.rs): nsd (DNS), openssl (s_server), iproute2 (network
 # namespaces), procps (sysctl), nftables (packet loss inside a test namespace),
 # ca-certificates (system roots for the TLS probe), snmpd + snmp tools (SNMP probe,
-# edge-node/tests/probe_snmp.rs), OpenSSH sshd + ssh-keygen and passwd (useradd, chpasswd) for
-# the SSH probe (edge-node/tests/probe_ssh.rs), nginx for the HTTP probe
-# (edge-node/tests/probe_http_nginx.rs; the tests run their own nginx on free ports, the
+# probes/tests/probe_snmp.rs), OpenSSH sshd + ssh-keygen and passwd (useradd, chpasswd) for
+# the SSH probe (probes/tests/probe_ssh.rs), nginx for the HTTP probe
+# (probes/tests/probe_http_nginx.rs; the tests run their own nginx on free ports, the
 # package's service is never started), and the aiosmtpd SMTP server (python3-aiosmtpd) that the
 # e-mail alert channel is delivered to (alert/tests/email.rs), and faketime (libfaketime) to
 # run a coordinator and an edge node on skewed clocks (tests/t55_clocks.rs).

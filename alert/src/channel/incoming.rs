@@ -83,6 +83,17 @@ impl<F: Format> Channel for IncomingWebhook<F> {
         json!({"webhook_url": super::redact_url_path(&self.webhook_url)})
     }
 
+    /// The URL, then its path and query on their own: the path is the credential, and a server
+    /// echoing its request line shows the path without scheme and host.
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.webhook_url.clone()];
+        if let Ok(url) = reqwest::Url::parse(&self.webhook_url) {
+            secrets.push(url.path().to_string());
+            secrets.extend(url.query().map(String::from));
+        }
+        secrets
+    }
+
     /// Posts the service's payload as JSON.
     async fn send(&self, client: &reqwest::Client, alert: &Alert) -> Result<(), SendError> {
         let request = client.post(&self.webhook_url).json(&F::payload(alert));

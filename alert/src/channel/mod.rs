@@ -24,14 +24,26 @@
 //!
 //! # Adding a channel
 //!
-//! A channel is one module plus one line in the `channels!` list below. The module's
-//! configuration struct implements the crate-private [`Channel`] trait: parse from the API's
-//! `config` object (through [`Fields`], which names the bad field and refuses unknown ones),
-//! declare its secret fields (redaction and error scrubbing follow from them), send one alert
-//! classifying failures, and give an [`Example`] pointing at a local peer. The `channels!`
-//! line then generates the [`ChannelConfig`] variant, its kind name, and every dispatch
-//! (parse, redact, serialize, seal, send), and `alert/tests/compliance.rs` runs the shared
-//! checks on it without further edits. The recipe is `docs/adding-an-alert-channel.md`.
+//! A channel is one module plus one line in the `channels!` registration list in this file,
+//! e.g. `"pagerduty" => PagerDuty(pagerduty::PagerDutyConfig),`. The module's configuration
+//! struct implements the crate-private `Channel` trait:
+//!
+//! - `parse` reads the API's `config` object through `Fields`, which names the bad field in
+//!   every error and lets [`ChannelConfig::parse`] refuse the fields nobody read;
+//! - `SECRET_FIELDS` lists the credential fields: the default `redacted` masks them and the
+//!   default `secrets` scrubs their values from every [`SendError`] (override both when a
+//!   secret hides inside a field that must stay readable, like a webhook URL's path);
+//! - `send` delivers once within [`SEND_TIMEOUT`], classifying failures as
+//!   [`SendError::Retryable`] or [`SendError::Permanent`];
+//! - `example` returns an [`Example`]: a working configuration pointed at a local peer, with
+//!   distinctive secrets.
+//!
+//! The registration line generates the [`ChannelConfig`] variant, its entry in
+//! [`ChannelConfig::KINDS`], and every dispatch (parse, kind, redact, serialize, seal, send,
+//! example). The shared compliance test (`alert/tests/compliance.rs`) walks `KINDS`, so the new
+//! channel is checked for field-naming errors, redaction, sealing, error classification,
+//! timeouts and secret-free errors with no further edit. The full recipe is
+//! `docs/adding-an-alert-channel.md`.
 
 pub mod discord;
 pub mod email;
@@ -582,7 +594,21 @@ mod tests {
 
     #[test]
     fn kinds_cover_every_variant() {
-        assert_eq!(ChannelConfig::KINDS.len(), 9);
+        // `channels!` generates KINDS and the variants from one list, so they cannot drift
+        // apart; what must hold is that no stored type is ever dropped from it.
+        for stored in [
+            "webhook",
+            "slack",
+            "discord",
+            "telegram",
+            "teams",
+            "pagerduty",
+            "opsgenie",
+            "email",
+            "twilio",
+        ] {
+            assert!(ChannelConfig::KINDS.contains(&stored), "{stored}");
+        }
         for cfg in testdata::all_configs() {
             assert!(ChannelConfig::KINDS.contains(&cfg.kind()));
         }
@@ -702,11 +728,27 @@ pub(crate) mod testdata {
         "urlpassword",
     ];
 
+    /// One configuration per kind: the hand-written samples below (whose secrets are
+    /// [`SECRETS`]), then the [`ChannelConfig::example`] of any kind registered later, which
+    /// the compliance test checks against its own secrets.
     pub fn all_configs() -> Vec<ChannelConfig> {
         let parse = |k: &str, v: serde_json::Value| match ChannelConfig::parse(k, &v) {
             Ok(c) => c,
             Err(e) => panic!("{k}: {e}"),
         };
+        let mut configs = samples(parse);
+        for kind in ChannelConfig::KINDS {
+            if !configs.iter().any(|c| c.kind() == *kind) {
+                let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+                if let Some(example) = ChannelConfig::example(kind, peer) {
+                    configs.push(parse(kind, example.config));
+                }
+            }
+        }
+        configs
+    }
+
+    fn samples(parse: impl Fn(&str, serde_json::Value) -> ChannelConfig) -> Vec<ChannelConfig> {
         vec![
             parse(
                 "webhook",

@@ -10,9 +10,11 @@
 //!   [`AlertEvent`], why it is sent. `Alert`'s JSON form is the generic webhook body.
 //! - [`channel`]: one module per channel type (`webhook`, `slack`, `discord`, `telegram`,
 //!   `teams`, `pagerduty`, `opsgenie`, `email`, `twilio`), each with its configuration struct,
-//!   validation and message format. [`ChannelConfig`] parses the API's `type` + `config`
-//!   (errors name the field), redacts secrets for display, and [`Sender`] delivers, reporting
-//!   failures as [`SendError::Retryable`] or [`SendError::Permanent`].
+//!   validation and message format, and registered by one line in one list, which generates
+//!   [`ChannelConfig`] and its dispatch (see `docs/adding-an-alert-channel.md`).
+//!   [`ChannelConfig`] parses the API's `type` + `config` (errors name the field), redacts
+//!   secrets for display, and [`Sender`] delivers, reporting failures as
+//!   [`SendError::Retryable`] or [`SendError::Permanent`].
 //! - [`crypto`]: [`SecretKey`], the cluster key that seals channel configurations (which hold
 //!   tokens and passwords) before they enter the replicated state.
 //!

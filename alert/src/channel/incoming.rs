@@ -1,7 +1,7 @@
 //! Chat services reached through an incoming-webhook URL (Slack, Discord, Teams): the URL is
 //! the whole configuration and also the credential, so it is redacted to scheme and host. The
 //! services differ only in the message they accept, so one generic [`IncomingWebhook`] serves
-//! them all and each module supplies a [`Format`] (its `payload`).
+//! them all and each module supplies a `Format` (its `payload`).
 
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,24 +1,24 @@
-//! The NetPulse coordinator.
+//! The NetPulse coordinator: the runtime around `netpulse-engine`.
 //!
-//! # Layout
-//! - [`state`]: the replicated application state (monitors, nodes, tokens, keys, results) and
-//!   the commands that change it.
-//! - [`raft`]: openraft over sled: log store, state machine adapter, peer network.
-//! - [`context`]: the handle every part of a running coordinator shares, and the write path.
-//! - [`ca`]: the cluster CA and this coordinator's TLS identity in the data directory.
-//! - [`auth`]: API keys and join tokens (generation, hashing, verification).
-//! - [`decide`]: pure voting and quorum rules that turn per-region results into a monitor's
-//!   state, and maintenance windows.
-//! - [`assign`]: pure placement of monitors on edge nodes (rendezvous hashing).
-//! - [`placement`]: node liveness and the leader's committed placement.
-//! - [`dispatch`]: on the leader, the tick that brings time into the log and the sender of
-//!   committed notifications.
-//! - [`edge`]: the QUIC endpoint edge nodes connect to: enrolment, sessions, result ingest.
-//! - [`apply`]: config-as-code, monitors matched by name.
-//! - [`api`]: the REST API under `/v1` and its authentication.
-//! - [`web`]: the operator web UI with live updates.
-//! - [`node`]: starts everything; `netpulse coordinator` and `netpulse up` call
-//!   [`node::start`].
+//! The rules and the replicated state machine live in `netpulse-engine`; this crate carries
+//! them over sled, Raft, QUIC and HTTP. Layers, bottom up; a module imports only from layers
+//! below it (`scripts/check-layers.sh` and the import check in `docs/architecture.md` keep it so):
+//!
+//! 1. **State**: [`store`] (the engine's tables in sled, and the signals readers wait on),
+//!    [`ca`] (cluster CA and this coordinator's TLS identity), [`auth`] (keys and tokens).
+//! 2. **Consensus**: [`raft`] (openraft log store, state machine adapter, peer network) and
+//!    [`cluster`] (messages between coordinators, the peer client, membership, joining).
+//! 3. **Shared handle**: [`context`], the write path every part below uses (forwarding to
+//!    the leader, typed responses).
+//! 4. **Services**: [`edge`] (enrolment, sessions, ingest, the assignment publisher),
+//!    [`drivers`] (heartbeat, ticker, placer, dispatcher), [`api`] and [`web`] (the front
+//!    doors), [`apply`] (config-as-code).
+//! 5. **Entry points**: [`quic`] (the one UDP endpoint, ALPN routing to [`edge`] and
+//!    [`cluster`]), [`http`] (the one HTTP app mounting [`api`] and [`web`]), and [`node`],
+//!    which starts everything (`netpulse coordinator` and `netpulse up` call [`node::start`]).
+//!
+//! Must not import: nothing below layer 5 imports [`quic`], [`http`] or [`node`]; [`api`] does
+//! not import [`web`] (the UI may use API views, not the reverse); no driver imports another.
 
 pub mod api;
 pub mod apply;
@@ -26,10 +26,11 @@ pub mod auth;
 pub mod ca;
 pub mod cluster;
 pub mod context;
-pub mod dispatch;
+pub mod drivers;
 pub mod edge;
+pub mod http;
 pub mod node;
-pub mod placement;
+pub mod quic;
 pub mod raft;
 pub mod store;
 pub mod web;

@@ -28,7 +28,7 @@ use crate::cluster::membership;
 use crate::cluster::transport::Peers;
 use crate::context::{Context, WriteError};
 use crate::edge::registry::Sessions;
-use crate::edge::{EdgeServer, EdgeServerError};
+use crate::quic::{Endpoint, EndpointError};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::QuicNetwork;
 use crate::raft::state_machine::StateMachine;
@@ -116,7 +116,7 @@ pub enum StartError {
     Write(#[from] WriteError),
     /// The QUIC endpoint could not be bound.
     #[error(transparent)]
-    Edge(#[from] EdgeServerError),
+    Edge(#[from] EndpointError),
     /// The HTTP listener could not be bound.
     #[error("bind HTTP {addr}: {source}")]
     Http {
@@ -251,13 +251,13 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 
     // Bind UDP first: a joiner must tell the cluster its address before it has certificates.
     let socket = std::net::UdpSocket::bind(cfg.quic_listen).map_err(|source| {
-        StartError::Edge(EdgeServerError::Bind {
+        StartError::Edge(EndpointError::Bind {
             addr: cfg.quic_listen,
             source,
         })
     })?;
     let quic_addr = socket.local_addr().map_err(|source| {
-        StartError::Edge(EdgeServerError::Bind {
+        StartError::Edge(EndpointError::Bind {
             addr: cfg.quic_listen,
             source,
         })
@@ -329,7 +329,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     )
     .await
     .map_err(|e| StartError::Raft(e.to_string()))?;
-    let edge = EdgeServer::on_socket(socket, &identity, ca.cert_der())?;
+    let edge = Endpoint::on_socket(socket, &identity, ca.cert_der())?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let ctx = Context::new(crate::context::Parts {
         id: node_id,
@@ -388,23 +388,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         _ => {}
     }
     tasks.push(tokio::spawn(announce_start(ctx.clone(), started_at_ms)));
-    tasks.push(tokio::spawn(crate::placement::heartbeat(
-        ctx.clone(),
-        shutdown_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(crate::dispatch::ticker(
-        ctx.clone(),
-        shutdown_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(crate::dispatch::dispatcher(
-        ctx.clone(),
-        shutdown_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(crate::placement::placer(
-        ctx.clone(),
-        cfg.node_timeout,
-        shutdown_rx.clone(),
-    )));
+    tasks.extend(crate::drivers::spawn(&ctx, cfg.node_timeout, &shutdown_rx));
 
     let listener = tokio::net::TcpListener::bind(cfg.http_listen)
         .await
@@ -416,7 +400,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         addr: cfg.http_listen,
         source,
     })?;
-    let app = crate::api::app(ctx.clone());
+    let app = crate::http::app(ctx.clone());
     let mut stop = shutdown_rx;
     tasks.push(tokio::spawn(async move {
         let served = axum::serve(listener, app)

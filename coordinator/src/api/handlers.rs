@@ -37,7 +37,7 @@ fn monitor_view(ctx: &Context, m: &Monitor) -> Result<MonitorView, ApiError> {
     ))
 }
 
-pub(super) async fn readyz(State(ctx): State<Context>) -> impl IntoResponse {
+pub async fn readyz(State(ctx): State<Context>) -> impl IntoResponse {
     let leader = ctx.raft().current_leader().await;
     let status = if leader.is_some() {
         StatusCode::OK

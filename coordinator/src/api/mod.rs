@@ -1,4 +1,4 @@
-//! The REST API under `/v1`, health endpoints, and the HTTP server.
+//! The REST API under `/v1` (mounted by [`crate::http`]).
 //!
 //! Every `/v1` route takes `Authorization: Bearer <api key>` (the web UI sends the same key in an
 //! HttpOnly cookie instead). Reads are served from this coordinator's state; writes go through
@@ -11,14 +11,14 @@ pub mod views;
 
 mod alerts;
 mod handlers;
+pub use handlers::readyz;
 mod page;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Router;
 
 use crate::auth::{verify_api_key, AuthError};
 use crate::context::Context;
@@ -31,19 +31,8 @@ pub const SESSION_COOKIE: &str = "netpulse_key";
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// The whole HTTP application: health, API and web UI.
-pub fn app(ctx: Context) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route("/readyz", get(handlers::readyz))
-        .nest("/v1", v1())
-        .merge(crate::web::router())
-        .fallback(|| async { ApiError::not_found("route") })
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(ctx)
-}
-
-fn v1() -> Router<Context> {
+/// The `/v1` routes.
+pub fn router() -> Router<Context> {
     Router::new()
         .route(
             "/monitors",

@@ -61,7 +61,7 @@ impl Peers {
             node_client_config(identity, ca, ALPN_PEER).map_err(|e| PeersError(e.to_string()))?;
         let crypto = QuicClientConfig::try_from(tls).map_err(|e| PeersError(e.to_string()))?;
         let mut client = quinn::ClientConfig::new(Arc::new(crypto));
-        client.transport_config(Arc::new(crate::edge::transport_config()));
+        client.transport_config(Arc::new(crate::quic::config::transport_config()));
         let endpoint = quinn::Endpoint::client(SocketAddr::new(bind_ip, 0))
             .map_err(|e| PeersError(format!("UDP socket: {e}")))?;
         Ok(Self {

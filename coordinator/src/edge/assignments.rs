@@ -1,6 +1,6 @@
 //! Publishes what every node must run, from the committed placement.
 //!
-//! The leader decides placement ([`crate::placement`]) and commits it; every coordinator derives
+//! The leader decides placement ([`crate::drivers::placer`]) and commits it; every coordinator derives
 //! each node's checks from the placement and the monitors in its own state, so a node gets the
 //! same checks whichever coordinator holds its session. Sessions watch the result and send their
 //! node the difference.
@@ -24,9 +24,6 @@ pub type NodeChecks = Arc<BTreeMap<String, Arc<CheckSpec>>>;
 /// Checks per node id.
 pub type Assignments = Arc<BTreeMap<String, NodeChecks>>;
 
-/// How long the publisher waits after a change for more before recomputing: a burst of
-/// writes (an `apply` of thousands of monitors) costs one pass, not one per write.
-pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The check an edge node runs for a monitor.
 pub fn check_spec(m: &Monitor) -> CheckSpec {
@@ -181,7 +178,7 @@ pub fn spawn(store: StateStore) -> watch::Receiver<Assignments> {
     let (tx, rx) = watch::channel(first);
     tokio::spawn(async move {
         while config.changed().await.is_ok() {
-            tokio::time::sleep(SETTLE).await;
+            tokio::time::sleep(crate::store::SETTLE).await;
             config.mark();
             match publisher.update(&store) {
                 Ok(Some(a)) => {

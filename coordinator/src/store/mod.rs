@@ -64,6 +64,11 @@ impl ConfigWatch {
     }
 }
 
+/// How long a reader of configuration changes (placer, assignment publisher) waits after a
+/// change for more before it re-reads: a burst of writes (an `apply` of thousands of monitors)
+/// costs one pass, not one per write.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The application state of a coordinator: reads go straight to the engine's [`State`]
 /// (through `Deref`); applying goes through [`StateStore::apply`], which also wakes readers.
 #[derive(Clone)]

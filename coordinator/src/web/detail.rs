@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::chart::{latency_svg, percentile, Point};
-use super::overview::{format_latency, relative, symbol};
+use super::format::{format_latency, fragment_href, relative, symbol};
 use crate::api::views::{parse_time, rfc3339, MonitorView, ResultView};
 use netpulse_engine::model::ALL_REGIONS;
 
@@ -19,29 +19,6 @@ pub const MAX_POINTS_PER_REGION: usize = 500;
 pub const MAX_WINDOW_RESULTS: usize = 5_000;
 /// Rows of the check history table.
 pub const HISTORY_ROWS: usize = 50;
-
-/// The URL path of a monitor's detail page (`/monitors/<id>`), the id percent-encoded.
-pub fn monitor_href(id: &str) -> String {
-    format!("/monitors/{}", path_segment(id))
-}
-
-/// The URL path of a monitor's detail fragment (`/fragment/monitors/<id>`).
-pub fn fragment_href(id: &str) -> String {
-    format!("/fragment/monitors/{}", path_segment(id))
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// Summary and chart of one region.
 #[derive(Debug, Clone, PartialEq)]
@@ -266,12 +243,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percent_and_hrefs() {
+    fn percent() {
         assert_eq!(format_percent(1.0), "100 %");
         assert_eq!(format_percent(0.9999), "99.9 %");
         assert_eq!(format_percent(0.5), "50.0 %");
         assert_eq!(format_percent(0.0), "0.0 %");
-        assert_eq!(monitor_href("mon_ab-1"), "/monitors/mon_ab-1");
-        assert_eq!(fragment_href("a/b?c"), "/fragment/monitors/a%2Fb%3Fc");
     }
 }

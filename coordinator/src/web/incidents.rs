@@ -5,6 +5,7 @@
 use crate::api::alert_views::{IncidentView, MeshView};
 use netpulse_alert::message::human_duration;
 
+use super::format::monitor_href;
 use crate::api::views::parse_time;
 
 /// Incidents shown on the overview.
@@ -71,7 +72,7 @@ impl AlertsPanel {
                     status: i.status,
                     title: i.title.clone(),
                     summary: i.summary.clone(),
-                    monitor_href: i.monitor_id.as_ref().map(|m| format!("/monitors/{m}")),
+                    monitor_href: i.monitor_id.as_deref().map(monitor_href),
                     duration,
                     acknowledged_by: i.acknowledged_by.clone().unwrap_or_default(),
                 }

@@ -27,6 +27,7 @@
 pub mod chart;
 pub mod detail;
 pub mod events;
+pub mod format;
 pub mod incidents;
 pub mod overview;
 pub mod session;

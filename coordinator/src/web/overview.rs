@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use crate::api::views::{parse_time, rfc3339, MonitorView, NodeView, RegionView};
 use netpulse_engine::model::ALL_REGIONS;
 
+use super::format::{format_latency, monitor_href, relative, symbol};
+
 /// How many monitors are in each aggregate status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -211,7 +213,7 @@ impl Overview {
                 Row {
                     id: m.id.clone(),
                     name: m.name.clone(),
-                    href: super::detail::monitor_href(&m.id),
+                    href: monitor_href(&m.id),
                     kind: m.kind,
                     target: m.target.clone(),
                     status: m.status,
@@ -272,17 +274,6 @@ impl Overview {
     }
 }
 
-/// A status symbol, so status is readable without colour.
-pub fn symbol(status: &str) -> &'static str {
-    match status {
-        "up" => "✓",
-        "degraded" => "▲",
-        "down" => "✕",
-        "paused" => "‖",
-        _ => "?",
-    }
-}
-
 /// `"<rfc3339> (12 s ago)"` for an RFC 3339 time string.
 fn when(at: &str, now_ms: i64) -> String {
     match parse_time(at) {
@@ -291,30 +282,3 @@ fn when(at: &str, now_ms: i64) -> String {
     }
 }
 
-/// How long ago `then_ms` was, coarsely: `"just now"`, `"12 s ago"`, `"3 min ago"`, `"5 h ago"`,
-/// `"2 d ago"`. Times in the future (clock skew between nodes) read `"in 3 s"`.
-pub fn relative(now_ms: i64, then_ms: i64) -> String {
-    let diff = now_ms.saturating_sub(then_ms);
-    let secs = (diff / 1000).unsigned_abs();
-    let amount = match secs {
-        0 => return "just now".to_owned(),
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min", s / 60),
-        s if s < 86_400 => format!("{} h", s / 3600),
-        s => format!("{} d", s / 86_400),
-    };
-    if diff < 0 {
-        format!("in {amount}")
-    } else {
-        format!("{amount} ago")
-    }
-}
-
-/// Latency with precision that suits its size.
-pub fn format_latency(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.0} ms")
-    }
-}

@@ -8,7 +8,8 @@ use axum::http::HeaderMap;
 use futures::StreamExt;
 
 use super::detail::MonitorDetail;
-use super::overview::{relative, Overview};
+use super::format::relative;
+use super::overview::Overview;
 use super::session::{form_field, login_cookie, logout_cookie, url_decode};
 use super::*;
 use crate::api::views::{rfc3339, ErrorView, MonitorView, NodeView, RegionView, ResultView};

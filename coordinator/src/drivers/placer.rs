@@ -1,10 +1,5 @@
-//! Keeping placement and node liveness in the replicated state.
-//!
-//! Two loops run on every coordinator:
-//! - [`heartbeat`]: every [`SEEN_INTERVAL`] it commits `NodesSeen` for the nodes whose sessions
-//!   it holds, so every replica knows when each node was last heard from.
-//! - [`placer`]: on the leader only, it places monitors on the nodes heard from within the node
-//!   timeout (rendezvous hashing, [`netpulse_engine::assign::place`]) and commits the nodes whose set
+//! The placer: on the leader, it places monitors on the nodes heard from within the node
+//! timeout (rendezvous hashing, [`netpulse_engine::assign::place`]) and commits the nodes whose set
 //!   changed. A node that falls silent keeps its checks until the timeout, so a brief reconnect
 //!   moves nothing; after it, its checks move to another node of the same region.
 
@@ -21,38 +16,10 @@ use crate::store::ConfigWatch;
 use netpulse_engine::assign::{place_each, LiveNode, Placement};
 use netpulse_engine::command::Command;
 
-/// How often a coordinator reports the nodes it holds sessions with.
-pub const SEEN_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the leader re-evaluates placement (also after every configuration change).
 pub const PLACE_INTERVAL: Duration = Duration::from_secs(1);
 /// Edge nodes per region each monitor runs on.
 pub const NODES_PER_REGION: usize = 1;
-
-/// Reports this coordinator's live sessions until `shutdown`.
-pub async fn heartbeat(ctx: Context, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(SEEN_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
-        }
-        let nodes: Vec<String> = ctx.sessions().live().into_iter().map(|n| n.id).collect();
-        if nodes.is_empty() {
-            continue;
-        }
-        if let Err(e) = ctx
-            .write(Command::NodesSeen {
-                coordinator: ctx.id(),
-                nodes,
-                at_ms: now_ms(),
-            })
-            .await
-        {
-            tracing::debug!(error = %e, "node liveness not recorded");
-        }
-    }
-}
 
 /// What turns `current` into `wanted`: monitors to take off each node, monitors to place on
 /// each node (nodes in order, only those with a change).
@@ -94,7 +61,7 @@ pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::R
                     return;
                 }
                 // Let a burst of writes settle: one pass, not one per write.
-                tokio::time::sleep(crate::edge::assignments::SETTLE).await;
+                tokio::time::sleep(crate::store::SETTLE).await;
             }
             _ = shutdown.changed() => return,
         }

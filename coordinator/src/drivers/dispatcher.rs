@@ -1,7 +1,6 @@
-//! Time and delivery, on the leader: the tick that brings the clock into the log, and the
-//! dispatcher that sends committed notifications.
+//! The dispatcher: on the leader, it sends committed notifications.
 //!
-//! Both run on every coordinator and act only while it leads. The dispatcher reads pending
+//! It runs on every coordinator and acts only while it leads. It reads pending
 //! notifications from the local state machine, sends each through its channel, and commits the
 //! outcome (`DeliveryAttempted`). A leader that dies between sending and committing leaves the
 //! notification pending; the next leader sends it again with the same idempotency key (the
@@ -20,10 +19,6 @@ use crate::now_ms;
 use netpulse_engine::alerting::{Notification, RegionEvidence, RegionSaid};
 use netpulse_engine::command::{Command, DeliveryOutcome};
 
-/// How often the leader commits a tick. Staleness, reminders, escalation and maintenance are
-/// judged at this resolution.
-pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
-
 /// Attempts before a notification is given up.
 pub const MAX_ATTEMPTS: usize = 30;
 
@@ -37,24 +32,6 @@ const MAX_CONCURRENT_SENDS: usize = 32;
 pub fn backoff_ms(failed_attempts: usize) -> i64 {
     let exp = failed_attempts.saturating_sub(1).min(20) as u32;
     (1000i64 << exp).min(MAX_BACKOFF_MS)
-}
-
-/// Commits a tick every [`TICK_INTERVAL`] while this coordinator leads.
-pub async fn ticker(ctx: Context, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(TICK_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
-        }
-        if !ctx.is_leader() {
-            continue;
-        }
-        if let Err(e) = ctx.write_local(Command::Tick { at_ms: now_ms() }).await {
-            tracing::debug!(error = %e, "tick not committed");
-        }
-    }
 }
 
 /// Sends pending notifications while this coordinator leads.

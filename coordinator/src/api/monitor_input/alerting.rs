@@ -23,8 +23,9 @@ pub struct StepInput {
     channels: Vec<String>,
 }
 
-/// The alerting part of a monitor body.
+/// The alerting part of a monitor body, the same for every kind.
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct AlertInput {
     pub(super) confirm: Option<u32>,
     pub(super) recover: Option<u32>,

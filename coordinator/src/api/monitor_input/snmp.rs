@@ -13,7 +13,10 @@ use netpulse_protocol::check::{
 };
 use serde::Deserialize;
 
-use super::{normalize_dns_name, parse_host_port, ApiError, MonitorInput};
+use netpulse_protocol::check::normalize_dns_name;
+
+use super::shared::parse_host_port;
+use super::ApiError;
 
 /// Most OIDs in `oids`, `rates` and `thresholds` each.
 const MAX_OIDS: usize = 128;
@@ -36,15 +39,34 @@ const MAX_USER: usize = 32;
 /// One threshold as submitted: `{"oid": "...", "op": ">", "value": 90, "severity": "down"}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ThresholdInput {
+struct ThresholdInput {
     oid: String,
     op: String,
     value: f64,
     severity: Option<String>,
 }
 
-impl MonitorInput {
-    pub(super) fn snmp(&self, target: &str) -> Result<SnmpSpec, ApiError> {
+/// The fields of an `snmp` monitor beside the common ones.
+/// No `Debug`: it holds the community and USM passwords as submitted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Input {
+    version: Option<String>,
+    community: Option<String>,
+    user: Option<String>,
+    auth_protocol: Option<String>,
+    auth_password: Option<String>,
+    priv_protocol: Option<String>,
+    priv_password: Option<String>,
+    oids: Option<Vec<String>>,
+    walk: Option<Vec<String>>,
+    thresholds: Option<Vec<ThresholdInput>>,
+    rates: Option<Vec<String>>,
+}
+
+impl Input {
+    /// Checks every field against `target` and builds the spec.
+    pub(super) fn validate(self, target: &str) -> Result<SnmpSpec, ApiError> {
         let TcpSpec { host, port, .. } = snmp_target(target)?;
         let version = match self.version.as_deref().map(str::trim) {
             None | Some("v2c") | Some("2c") => {
@@ -285,13 +307,8 @@ fn threshold(i: usize, t: &ThresholdInput) -> Result<SnmpThreshold, ApiError> {
 mod tests {
     use netpulse_protocol::check::ProbeSpec;
 
-    use super::super::ValidMonitor;
+    use super::super::test_support::input;
     use super::*;
-
-    fn input(v: serde_json::Value) -> Result<ValidMonitor, String> {
-        let i: MonitorInput = serde_json::from_value(v).map_err(|e| e.to_string())?;
-        i.validate().map_err(|e| format!("{e:?}"))
-    }
 
     fn snmp(extra: serde_json::Value) -> Result<SnmpSpec, String> {
         let mut body = serde_json::json!({

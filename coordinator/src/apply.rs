@@ -5,7 +5,7 @@
 //! history); an unknown name creates one.
 
 use crate::api::error::ApiError;
-use crate::api::monitor_input::MonitorInput;
+use crate::api::monitor_input::{self, MonitorInput};
 use crate::context::Context;
 use crate::now_ms;
 use netpulse_engine::command::{Command, CommandResponse};
@@ -22,9 +22,10 @@ pub enum Applied {
     Unchanged(String),
 }
 
-/// Applies one declared monitor.
+/// Applies one declared monitor, validated as the API validates it (the same
+/// [`monitor_input::parse`], so a file cannot route alerts to a channel that does not exist).
 pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied, ApiError> {
-    let v = input.validate()?;
+    let v = monitor_input::parse(input, |id| Ok(ctx.store().channel(id)?.is_some()))?;
     let existing = ctx
         .store()
         .monitors()?

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::monitor_input::{MonitorInput, ValidMonitor};
+use super::monitor_input::{self, MonitorInput};
 use super::views::{parse_time, rfc3339, MonitorView, NodeView, ResultView};
 use super::{Caller, JsonBody};
 use crate::auth::new_join_token;
@@ -100,37 +100,13 @@ async fn put_monitor(
         .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))
 }
 
-/// Refuses a monitor that routes alerts to channels that do not exist.
-fn channels_exist(ctx: &Context, v: &ValidMonitor) -> Result<(), ApiError> {
-    let steps = v.alerting.escalation.iter().enumerate().flat_map(|(i, s)| {
-        s.channels
-            .iter()
-            .map(move |c| (format!("escalation[{i}].channels"), c))
-    });
-    let own = v
-        .alerting
-        .channels
-        .iter()
-        .map(|c| ("alert_channels".to_owned(), c));
-    for (field, id) in own.chain(steps) {
-        if ctx.store().channel(id)?.is_none() {
-            return Err(ApiError::invalid_field(
-                &field,
-                format!("channel {id} does not exist"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 pub(super) async fn create_monitor(
     State(ctx): State<Context>,
     caller: Caller,
     JsonBody(input): JsonBody<MonitorInput>,
 ) -> ApiResult {
     caller.require_write()?;
-    let v = input.validate()?;
-    channels_exist(&ctx, &v)?;
+    let v = monitor_input::parse(input, |id| Ok(ctx.store().channel(id)?.is_some()))?;
     let monitor = v.create(now_ms());
     let m = put_monitor(&ctx, monitor, false).await?;
     Ok((StatusCode::CREATED, data(monitor_view(&ctx, &m)?)).into_response())
@@ -143,8 +119,7 @@ pub(super) async fn update_monitor(
     JsonBody(input): JsonBody<MonitorInput>,
 ) -> ApiResult {
     caller.require_write()?;
-    let v = input.validate()?;
-    channels_exist(&ctx, &v)?;
+    let v = monitor_input::parse(input, |id| Ok(ctx.store().channel(id)?.is_some()))?;
     let old = ctx
         .store()
         .monitor(&id)?

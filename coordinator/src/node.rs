@@ -156,17 +156,13 @@ struct ClusterFile {
 /// log's tail) fits in far less.
 const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Most entries openraft sends a follower in one AppendEntries (one peer frame); sized with
-/// the ingest entry limit so a full payload stays under `PEER_MAX_FRAME`.
-pub const MAX_PAYLOAD_ENTRIES: u64 = 32;
-
 fn raft_config(snapshot_every: u64) -> Result<Arc<openraft::Config>, StartError> {
     let cfg = openraft::Config {
         cluster_name: "netpulse".into(),
         heartbeat_interval: 250,
         election_timeout_min: 1000,
         election_timeout_max: 2000,
-        max_payload_entries: MAX_PAYLOAD_ENTRIES,
+        max_payload_entries: crate::cluster::messages::MAX_PAYLOAD_ENTRIES,
         snapshot_max_chunk_size: 1024 * 1024,
         // openraft's default (200 ms per chunk) restarts a multi-MB snapshot from scratch on
         // every slow chunk: a follower out for a few seconds never caught up (chaos suite,

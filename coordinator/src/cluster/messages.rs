@@ -16,6 +16,11 @@ use netpulse_engine::command::{Command, CommandResponse};
 /// Largest frame between coordinators.
 pub const PEER_MAX_FRAME: usize = 64 * 1024 * 1024;
 
+/// Most entries openraft sends a follower in one AppendEntries (one peer frame); sized with
+/// the ingest entry limit so a full payload stays under [`PEER_MAX_FRAME`] (checked where
+/// ingest entries are cut, `edge::ingest`).
+pub const MAX_PAYLOAD_ENTRIES: u64 = 32;
+
 /// A request from one coordinator to another.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum PeerRequest {

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use netpulse_protocol::limits;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::cluster::messages::MAX_PAYLOAD_ENTRIES;
 use crate::cluster::messages::PEER_MAX_FRAME;
 use crate::context::Context;
-use crate::node::MAX_PAYLOAD_ENTRIES;
 use crate::now_ms;
 use netpulse_engine::command::{Command, CommandResponse, IngestBatch, IngestItem, NodeIngest};
 

@@ -1,7 +1,7 @@
 //! The coordinator's state: the engine's [`State`] over sled, and the signals readers wait on.
 //!
 //! The engine applies commands and says what each changed; this module commits to sled (see
-//! [`sled_tables`]) and turns those changes into the watch channel the UI, placer and
+//! [`SledTables`]) and turns those changes into the watch channel the UI, placer and
 //! dispatcher wait on ([`Versions`], [`ConfigWatch`]) and into the per-reader change feed
 //! ([`feed`]).
 

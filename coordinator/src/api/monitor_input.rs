@@ -529,6 +529,33 @@ mod tests {
         }
     }
 
+    /// The messages `docs/probes.md` quotes.
+    #[test]
+    fn documented_refusals() {
+        for (field, value, message) in [
+            (
+                "count",
+                serde_json::json!(3),
+                r#"field `count`: not valid for kind "http" (only for "icmp")"#,
+            ),
+            (
+                "counnt",
+                serde_json::json!(3),
+                r#"field `counnt`: unknown field (kind "http" takes method, headers, body, expect_status, body_contains, follow_redirects, insecure_skip_verify, body_regex, json_path, json_equals, json_contains, ca_pem beside the common fields)"#,
+            ),
+        ] {
+            let err = input(with_kind("http", "http://x/", field, value)).expect_err("refused");
+            assert_eq!(err, message);
+        }
+        let err = input(with_kind("icmp", "h", "counnt", 3)).expect_err("refused");
+        assert_eq!(
+            err,
+            r#"field `counnt`: unknown field (kind "icmp" takes count, packet_size beside the common fields)"#
+        );
+        let err = input(with_kind("icmp", "h", "count", "3")).expect_err("refused");
+        assert_eq!(err, "field `count`: expected u32, found a string");
+    }
+
     #[test]
     fn an_unknown_kind_is_refused_listing_the_known_ones() {
         // Once, any unknown kind was validated as `icmp`; a host name is a valid ICMP target.

@@ -8,8 +8,8 @@ use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError
 
 use crate::alerting::{ChannelRecord, Maintenance, MaintenanceSchedule};
 use crate::command::{
-    AgedResult, Command, DeliveryOutcome, IncidentAction, IngestBatch, IngestItem, NodeIngest,
-    NodeSessionEvent,
+    AgedResult, Command, DeliveryOutcome, IncidentAction, IngestBatch, IngestItem,
+    LegacyIngestBatch, NodeIngest, NodeResults, NodeSessionEvent,
 };
 use crate::model::{ApiKeyRecord, EdgeNode, JoinTokenRecord, Monitor, Role};
 use crate::state::{Applied, State, StateError};
@@ -276,6 +276,33 @@ pub fn exercise<T: Tables + Clone>(state: &State<T>) -> Result<Vec<Command>, Sta
         &mut log,
     )?;
     run(Command::DeleteMonitor { id: "mon_c".into() }, &mut log)?;
+    let mut renamed = test_monitor("mon_b", &REGIONS);
+    renamed.name = "mon_b renamed".into();
+    run(
+        Command::PutMonitor {
+            monitor: Box::new(renamed),
+            expect_existing: true,
+        },
+        &mut log,
+    )?;
+    // Commands only old logs hold, still applied as they were.
+    run(
+        Command::SetPlacement {
+            changes: vec![("n-us-east".into(), vec!["mon_a".into()])],
+        },
+        &mut log,
+    )?;
+    run(
+        Command::IngestResults(LegacyIngestBatch {
+            received_at_ms: 170_000,
+            per_node: vec![NodeResults {
+                node: "n-us-east".into(),
+                results: vec![test_result(100, "mon_a", 169_000, CheckStatus::Up)],
+            }],
+        }),
+        &mut log,
+    )?;
+    run(Command::DeleteChannel { id: "ch_1".into() }, &mut log)?;
     run(Command::DeleteMaintenance { id: "mw_1".into() }, &mut log)?;
     run(
         Command::CoordinatorStarted {

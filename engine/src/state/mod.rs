@@ -9,6 +9,7 @@
 
 mod access;
 pub mod alerting;
+mod answer;
 mod changed;
 pub mod command;
 mod decisions;
@@ -33,6 +34,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::tables::{Batch, StorageError, Table, Tables};
 use access::{lock, Tx};
+pub use answer::{Answer, Refused};
 pub use changed::{Applied, Changed};
 use command::{Command, CommandResponse, NodeSessionEvent};
 use model::{ApiKeyRecord, EdgeNode, JoinTokenRecord, Monitor, RegionLatest, StoredResult};

@@ -59,16 +59,13 @@ fn code(path: &Path) -> String {
 
 /// Paths a file names: `crate::a::b` and `super::a` (resolved), including those inside
 /// `use crate::{a, b::c}` groups.
-fn named_paths(module: &str, is_mod_file: bool, code: &str) -> Vec<String> {
+fn named_paths(module: &str, code: &str) -> Vec<String> {
+    // `super` in `a/b.rs` and in `a/b/mod.rs` (module `a::b`) both name `a`.
     let parent: Vec<&str> = if module.is_empty() {
         vec![]
     } else {
         let parts: Vec<&str> = module.split("::").collect();
-        if is_mod_file {
-            parts[..parts.len() - 1].to_vec()
-        } else {
-            parts[..parts.len() - 1].to_vec()
-        }
+        parts[..parts.len() - 1].to_vec()
     };
     let mut out = Vec::new();
     let ident = |s: &str| -> String {
@@ -124,9 +121,8 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let mods = modules(&src);
     let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (m, path) in &mods {
-        let is_mod = path.file_name().is_some_and(|f| f == "mod.rs");
         let edges = g.entry(m.clone()).or_default();
-        for p in named_paths(m, is_mod, &code(path)) {
+        for p in named_paths(m, &code(path)) {
             if let Some(target) = resolve(&mods, &p) {
                 if !target.is_empty() && target != m {
                     edges.insert(target.to_owned());

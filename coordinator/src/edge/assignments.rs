@@ -24,7 +24,6 @@ pub type NodeChecks = Arc<BTreeMap<String, Arc<CheckSpec>>>;
 /// Checks per node id.
 pub type Assignments = Arc<BTreeMap<String, NodeChecks>>;
 
-
 /// The check an edge node runs for a monitor.
 pub fn check_spec(m: &Monitor) -> CheckSpec {
     CheckSpec {

@@ -50,8 +50,7 @@ pub(crate) fn server_config(
         &[ALPN_EDGE, ALPN_EDGE_V1, ALPN_PEER, ALPN_JOIN],
     )
     .map_err(|e| EndpointError::Tls(e.to_string()))?;
-    let crypto =
-        QuicServerConfig::try_from(tls).map_err(|e| EndpointError::Tls(e.to_string()))?;
+    let crypto = QuicServerConfig::try_from(tls).map_err(|e| EndpointError::Tls(e.to_string()))?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     cfg.transport_config(Arc::new(transport_config()));
     Ok(cfg)

@@ -15,9 +15,9 @@ use netpulse_protocol::tls::{ALPN_EDGE, ALPN_EDGE_V1, ALPN_JOIN, ALPN_PEER};
 use rustls::pki_types::CertificateDer;
 use tokio::sync::watch;
 
+use crate::cluster;
 use crate::context::Context;
 use crate::edge::{self, session::Dialect};
-use crate::cluster;
 pub(crate) use config::{alpn, peer_certificate, server_config};
 pub use config::{transport_config, EndpointError};
 
@@ -34,12 +34,10 @@ impl Endpoint {
         identity: &NodeIdentity,
         ca: &CertificateDer<'static>,
     ) -> Result<Self, EndpointError> {
-        let addr = socket
-            .local_addr()
-            .map_err(|source| EndpointError::Bind {
-                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                source,
-            })?;
+        let addr = socket.local_addr().map_err(|source| EndpointError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })?;
         let cfg = server_config(identity, ca)?;
         let runtime = quinn::default_runtime()
             .ok_or_else(|| EndpointError::Tls("no async runtime for QUIC".into()))?;

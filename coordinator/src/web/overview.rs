@@ -281,4 +281,3 @@ fn when(at: &str, now_ms: i64) -> String {
         None => at.to_owned(),
     }
 }
-

@@ -8,7 +8,6 @@ use crate::api::error::ApiError;
 use crate::api::monitor_input::{self, MonitorInput};
 use crate::context::Context;
 use crate::now_ms;
-use netpulse_engine::command::{Command, CommandResponse};
 use netpulse_engine::model::Monitor;
 
 /// What applying one declared monitor did.
@@ -46,19 +45,12 @@ pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied
         }
     }
     let id = monitor.id.clone();
-    match ctx
-        .write(Command::PutMonitor {
-            monitor: Box::new(monitor),
-            expect_existing,
-        })
-        .await?
-    {
-        CommandResponse::MonitorWritten { .. } if expect_existing => Ok(Applied::Updated(id)),
-        CommandResponse::MonitorWritten { .. } => Ok(Applied::Created(id)),
-        CommandResponse::NotFound(w) => Err(ApiError::not_found(w)),
-        CommandResponse::Conflict(w) => Err(ApiError::conflict(w)),
-        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
-    }
+    crate::ops::put_monitor(ctx, monitor, expect_existing).await?;
+    Ok(if expect_existing {
+        Applied::Updated(id)
+    } else {
+        Applied::Created(id)
+    })
 }
 
 impl std::fmt::Display for ApiError {

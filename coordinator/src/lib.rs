@@ -30,6 +30,7 @@ pub mod drivers;
 pub mod edge;
 pub mod http;
 pub mod node;
+pub mod ops;
 pub mod quic;
 pub mod raft;
 pub mod store;

@@ -19,8 +19,9 @@ use super::views::parse_time;
 use super::{new_id, Caller, JsonBody};
 use crate::context::Context;
 use crate::now_ms;
+use crate::ops;
 use netpulse_engine::alerting::{ChannelRecord, Maintenance, MaintenanceSchedule};
-use netpulse_engine::command::{Command, CommandResponse, IncidentAction};
+use netpulse_engine::command::{Command, IncidentAction};
 
 /// Longest name or title.
 const MAX_NAME: usize = 200;
@@ -47,15 +48,6 @@ fn text_field(field: &str, s: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(s.to_owned())
-}
-
-fn expect_ok(resp: CommandResponse) -> Result<(), ApiError> {
-    match resp {
-        CommandResponse::Ok | CommandResponse::Created(_) => Ok(()),
-        CommandResponse::NotFound(what) => Err(ApiError::not_found(what)),
-        CommandResponse::Conflict(why) => Err(ApiError::conflict(why)),
-        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
-    }
 }
 
 // ---- channels -------------------------------------------------------------------------------
@@ -133,7 +125,7 @@ pub(super) async fn create_channel(
     caller.require_write()?;
     let record = input.into_record(&ctx, new_id("ch"), None, now_ms())?;
     let id = record.id.clone();
-    expect_ok(ctx.write(Command::PutChannel(Box::new(record))).await?)?;
+    ops::write_done(&ctx, Command::PutChannel(Box::new(record))).await?;
     let c = ctx
         .store()
         .channel(&id)?
@@ -153,7 +145,7 @@ pub(super) async fn update_channel(
         .channel(&id)?
         .ok_or_else(|| ApiError::not_found(format!("channel {id}")))?;
     let record = input.into_record(&ctx, id.clone(), Some(&old), old.created_at_ms)?;
-    expect_ok(ctx.write(Command::PutChannel(Box::new(record))).await?)?;
+    ops::write_done(&ctx, Command::PutChannel(Box::new(record))).await?;
     let c = ctx
         .store()
         .channel(&id)?
@@ -167,7 +159,7 @@ pub(super) async fn delete_channel(
     Path(id): Path<String>,
 ) -> ApiResult {
     caller.require_write()?;
-    expect_ok(ctx.write(Command::DeleteChannel { id }).await?)?;
+    ops::write_done(&ctx, Command::DeleteChannel { id }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -311,18 +303,14 @@ pub(super) async fn create_incident(
             ));
         }
     }
-    let resp = ctx
-        .write(Command::OpenIncident {
-            title,
-            message,
-            monitor_id: input.monitor_id,
-            author: caller.0.name.clone(),
-            at_ms: now_ms(),
-        })
-        .await?;
-    let CommandResponse::Created(id) = resp else {
-        return Err(ApiError::internal(format!("unexpected response {resp:?}")));
-    };
+    let id = ops::open_incident(
+        &ctx,
+        title,
+        message,
+        input.monitor_id,
+        caller.0.name.clone(),
+    )
+    .await?;
     let inc = ctx
         .store()
         .incident(&id)?
@@ -337,15 +325,7 @@ async fn incident_action(
     action: IncidentAction,
 ) -> ApiResult {
     caller.require_write()?;
-    expect_ok(
-        ctx.write(Command::IncidentAction {
-            id: id.clone(),
-            action,
-            author: caller.0.name.clone(),
-            at_ms: now_ms(),
-        })
-        .await?,
-    )?;
+    ops::incident_action(ctx, id.clone(), action, caller.0.name.clone()).await?;
     let inc = ctx
         .store()
         .incident(&id)?
@@ -527,7 +507,7 @@ pub(super) async fn create_maintenance(
     caller.require_write()?;
     let w = input.validate(&ctx)?;
     let id = w.id.clone();
-    expect_ok(ctx.write(Command::PutMaintenance(Box::new(w))).await?)?;
+    ops::write_done(&ctx, Command::PutMaintenance(Box::new(w))).await?;
     let w = ctx
         .store()
         .maintenance(&id)?
@@ -541,7 +521,7 @@ pub(super) async fn delete_maintenance(
     Path(id): Path<String>,
 ) -> ApiResult {
     caller.require_write()?;
-    expect_ok(ctx.write(Command::DeleteMaintenance { id }).await?)?;
+    ops::write_done(&ctx, Command::DeleteMaintenance { id }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -8,6 +8,8 @@ use axum::Json;
 use serde_json::json;
 
 use crate::context::WriteError;
+use crate::ops::OpError;
+use netpulse_engine::state::Refused;
 use netpulse_engine::state::StateError;
 
 /// An error response.
@@ -96,6 +98,25 @@ impl ApiError {
 impl From<StateError> for ApiError {
     fn from(e: StateError) -> Self {
         ApiError::internal(e)
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(e: Refused) -> Self {
+        match e {
+            Refused::NotFound(what) => ApiError::not_found(what),
+            Refused::Conflict(why) => ApiError::conflict(why),
+            mismatch @ Refused::Mismatch { .. } => ApiError::internal(mismatch),
+        }
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Write(e) => e.into(),
+            OpError::Refused(e) => e.into(),
+        }
     }
 }
 

@@ -17,7 +17,8 @@ use super::{Caller, JsonBody};
 use crate::auth::new_join_token;
 use crate::context::Context;
 use crate::now_ms;
-use netpulse_engine::command::{Command, CommandResponse};
+use crate::ops;
+use netpulse_engine::command::Command;
 use netpulse_engine::model::Monitor;
 
 use super::page::{paged, PageQuery};
@@ -83,18 +84,7 @@ async fn put_monitor(
     expect_existing: bool,
 ) -> Result<Monitor, ApiError> {
     let id = monitor.id.clone();
-    match ctx
-        .write(Command::PutMonitor {
-            monitor: Box::new(monitor),
-            expect_existing,
-        })
-        .await?
-    {
-        CommandResponse::MonitorWritten { .. } => {}
-        CommandResponse::NotFound(what) => return Err(ApiError::not_found(what)),
-        CommandResponse::Conflict(why) => return Err(ApiError::conflict(why)),
-        other => return Err(ApiError::internal(format!("unexpected response {other:?}"))),
-    }
+    ops::put_monitor(ctx, monitor, expect_existing).await?;
     ctx.store()
         .monitor(&id)?
         .ok_or_else(|| ApiError::not_found(format!("monitor {id}")))
@@ -163,11 +153,8 @@ pub(super) async fn delete_monitor(
     Path(id): Path<String>,
 ) -> ApiResult {
     caller.require_write()?;
-    match ctx.write(Command::DeleteMonitor { id }).await? {
-        CommandResponse::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
-        CommandResponse::NotFound(what) => Err(ApiError::not_found(what)),
-        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
-    }
+    ops::delete_monitor(&ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Upper bound of `limit` for result listings.
@@ -275,7 +262,7 @@ pub(super) async fn create_token(
         ttl_s * 1000,
     );
     let expires = record.expires_at_ms;
-    ctx.write(Command::CreateJoinToken(record)).await?;
+    ops::write_done(&ctx, Command::CreateJoinToken(record)).await?;
     let body = json!({"token": token.to_string(), "id": token.id, "expires_at": rfc3339(expires)});
     Ok((StatusCode::CREATED, data(body)).into_response())
 }
@@ -305,11 +292,8 @@ pub(super) async fn revoke_token(
     Path(id): Path<String>,
 ) -> ApiResult {
     caller.require_admin()?;
-    match ctx.write(Command::RevokeJoinToken { id }).await? {
-        CommandResponse::Ok => Ok(StatusCode::NO_CONTENT.into_response()),
-        CommandResponse::NotFound(what) => Err(ApiError::not_found(what)),
-        other => Err(ApiError::internal(format!("unexpected response {other:?}"))),
-    }
+    ops::write_done(&ctx, Command::RevokeJoinToken { id }).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn cluster_status(State(ctx): State<Context>, _c: Caller) -> ApiResult {

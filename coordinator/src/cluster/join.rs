@@ -211,9 +211,13 @@ async fn decide(
     if req.addr.parse::<SocketAddr>().is_err() && !req.addr.contains(':') {
         return JoinReply::Refused(format!("invalid address {:?}", req.addr));
     }
-    let node_id = match ctx.write(Command::AllocateCoordinatorId).await {
-        Ok(CommandResponse::Allocated(id)) => id,
-        Ok(other) => return JoinReply::Refused(format!("unexpected answer {other:?}")),
+    let node_id = match ctx
+        .write(Command::AllocateCoordinatorId)
+        .await
+        .map(CommandResponse::allocated)
+    {
+        Ok(Ok(id)) => id,
+        Ok(Err(refused)) => return JoinReply::Refused(format!("no id allocated: {refused}")),
         Err(e) => return JoinReply::Refused(format!("cluster cannot accept members now: {e}")),
     };
     tracing::info!(member = node_id, addr = %req.addr, "coordinator admitted; it will ask to be added");

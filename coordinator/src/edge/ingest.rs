@@ -153,8 +153,8 @@ async fn commit(ctx: &Context, subs: Vec<Submission>) {
         received_at_ms: now_ms(),
         per_node,
     });
-    match ctx.write(cmd).await {
-        Ok(CommandResponse::Ingested { committed, .. }) => {
+    match ctx.write(cmd).await.map(CommandResponse::committed) {
+        Ok(Ok(committed)) => {
             for (node, reply) in replies {
                 let seq = committed.iter().find(|(n, _)| *n == node).map(|(_, s)| *s);
                 let _ = reply.send(
@@ -162,11 +162,10 @@ async fn commit(ctx: &Context, subs: Vec<Submission>) {
                 );
             }
         }
-        Ok(other) => {
+        Ok(Err(refused)) => {
+            tracing::error!(error = %refused, "result batch answered out of shape");
             for (_, reply) in replies {
-                let _ = reply.send(Err(IngestError::NotCommitted(format!(
-                    "unexpected {other:?}"
-                ))));
+                let _ = reply.send(Err(IngestError::NotCommitted(refused.to_string())));
             }
         }
         Err(e) => {

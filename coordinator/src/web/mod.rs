@@ -44,7 +44,9 @@ use axum::Router;
 use crate::api::views::{MonitorView, NodeView, ResultView};
 use crate::context::Context;
 use crate::now_ms;
+use crate::ops::OpError;
 use detail::MonitorDetail;
+use netpulse_engine::state::Refused;
 use netpulse_engine::state::StateError;
 use overview::Overview;
 use session::{authenticate, form_field, login_cookie, logout_cookie, verify_key, Denied};
@@ -340,15 +342,10 @@ async fn acknowledge_incident(
     if !record.role.can_write() {
         return (StatusCode::FORBIDDEN, "this API key is read-only\n").into_response();
     }
-    let cmd = netpulse_engine::command::Command::IncidentAction {
-        id: id.clone(),
-        action: netpulse_engine::command::IncidentAction::Acknowledge,
-        author: record.name,
-        at_ms: now_ms(),
-    };
-    match ctx.write(cmd).await {
-        Ok(netpulse_engine::command::CommandResponse::NotFound(_)) => not_found(&id),
-        Ok(_) => see_other("/", None),
+    let ack = netpulse_engine::command::IncidentAction::Acknowledge;
+    match crate::ops::incident_action(&ctx, id.clone(), ack, record.name).await {
+        Err(OpError::Refused(Refused::NotFound(_))) => not_found(&id),
+        Ok(()) => see_other("/", None),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("not acknowledged: {e}\n"),

@@ -91,6 +91,14 @@ impl CommandResponse {
         }
     }
 
+    /// The highest committed sequence per node after an ingest (what nodes are acknowledged).
+    pub fn committed(self) -> Result<Vec<(String, u64)>, Refused> {
+        match self {
+            CommandResponse::Ingested { committed, .. } => Ok(committed),
+            other => Err(other.refused(Answer::Ingested)),
+        }
+    }
+
     /// The id an `OpenIncident` created.
     pub fn created(self) -> Result<String, Refused> {
         match self {

@@ -9,10 +9,19 @@ pub mod error;
 pub mod monitor_input;
 pub mod views;
 
-mod alerts;
-mod handlers;
-pub use handlers::readyz;
+mod channels;
+mod cluster;
+mod health;
+mod incidents;
+mod maintenance;
+mod mesh;
+mod monitors;
+mod nodes;
 mod page;
+mod text;
+mod tokens;
+
+pub use health::readyz;
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
@@ -36,66 +45,69 @@ pub fn router() -> Router<Context> {
     Router::new()
         .route(
             "/monitors",
-            get(handlers::list_monitors).post(handlers::create_monitor),
+            get(monitors::list_monitors).post(monitors::create_monitor),
         )
         .route(
             "/monitors/{id}",
-            get(handlers::get_monitor)
-                .put(handlers::update_monitor)
-                .delete(handlers::delete_monitor),
+            get(monitors::get_monitor)
+                .put(monitors::update_monitor)
+                .delete(monitors::delete_monitor),
         )
-        .route("/monitors/{id}/pause", post(handlers::pause_monitor))
-        .route("/monitors/{id}/resume", post(handlers::resume_monitor))
-        .route("/monitors/{id}/results", get(handlers::monitor_results))
-        .route("/nodes", get(handlers::list_nodes))
-        .route("/nodes/{id}", get(handlers::get_node))
+        .route("/monitors/{id}/pause", post(monitors::pause_monitor))
+        .route("/monitors/{id}/resume", post(monitors::resume_monitor))
+        .route("/monitors/{id}/results", get(monitors::monitor_results))
+        .route("/nodes", get(nodes::list_nodes))
+        .route("/nodes/{id}", get(nodes::get_node))
         .route(
             "/join-tokens",
-            get(handlers::list_tokens).post(handlers::create_token),
+            get(tokens::list_tokens).post(tokens::create_token),
         )
         .route(
             "/join-tokens/{id}",
-            axum::routing::delete(handlers::revoke_token),
+            axum::routing::delete(tokens::revoke_token),
         )
         .route(
             "/channels",
-            get(alerts::list_channels).post(alerts::create_channel),
+            get(channels::list_channels).post(channels::create_channel),
         )
         .route(
             "/channels/{id}",
-            get(alerts::get_channel)
-                .put(alerts::update_channel)
-                .delete(alerts::delete_channel),
+            get(channels::get_channel)
+                .put(channels::update_channel)
+                .delete(channels::delete_channel),
         )
-        .route("/channels/{id}/test", post(alerts::test_channel))
+        .route("/channels/{id}/test", post(channels::test_channel))
         .route(
             "/incidents",
-            get(alerts::list_incidents).post(alerts::create_incident),
+            get(incidents::list_incidents).post(incidents::create_incident),
         )
-        .route("/incidents/{id}", get(alerts::get_incident))
+        .route("/incidents/{id}", get(incidents::get_incident))
         .route(
             "/incidents/{id}/acknowledge",
-            post(alerts::acknowledge_incident),
+            post(incidents::acknowledge_incident),
         )
-        .route("/incidents/{id}/resolve", post(alerts::resolve_incident))
-        .route("/incidents/{id}/updates", post(alerts::add_incident_update))
+        .route("/incidents/{id}/resolve", post(incidents::resolve_incident))
+        .route(
+            "/incidents/{id}/updates",
+            post(incidents::add_incident_update),
+        )
         .route(
             "/incidents/{id}/root-cause",
-            axum::routing::put(alerts::set_root_cause),
+            axum::routing::put(incidents::set_root_cause),
         )
         .route(
             "/maintenance",
-            get(alerts::list_maintenance).post(alerts::create_maintenance),
+            get(maintenance::list_maintenance).post(maintenance::create_maintenance),
         )
         .route(
             "/maintenance/{id}",
-            axum::routing::delete(alerts::delete_maintenance),
+            axum::routing::delete(maintenance::delete_maintenance),
         )
-        .route("/mesh", get(alerts::mesh))
-        .route("/cluster", get(handlers::cluster_status))
+        .route("/mesh", get(mesh::mesh))
+        .route("/cluster", get(cluster::cluster_status))
         .route(
             "/cluster/members/{id}",
-            axum::routing::delete(handlers::remove_member),
+            axum::routing::delete(cluster::remove_member),
         )
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -104,6 +116,14 @@ pub fn router() -> Router<Context> {
                 "method not allowed on this route",
             )
         })
+}
+
+/// What every route answers: a response, or an API error.
+pub(crate) type ApiResult = Result<axum::response::Response, ApiError>;
+
+/// Wraps a body as `{"data": ...}`, the shape of every successful answer.
+pub(crate) fn data(v: impl serde::Serialize) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "data": v }))
 }
 
 /// A fresh random id such as `mon_3f2a9c1b5d7e0a44`.

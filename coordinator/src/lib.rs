@@ -2,7 +2,7 @@
 //!
 //! The rules and the replicated state machine live in `netpulse-engine`; this crate carries
 //! them over sled, Raft, QUIC and HTTP. Layers, bottom up; a module imports only from layers
-//! below it (`scripts/check-layers.sh` and the import check in `docs/architecture.md` keep it so):
+//! below it (`tests/layers.rs` reads the source and fails on a cycle or a broken rule):
 //!
 //! 1. **State**: [`store`] (the engine's tables in sled, and the signals readers wait on),
 //!    [`ca`] (cluster CA and this coordinator's TLS identity), [`auth`] (keys and tokens).

@@ -8,13 +8,13 @@
 //!
 //! Layers, each using only those above it:
 //! - [`tables`]: the storage seam (the trait, its in-memory implementation, batches);
-//! - [`decide`] and [`assign`]: pure rules (votes, quorum, maintenance, placement);
+//! - [`decide`] and [`placement`]: pure rules (votes, quorum, maintenance, placement);
 //! - [`state`]: records, commands, and applying them.
 
-pub mod assign;
 pub mod decide;
 pub mod fixtures;
 pub mod message;
+pub mod placement;
 pub mod state;
 pub mod tables;
 

@@ -1,9 +1,9 @@
 //! The placer: on the leader, it places monitors on the nodes heard from within the node
-//! timeout (rendezvous hashing, [`netpulse_engine::assign::place`]) and commits the nodes whose set
+//! timeout (rendezvous hashing, [`netpulse_engine::placement::place`]) and commits the nodes whose set
 //!   changed. A node that falls silent keeps its checks until the timeout, so a brief reconnect
 //!   moves nothing; after it, its checks move to another node of the same region.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,37 +13,13 @@ use crate::context::Context;
 use crate::now_ms;
 use crate::store::feed::Tracker;
 use crate::store::ConfigWatch;
-use netpulse_engine::assign::{place_each, LiveNode, Placement};
 use netpulse_engine::command::Command;
+use netpulse_engine::placement::{diff, place_each, LiveNode, Placement};
 
 /// How often the leader re-evaluates placement (also after every configuration change).
 pub const PLACE_INTERVAL: Duration = Duration::from_secs(1);
 /// Edge nodes per region each monitor runs on.
 pub const NODES_PER_REGION: usize = 1;
-
-/// What turns `current` into `wanted`: monitors to take off each node, monitors to place on
-/// each node (nodes in order, only those with a change).
-pub type Moves = (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>);
-
-/// The moves that turn `current` into `wanted`.
-pub fn diff(current: &Placement, wanted: &Placement) -> Moves {
-    let empty = BTreeSet::new();
-    let (mut remove, mut add) = (Vec::new(), Vec::new());
-    let nodes: BTreeSet<&String> = current.keys().chain(wanted.keys()).collect();
-    for node in nodes {
-        let want = wanted.get(node).unwrap_or(&empty);
-        let have = current.get(node).unwrap_or(&empty);
-        let gone: Vec<String> = have.difference(want).cloned().collect();
-        let new: Vec<String> = want.difference(have).cloned().collect();
-        if !gone.is_empty() {
-            remove.push((node.clone(), gone));
-        }
-        if !new.is_empty() {
-            add.push((node.clone(), new));
-        }
-    }
-    (remove, add)
-}
 
 /// On the leader, keeps the committed placement in line with monitors and live nodes.
 pub async fn placer(ctx: Context, node_timeout: Duration, mut shutdown: watch::Receiver<bool>) {
@@ -267,7 +243,7 @@ mod tests {
             let all = store.monitors().expect("monitors");
             assert_eq!(
                 from_copy,
-                netpulse_engine::assign::place(&all, &nodes, NODES_PER_REGION)
+                netpulse_engine::placement::place(&all, &nodes, NODES_PER_REGION)
             );
         };
         placer.refresh(&store).expect("first");
@@ -303,23 +279,5 @@ mod tests {
         placer.refresh(&store).expect("refresh");
         check(&placer);
         assert_eq!(placer.monitors.len(), 1, "only m3 runs");
-    }
-
-    #[test]
-    fn diff_lists_only_what_moves() {
-        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-        let current = Placement::from([
-            ("a".to_string(), set(&["m1", "m2"])),
-            ("b".to_string(), set(&["m3"])),
-            ("gone".to_string(), set(&["m4"])),
-        ]);
-        let wanted = Placement::from([
-            ("a".to_string(), set(&["m2", "m1"])),
-            ("b".to_string(), set(&["m3", "m4"])),
-        ]);
-        let (remove, add) = diff(&current, &wanted);
-        assert_eq!(remove, vec![("gone".into(), vec!["m4".into()])]);
-        assert_eq!(add, vec![("b".into(), vec!["m4".into()])]);
-        assert_eq!(diff(&current, &current.clone()), (vec![], vec![]));
     }
 }

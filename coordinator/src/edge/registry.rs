@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use netpulse_engine::assign::LiveNode;
+use netpulse_engine::placement::LiveNode;
 
 /// A live session.
 #[derive(Clone)]

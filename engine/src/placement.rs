@@ -91,6 +91,30 @@ fn score(monitor: &str, node: &str) -> u64 {
     h ^ (h >> 31)
 }
 
+/// What turns `current` into `wanted`: monitors to take off each node, monitors to place on
+/// each node (nodes in order, only those with a change).
+pub type Moves = (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>);
+
+/// The moves that turn `current` into `wanted`.
+pub fn diff(current: &Placement, wanted: &Placement) -> Moves {
+    let empty = BTreeSet::new();
+    let (mut remove, mut add) = (Vec::new(), Vec::new());
+    let nodes: BTreeSet<&String> = current.keys().chain(wanted.keys()).collect();
+    for node in nodes {
+        let want = wanted.get(node).unwrap_or(&empty);
+        let have = current.get(node).unwrap_or(&empty);
+        let gone: Vec<String> = have.difference(want).cloned().collect();
+        let new: Vec<String> = want.difference(have).cloned().collect();
+        if !gone.is_empty() {
+            remove.push((node.clone(), gone));
+        }
+        if !new.is_empty() {
+            add.push((node.clone(), new));
+        }
+    }
+    (remove, add)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +174,23 @@ mod tests {
         assert!((100..=300).contains(&n0), "balanced share, got {n0}");
         let total: usize = after.values().map(|s| s.len()).sum();
         assert_eq!(total, 1000);
+    }
+
+    #[test]
+    fn diff_lists_only_what_moves() {
+        let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let current = Placement::from([
+            ("a".to_string(), set(&["m1", "m2"])),
+            ("b".to_string(), set(&["m3"])),
+            ("gone".to_string(), set(&["m4"])),
+        ]);
+        let wanted = Placement::from([
+            ("a".to_string(), set(&["m2", "m1"])),
+            ("b".to_string(), set(&["m3", "m4"])),
+        ]);
+        let (remove, add) = diff(&current, &wanted);
+        assert_eq!(remove, vec![("gone".into(), vec!["m4".into()])]);
+        assert_eq!(add, vec![("b".into(), vec!["m4".into()])]);
+        assert_eq!(diff(&current, &current.clone()), (vec![], vec![]));
     }
 }

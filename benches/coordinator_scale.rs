@@ -200,7 +200,7 @@ async fn run() {
         &["--node-timeout", &timeout, "--snapshot-every", "5000"],
     );
     let (base, quic, key) = (coord.base.clone(), coord.quic.clone(), coord.key.clone());
-    let pid = coord.proc.0.id();
+    let pid = coord.proc.id();
     let client = reqwest::Client::new();
     let token = || coord.join_token(&client);
     let mut nodes = Vec::new();

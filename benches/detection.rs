@@ -13,10 +13,6 @@
 //! dispatch, HTTP). Flap damping is off for the monitor: the benchmark flips it on purpose.
 //! Run with `cargo bench --bench detection`.
 
-// The e2e tests' webhook receiver; the bench uses part of it.
-#[allow(dead_code)]
-#[path = "../tests/support/receiver.rs"]
-mod receiver;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use receiver::Receiver;
+use netpulse_test_support::receiver::Receiver;
 use serde_json::{json, Value};
 use support::start_coordinator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use netpulse_protocol::check::{CheckSpec, ProbeSpec, TcpSpec};
 use serde_json::Value;
 use support::fake_coordinator::{check_id, FakeCoordinator};
-use support::{cpu_seconds, netpulse_bin, proc_status_bytes, Killed};
+use support::{cpu_seconds, netpulse_bin, proc_status_bytes, KillOnDrop};
 
 /// TCP targets the checks are spread over.
 const LISTENERS: usize = 64;
@@ -54,19 +54,12 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// A listener that accepts and closes, as a TCP check's target.
+/// A listener that accepts and closes, as a TCP check's target; serves until the process ends.
 async fn tcp_target() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    netpulse_test_support::target::Target::tcp()
         .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        loop {
-            // Accepted and dropped: the check only needs the connect.
-            let _ = listener.accept().await;
-        }
-    });
-    port
+        .addr
+        .port()
 }
 
 /// The `i`-th check: a TCP connect, interval 30-300 s (whole seconds, spread evenly but not in
@@ -114,7 +107,7 @@ fn parse_summary(line: &str) -> Option<Summary> {
 
 /// Starts the edge node with JSON logs; its lateness summaries arrive on the returned channel,
 /// warnings and errors are echoed to stderr.
-fn start_node(dir: &std::path::Path, fake: &FakeCoordinator) -> (Killed, Receiver<Summary>) {
+fn start_node(dir: &std::path::Path, fake: &FakeCoordinator) -> (KillOnDrop, Receiver<Summary>) {
     let mut child = Command::new(netpulse_bin())
         .args([
             "--log-format",
@@ -149,7 +142,7 @@ fn start_node(dir: &std::path::Path, fake: &FakeCoordinator) -> (Killed, Receive
             }
         }
     });
-    (Killed(child), rx)
+    (KillOnDrop::new(child), rx)
 }
 
 async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
@@ -197,7 +190,7 @@ async fn run() {
     let fake = FakeCoordinator::start(checks);
     let dir = tempfile::tempdir().expect("tempdir");
     let (node, summaries) = start_node(&dir.path().join("edge"), &fake);
-    let pid = node.0.id();
+    let pid = node.id();
     println!(
         "edge_scale: one edge node (pid {pid}), {n} TCP checks on {LISTENERS} loopback listeners, \
          intervals 30-300 s ({rate:.0} checks/s expected), fake coordinator"

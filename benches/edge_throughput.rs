@@ -51,15 +51,15 @@ async fn run() {
         tokio::time::sleep(SETTLE).await;
         let (s0, e0, c0, t0) = (
             stored(&client, &base, &key).await,
-            cpu_seconds(edge.0.id()),
-            cpu_seconds(coord.proc.0.id()),
+            cpu_seconds(edge.id()),
+            cpu_seconds(coord.proc.id()),
             Instant::now(),
         );
         tokio::time::sleep(WINDOW).await;
         let (s1, e1, c1) = (
             stored(&client, &base, &key).await,
-            cpu_seconds(edge.0.id()),
-            cpu_seconds(coord.proc.0.id()),
+            cpu_seconds(edge.id()),
+            cpu_seconds(coord.proc.id()),
         );
         let secs = t0.elapsed().as_secs_f64();
         let checks = (s1 - s0) as f64;

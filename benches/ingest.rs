@@ -21,7 +21,7 @@ use netpulse_protocol::result::{CheckResult, CheckStatus};
 use netpulse_protocol::tls::{node_client_config, ALPN_EDGE};
 use quinn::crypto::rustls::QuicClientConfig;
 use serde_json::{json, Value};
-use support::Killed;
+use support::KillOnDrop;
 
 const NODES: usize = 6;
 const WINDOW: Duration = Duration::from_secs(8);
@@ -30,7 +30,7 @@ fn coordinator(
     dir: &std::path::Path,
     ip: &str,
     extra: &[&str],
-) -> (Killed, String, String, Option<String>) {
+) -> (KillOnDrop, String, String, Option<String>) {
     let mut child = Command::new(support::netpulse_bin())
         .args([
             "coordinator",
@@ -60,7 +60,7 @@ fn coordinator(
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    (Killed(child), http, quic, key)
+    (KillOnDrop::new(child), http, quic, key)
 }
 
 fn result(seq: u64, monitor: &str) -> CheckResult {

@@ -25,15 +25,19 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use netpulse_test_support::nsd::{Nsd, NsdOptions};
+use netpulse_test_support::ports::free_tcp_port;
+use netpulse_test_support::process::require;
+use netpulse_test_support::target::Target;
 use serde_json::{json, Value};
-use support::{clock_ticks, cpu_seconds, http_target, start_coordinator, stored, Killed};
+use support::{clock_ticks, cpu_seconds, http_target, start_coordinator, stored, KillOnDrop};
 
 const SETTLE: Duration = Duration::from_secs(4);
 const WARMUP: Duration = Duration::from_secs(2);
@@ -50,23 +54,6 @@ const KEEPS_UP: f64 = 0.95;
 fn fail(msg: &str) -> ! {
     eprintln!("probe_cost: {msg}");
     std::process::exit(1);
-}
-
-/// The path of an installed program, or a clear failure naming the package.
-fn require(cmd: &str, package: &str) -> PathBuf {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let dirs = path
-        .split(':')
-        .chain(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]);
-    for dir in dirs {
-        let candidate = Path::new(dir).join(cmd);
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    fail(&format!(
-        "`{cmd}` is not installed; install it with `apt-get install -y {package}` (as root)"
-    ));
 }
 
 fn require_root() {
@@ -123,39 +110,13 @@ fn thread_shares(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) 
         .join(", ")
 }
 
-/// A port free for TCP and UDP on 127.0.0.1 at the time of the call.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let Ok(port) = udp.local_addr().map(|a| a.port()) else {
-            continue;
-        };
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Targets
 // ---------------------------------------------------------------------------------------------
 
-/// An HTTP/1.1 server answering `200 ok` and closing, as in `edge_throughput`.
-/// A TCP listener that accepts and closes.
+/// A TCP listener that accepts and closes; serves until the process ends.
 async fn tcp_target() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let _ = listener.accept().await;
-        }
-    });
-    addr
+    Target::tcp().await.addr
 }
 
 const ZONE: &str = "$ORIGIN example.test.
@@ -166,110 +127,16 @@ ns1  IN A   127.0.0.1
 www  IN A   127.0.0.10
 ";
 
-/// `nsd` serving [`ZONE`] on 127.0.0.1; its process group is stopped on drop.
-struct Nsd {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Nsd {
-    fn start() -> Nsd {
-        let nsd = require("nsd", "nsd");
-        let mut last_log = String::new();
-        for _attempt in 0..5 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let port = free_port();
-            let d = dir.path().display();
-            // Response rate limiting (on by default, 200 answers/s per source) would drop
-            // most of the load: turn it off.
-            let conf = format!(
-                "server:\n    ip-address: 127.0.0.1\n    port: {port}\n    \
-                 username: \"\"\n    chroot: \"\"\n    zonesdir: \"{d}\"\n    database: \"\"\n    \
-                 pidfile: \"{d}/nsd.pid\"\n    xfrdfile: \"{d}/xfrd.state\"\n    \
-                 zonelistfile: \"{d}/zone.list\"\n    logfile: \"{d}/nsd.log\"\n    \
-                 server-count: 1\n    verbosity: 0\n    reuseport: no\n    \
-                 rrl-ratelimit: 0\n\
-                 remote-control:\n    control-enable: no\n\
-                 zone:\n    name: \"example.test\"\n    zonefile: \"example.test.zone\"\n"
-            );
-            let conf_path = dir.path().join("nsd.conf");
-            std::fs::write(&conf_path, conf).expect("write nsd.conf");
-            std::fs::write(dir.path().join("example.test.zone"), ZONE).expect("zone");
-            let child = {
-                use std::os::unix::process::CommandExt;
-                Command::new(&nsd)
-                    .args(["-d", "-c"])
-                    .arg(&conf_path)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .process_group(0)
-                    .spawn()
-                    .expect("spawn nsd")
-            };
-            let mut server = Nsd {
-                child,
-                port,
-                _dir: dir,
-            };
-            if server.wait_ready() {
-                return server;
-            }
-            last_log =
-                std::fs::read_to_string(server._dir.path().join("nsd.log")).unwrap_or_default();
-            drop(server);
-        }
-        fail(&format!("nsd did not start; last log:\n{last_log}"));
-    }
-
-    /// Polls with a hand-made SOA query until nsd answers.
-    fn wait_ready(&mut self) -> bool {
-        let query: &[u8] = b"\x4e\x50\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\
-                              \x07example\x04test\x00\x00\x06\x00\x01";
-        let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
-            return false;
-        };
-        let _ = sock.set_read_timeout(Some(Duration::from_millis(100)));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            let _ = sock.send_to(query, ("127.0.0.1", self.port));
-            let mut buf = [0u8; 512];
-            if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                if n > 12 && buf[0..2] == query[0..2] {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-}
-
-impl Drop for Nsd {
-    fn drop(&mut self) {
-        // nsd forks server and xfrd processes into the same group: signal all of them.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
-    }
+/// `nsd` serving [`ZONE`] on 127.0.0.1, with response rate limiting (on by default, 200
+/// answers/s per source) turned off, as it would drop most of the load.
+fn start_nsd() -> Nsd {
+    Nsd::start_with(
+        ZONE,
+        NsdOptions {
+            ipv6: false,
+            server_extra: "    rrl-ratelimit: 0\n",
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -323,7 +190,7 @@ where
 struct NetPulse {
     base: String,
     key: String,
-    edge: Killed,
+    edge: KillOnDrop,
     client: reqwest::Client,
 }
 
@@ -351,7 +218,7 @@ impl NetPulse {
             ids.push(v["data"]["id"].as_str().expect("id").to_owned());
         }
         tokio::time::sleep(SETTLE).await;
-        let pid = self.edge.0.id();
+        let pid = self.edge.id();
         let (s0, c0, th0, t0) = (
             stored(client, base, key).await,
             cpu_seconds(pid),
@@ -402,7 +269,7 @@ impl NetPulse {
 }
 
 /// Starts blackbox_exporter with one module per kind; returns the child and its base URL.
-fn start_blackbox(dir: &Path) -> (Killed, String) {
+fn start_blackbox(dir: &Path) -> (KillOnDrop, String) {
     let exe = require(EXPORTER, EXPORTER);
     let config = "modules:
   http_2xx:
@@ -435,7 +302,7 @@ fn start_blackbox(dir: &Path) -> (Killed, String) {
 ";
     let path = dir.join("blackbox.yml");
     std::fs::write(&path, config).expect("write blackbox.yml");
-    let port = free_port();
+    let port = free_tcp_port();
     let child = Command::new(exe)
         .arg(format!("--config.file={}", path.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -445,7 +312,7 @@ fn start_blackbox(dir: &Path) -> (Killed, String) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn blackbox_exporter");
-    (Killed(child), format!("http://127.0.0.1:{port}"))
+    (KillOnDrop::new(child), format!("http://127.0.0.1:{port}"))
 }
 
 async fn wait_http(client: &reqwest::Client, url: &str) {
@@ -463,7 +330,7 @@ async fn wait_http(client: &reqwest::Client, url: &str) {
 
 /// Drives `/probe` at `case.rate` per second for WARMUP + WINDOW and measures the window.
 async fn blackbox_measure(
-    exporter: &Killed,
+    exporter: &KillOnDrop,
     base: &str,
     client: &reqwest::Client,
     case: &Case,
@@ -503,7 +370,7 @@ async fn blackbox_measure(
         })
     };
     tokio::time::sleep_until(start + WARMUP).await;
-    let pid = exporter.0.id();
+    let pid = exporter.id();
     let (ok0, done0, c0, t0) = (
         ok.load(Ordering::Relaxed),
         done.load(Ordering::Relaxed),
@@ -559,7 +426,7 @@ async fn run() {
 
     let http = http_target().await;
     let tcp = tcp_target().await;
-    let nsd = Nsd::start();
+    let nsd = start_nsd();
     let (exporter, bb_base) = start_blackbox(dir.path());
     let bb_client = reqwest::Client::builder()
         .pool_max_idle_per_host(BLACKBOX_CONCURRENCY)
@@ -630,7 +497,7 @@ async fn run() {
     // exporter (its columns then read 0). The edge node's pid is printed so a profiler can attach.
     let kinds = std::env::var("PROBE_COST_KINDS").unwrap_or_default();
     let netpulse_only = std::env::var_os("PROBE_COST_NETPULSE_ONLY").is_some();
-    eprintln!("edge node pid {}", netpulse.edge.0.id());
+    eprintln!("edge node pid {}", netpulse.edge.id());
     for case in cases
         .iter()
         .filter(|c| kinds.is_empty() || kinds.split(',').any(|k| k.trim() == c.kind))

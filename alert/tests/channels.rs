@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use netpulse_alert::{Alert, AlertEvent, ChannelConfig, RegionVote, SendError, Sender};
+use netpulse_test_support::ports::closed_port;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -428,11 +429,7 @@ async fn errors_do_not_leak_secrets() {
 
 #[tokio::test]
 async fn connection_refused_is_retryable_and_hides_the_url() {
-    // Bind and drop to find a port nobody listens on.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = closed_port().port();
     let token = "555:REFUSEDtoken";
     let sender = Sender::new();
     let cfg = parse(

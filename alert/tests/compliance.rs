@@ -12,14 +12,11 @@
 //!   redacted form keeps the same fields, and sending it back as an edit keeps the secrets.
 //! - **(c) storage**: the serialized and sealed forms round-trip, the sealed form holds no
 //!   secret, and a wrong key does not open it.
-//! - **(d) delivery**, over real sockets (`support/peers.rs`): a temporary server failure (HTTP
+//! - **(d) delivery**, over real sockets (`netpulse_test_support::peers`): a temporary server failure (HTTP
 //!   500, SMTP 421) is `Retryable`, a permanent one (HTTP 400, SMTP 554) is `Permanent`, a peer
 //!   that accepts and never answers gives a `Retryable` error within [`SEND_TIMEOUT`] plus
 //!   [`TIMEOUT_SLACK`], a refused connection is `Retryable`; no error message contains a secret,
 //!   even when the server echoes the request back.
-
-#[path = "support/peers.rs"]
-mod peers;
 
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,7 +26,8 @@ use netpulse_alert::channel::{Example, Transport, REDACTED, SEND_TIMEOUT};
 use netpulse_alert::{
     Alert, AlertEvent, ChannelConfig, ChannelConfigError, RegionVote, SecretKey, SendError, Sender,
 };
-use peers::{closed_port, HttpPeer, SilentPeer, SmtpPeer};
+use netpulse_test_support::peers::{HttpPeer, SilentPeer, SmtpPeer};
+use netpulse_test_support::ports::closed_port;
 use serde_json::{json, Value};
 
 /// How much longer than [`SEND_TIMEOUT`] a send may take against a silent peer: scheduling on a

@@ -3,14 +3,13 @@
 //! Maildir that the test then reads. Plain SMTP, STARTTLS and implicit TLS run against it, with
 //! a test CA made by rcgen and trusted through `ca_pem`.
 
-mod support;
-
 use std::path::PathBuf;
 
 use netpulse_alert::{Alert, AlertEvent, ChannelConfig, RegionVote, SendError, Sender};
+use netpulse_test_support::ports::closed_port;
+use netpulse_test_support::smtp::{ServerTls, SmtpSink};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use serde_json::{json, Value};
-use support::smtp::{ServerTls, SmtpSink};
 
 /// The one message the sink received, parsed.
 fn only_message(sink: &SmtpSink) -> Mail {
@@ -243,13 +242,7 @@ async fn smtp_5xx_is_permanent() {
 
 #[tokio::test]
 async fn smtp_connection_refused_is_retryable() {
-    let cfg = email(base_config(closed_port(), "none"));
+    let cfg = email(base_config(closed_port().port(), "none"));
     let err = Sender::new().send(&cfg, &alert()).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
-}
-
-/// A port nothing listens on (bound, read, released).
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }

@@ -1,27 +1,19 @@
 //! Helpers shared by the end-to-end benchmarks: real `netpulse` processes, their CPU time from
-//! /proc, a loopback HTTP target, the committed-result counter, and a fake coordinator for
+//! /proc, a loopback HTTP target (`netpulse_test_support::target`), the committed-result counter, and a fake coordinator for
 //! benchmarks of one edge node alone ([`fake_coordinator`]).
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub mod fake_coordinator;
 
-/// A child process killed (and reaped) when dropped.
-pub struct Killed(pub Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub use netpulse_test_support::process::KillOnDrop;
 
 /// The `netpulse` binary to run: this build's, or `NETPULSE_BENCH_BIN` to compare another build
 /// (say, a copy of the binary before a change) in alternating runs of the same benchmark.
@@ -31,7 +23,7 @@ pub fn netpulse_bin() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_netpulse").into())
 }
 
-pub fn spawn(args: &[&str]) -> (Killed, std::sync::mpsc::Receiver<String>) {
+pub fn spawn(args: &[&str]) -> (KillOnDrop, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(netpulse_bin())
         .args(args)
         .env("RUST_LOG", "error")
@@ -46,7 +38,7 @@ pub fn spawn(args: &[&str]) -> (Killed, std::sync::mpsc::Receiver<String>) {
             let _ = tx.send(l);
         }
     });
-    (Killed(child), rx)
+    (KillOnDrop::new(child), rx)
 }
 
 pub fn line(rx: &std::sync::mpsc::Receiver<String>, prefix: &str) -> String {
@@ -93,34 +85,10 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / clock_ticks()
 }
 
+/// An HTTP/1.1 target on 127.0.0.1 answering `200 ok` and closing; serves until the process
+/// ends.
 pub async fn http_target() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                    )
-                    .await;
-            });
-        }
-    });
-    addr
+    netpulse_test_support::target::Target::http("ok").await.addr
 }
 
 /// Results committed so far, summed over every edge node.
@@ -142,7 +110,7 @@ pub async fn stored(client: &reqwest::Client, base: &str, key: &str) -> u64 {
 
 /// A coordinator on loopback ports, with its API base URL, QUIC address and admin key.
 pub struct BenchCoordinator {
-    pub proc: Killed,
+    pub proc: KillOnDrop,
     pub base: String,
     pub quic: String,
     pub key: String,
@@ -200,7 +168,7 @@ impl BenchCoordinator {
         region: &str,
         token: &str,
         extra: &[&str],
-    ) -> Killed {
+    ) -> KillOnDrop {
         let mut args = vec![
             "edge",
             "--data-dir",

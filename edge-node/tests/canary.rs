@@ -16,8 +16,8 @@ use std::time::Duration;
 use netpulse_edge::canary::{self, CanarySet, Health};
 use netpulse_protocol::identity::{cert_to_pem, generate_csr, ClusterCa, NodeIdentity};
 use netpulse_protocol::tls::{coordinator_server_config, node_client_config, ALPN_EDGE};
+use netpulse_test_support::target::Target;
 use quinn::crypto::rustls::QuicServerConfig;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -52,47 +52,12 @@ async fn wait_for(
     }
 }
 
-/// A TCP listener that accepts (and drops) connections until stopped.
-struct Listener {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Listener {
-    async fn bind(addr: SocketAddr) -> Self {
-        let deadline = Instant::now() + PATIENCE;
-        let listener = loop {
-            match TcpListener::bind(addr).await {
-                Ok(l) => break l,
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("rebinding {addr}: {e}; retrying");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("cannot bind {addr}: {e}"),
-            }
-        };
-        let addr = listener.local_addr().expect("listener address");
-        let task = tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                drop(sock);
-            }
-        });
-        Self { addr, task }
-    }
-
-    /// Closes the listening socket: later connects are refused.
-    async fn close(self) {
-        self.task.abort();
-        let _ = self.task.await;
-    }
-}
-
 #[tokio::test]
 async fn tcp_canaries_impair_on_majority_failure_and_recover() {
     let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
     let mut listeners = Vec::new();
     for _ in 0..3 {
-        listeners.push(Listener::bind(any).await);
+        listeners.push(Target::tcp_on(any).await);
     }
     let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.addr).collect();
     let names: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
@@ -111,7 +76,7 @@ async fn tcp_canaries_impair_on_majority_failure_and_recover() {
 
     // A minority failing never impairs, however many rounds it lasts.
     let first = listeners.remove(0);
-    first.close().await;
+    first.stop().await;
     let h = wait_for(&mut health, "the closed canary reported failing", |h| {
         h.failing.iter().any(|f| f.target == names[0])
     })
@@ -131,7 +96,7 @@ async fn tcp_canaries_impair_on_majority_failure_and_recover() {
 
     // (b) All closed: connection refused everywhere, impaired, every target named.
     for l in listeners.drain(..) {
-        l.close().await;
+        l.stop().await;
     }
     let h = wait_for(&mut health, "impaired after the listeners closed", |h| {
         h.impaired
@@ -152,7 +117,7 @@ async fn tcp_canaries_impair_on_majority_failure_and_recover() {
 
     // (c) Back on the same ports: healthy again after a good round.
     for a in &addrs {
-        listeners.push(Listener::bind(*a).await);
+        listeners.push(Target::tcp_on(*a).await);
     }
     let h = wait_for(&mut health, "healthy after the listeners came back", |h| {
         !h.impaired && h.failing.is_empty()
@@ -160,7 +125,7 @@ async fn tcp_canaries_impair_on_majority_failure_and_recover() {
     .await;
     assert_eq!(h.episodes, 1, "{h:?}");
     for l in listeners {
-        l.close().await;
+        l.stop().await;
     }
 }
 

@@ -21,8 +21,6 @@
 //! whatever an odd spec names (a public host name, a broadcast address), no packet leaves the
 //! machine. This needs root, like the ICMP tests in `probes_real.rs`.
 
-mod support;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -36,9 +34,12 @@ use netpulse_protocol::check::{
     SnmpPrivProtocol, SnmpSpec, SnmpVersion, SshAuth, SshSpec, TcpSpec, TlsSpec, TlsVersion,
 };
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
+use netpulse_test_support::peers;
+use netpulse_test_support::ports::free_port_on;
+use netpulse_test_support::process::require;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 
 /// The secret every fixture puts in its kind's secret fields; distinctive enough that finding
 /// it anywhere in an outcome can only mean a leak.
@@ -266,7 +267,7 @@ fn encrypted_key() -> &'static str {
     KEY.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("key");
-        let status = std::process::Command::new(support::require("ssh-keygen"))
+        let status = std::process::Command::new(require("ssh-keygen", "openssh-client"))
             .args([
                 "-q",
                 "-t",
@@ -356,7 +357,7 @@ fn a_silent_peer_is_a_timeout_within_the_timeout() {
         let outcomes = in_netns(move || async move {
             let silent = SilentPeer::start(fixture.silent).await;
             let mut outcomes = Vec::new();
-            for spec in (fixture.specs)(silent.port) {
+            for spec in (fixture.specs)(silent.port()) {
                 let probe = Probe::build(&spec, &ctx()).expect("fixture spec builds");
                 let start = Instant::now();
                 let outcome = probe.run(TIMEOUT).await;
@@ -392,9 +393,9 @@ fn no_secret_in_any_message() {
         let (checked, failures) = in_netns(move || async move {
             let silent = SilentPeer::start(fixture.silent).await;
             let echo = EchoPeer::start().await;
-            let refused = closed_port().await;
+            let refused = closed_port();
             let mut specs = Vec::new();
-            for port in [silent.port, echo.port, refused] {
+            for port in [silent.port(), echo.port, refused] {
                 specs.extend((fixture.specs)(port));
             }
             let invalid = (fixture.invalid)(echo.port);
@@ -741,65 +742,56 @@ impl Drop for EchoPeer {
 }
 
 /// A peer that never answers, of the kind a fixture asks for.
-struct SilentPeer {
-    port: u16,
-    task: Option<tokio::task::JoinHandle<()>>,
+enum SilentPeer {
+    /// Accepts and holds connections, never reads or writes.
+    Tcp(peers::SilentPeer),
+    /// Reads datagrams and drops them, so the sender sees no "port unreachable" either.
+    Udp {
+        port: u16,
+        task: tokio::task::JoinHandle<()>,
+    },
+    /// The namespace ignores echo requests (see `in_netns`).
+    Icmp,
 }
 
 impl SilentPeer {
     async fn start(kind: Silent) -> SilentPeer {
         match kind {
-            Silent::Tcp => {
-                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind tcp");
-                let port = listener.local_addr().expect("local addr").port();
-                let task = tokio::spawn(async move {
-                    // Accepted and held, never read or written.
-                    let mut held: Vec<TcpStream> = Vec::new();
-                    while let Ok((stream, _)) = listener.accept().await {
-                        held.push(stream);
-                    }
-                });
-                SilentPeer {
-                    port,
-                    task: Some(task),
-                }
-            }
+            Silent::Tcp => SilentPeer::Tcp(peers::SilentPeer::start().await),
             Silent::Udp => {
                 let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
                 let port = socket.local_addr().expect("local addr").port();
                 let task = tokio::spawn(async move {
-                    // Read and dropped, so the sender sees no "port unreachable" either.
                     let mut buf = vec![0u8; 64 * 1024];
                     while socket.recv_from(&mut buf).await.is_ok() {}
                 });
-                SilentPeer {
-                    port,
-                    task: Some(task),
-                }
+                SilentPeer::Udp { port, task }
             }
-            // The namespace ignores echo requests (see `in_netns`).
-            Silent::Icmp => SilentPeer {
-                port: 0,
-                task: None,
-            },
+            Silent::Icmp => SilentPeer::Icmp,
+        }
+    }
+
+    /// The port it holds (0 for ICMP).
+    fn port(&self) -> u16 {
+        match self {
+            SilentPeer::Tcp(peer) => peer.addr().port(),
+            SilentPeer::Udp { port, .. } => *port,
+            SilentPeer::Icmp => 0,
         }
     }
 }
 
 impl Drop for SilentPeer {
     fn drop(&mut self) {
-        if let Some(t) = &self.task {
-            t.abort();
+        if let SilentPeer::Udp { task, .. } = self {
+            task.abort();
         }
     }
 }
 
 /// A port of 127.0.0.1 closed for both TCP and UDP at the time of the call.
-async fn closed_port() -> u16 {
-    let (tcp, udp) = tcp_and_udp_on_one_port().await;
-    let port = tcp.local_addr().expect("local addr").port();
-    drop((tcp, udp));
-    port
+fn closed_port() -> u16 {
+    free_port_on(&["127.0.0.1"], &["127.0.0.1"])
 }
 
 async fn tcp_and_udp_on_one_port() -> (TcpListener, UdpSocket) {
@@ -842,7 +834,7 @@ fn netns_runtime() -> tokio::runtime::Handle {
     if unsafe { libc::geteuid() } != 0 {
         panic!("the compliance test needs root (network namespaces, ICMP); run the tests as root");
     }
-    let ip = support::require("ip");
+    let ip = require("ip", "iproute2");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("compliance-netns".into())

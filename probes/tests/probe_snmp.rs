@@ -8,9 +8,7 @@
 
 mod support;
 
-use std::io::Read;
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
@@ -19,7 +17,9 @@ use netpulse_protocol::check::{
     ThresholdOp, ThresholdSeverity,
 };
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-use support::{message, metric, require, PEERS_HINT};
+use netpulse_test_support::ports::free_udp_port;
+use netpulse_test_support::snmpd::Snmpd;
+use support::{message, metric};
 
 const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
 const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
@@ -31,117 +31,34 @@ const LO_IN_OCTETS: &str = "1.3.6.1.2.1.2.2.1.10.1";
 const AUTH_PASS: &str = "authpass123";
 const PRIV_PASS: &str = "privpass123";
 
-/// A UDP port free on 127.0.0.1 at the time of the call.
-fn free_udp_port() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral UDP port");
-    socket.local_addr().expect("local address").port()
+/// The agent's configuration: v2c community `public`, and SNMPv3 users (authPriv SHA/AES,
+/// authNoPriv SHA-256).
+fn conf() -> String {
+    format!(
+        "rocommunity public 127.0.0.1\n\
+         sysServices 72\n\
+         createUser authPrivUser SHA \"{AUTH_PASS}\" AES \"{PRIV_PASS}\"\n\
+         rouser authPrivUser priv\n\
+         createUser authUser SHA-256 \"{AUTH_PASS}\"\n\
+         rouser authUser auth\n"
+    )
 }
 
-/// An snmpd child, killed and reaped on drop.
-struct Snmpd {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+/// An agent with [`conf`].
+fn start_agent() -> Snmpd {
+    Snmpd::start(&conf())
 }
 
-impl Drop for Snmpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Probe specs for the test agent.
+trait SpecFor {
+    fn spec(&self, version: SnmpVersion) -> SnmpSpec;
 }
 
-impl Snmpd {
-    fn log(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut f) = std::fs::File::open(self.dir.path().join("snmpd.log")) {
-            let _ = f.read_to_string(&mut text);
-        }
-        // The MIB loader is noisy without MIB files; keep the agent's own lines.
-        text.lines()
-            .filter(|l| !l.contains("MIB") && !l.contains("module") && !l.contains("Did not find"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Starts snmpd on a free port and waits until it answers a v2c GET.
-    fn start() -> Snmpd {
-        let bin = require("snmpd");
-        for _attempt in 0..5 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let persist = dir.path().join("persist");
-            std::fs::create_dir(&persist).expect("persistent dir");
-            let conf = dir.path().join("snmpd.conf");
-            std::fs::write(
-                &conf,
-                format!(
-                    "rocommunity public 127.0.0.1\n\
-                     sysServices 72\n\
-                     createUser authPrivUser SHA \"{AUTH_PASS}\" AES \"{PRIV_PASS}\"\n\
-                     rouser authPrivUser priv\n\
-                     createUser authUser SHA-256 \"{AUTH_PASS}\"\n\
-                     rouser authUser auth\n"
-                ),
-            )
-            .expect("write snmpd.conf");
-            let log = std::fs::File::create(dir.path().join("snmpd.log")).expect("log file");
-            let port = free_udp_port();
-            let child = Command::new(&bin)
-                .args(["-f", "-Lo", "-C", "-c"])
-                .arg(&conf)
-                .arg("-p")
-                .arg(dir.path().join("snmpd.pid"))
-                .arg(format!("udp:127.0.0.1:{port}"))
-                .env("SNMP_PERSISTENT_DIR", &persist)
-                .env("MIBS", "")
-                .env("MIBDIRS", dir.path().join("no-mibs"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log handle"))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}; {PEERS_HINT}", bin.display()));
-            let mut snmpd = Snmpd { child, port, dir };
-            match snmpd.wait_ready() {
-                Ok(()) => return snmpd,
-                // Lost a race for the port: try another one.
-                Err(log) if log.contains("Error opening specified endpoint") => continue,
-                Err(log) => panic!("snmpd did not come up on port {port}:\n{log}"),
-            }
-        }
-        panic!("snmpd could not bind a free port in 5 attempts");
-    }
-
-    /// Polls with a hand-made v2c GET of sysUpTime.0 (independent of the code under test).
-    fn wait_ready(&mut self) -> Result<(), String> {
-        const GET_UPTIME: [u8; 40] = [
-            0x30, 0x26, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0,
-            0x19, 0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x0e, 0x30, 0x0c,
-            0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x03, 0x00, 0x05, 0x00,
-        ];
-        let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .map_err(|e| e.to_string())?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut buf = [0u8; 1500];
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("snmpd exited ({status}):\n{}", self.log()));
-            }
-            let _ = socket.send_to(&GET_UPTIME, ("127.0.0.1", self.port));
-            if let Ok((n, _)) = socket.recv_from(&mut buf) {
-                if n > 0 && buf[0] == 0x30 {
-                    return Ok(());
-                }
-            }
-        }
-        Err(format!("no answer within 15 s:\n{}", self.log()))
-    }
-
+impl SpecFor for Snmpd {
     fn spec(&self, version: SnmpVersion) -> SnmpSpec {
         SnmpSpec {
             host: "127.0.0.1".into(),
-            port: self.port,
+            port: self.addr.port(),
             version,
             oids: Vec::new(),
             walk: Vec::new(),
@@ -195,7 +112,7 @@ fn assert_no_secrets(o: &ProbeOutcome) {
 
 #[tokio::test]
 async fn v2c_get_sys_descr_and_uptime() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let mut spec = agent.spec(v2c("public"));
     spec.oids = vec![SYS_DESCR.into(), SYS_SERVICES.into(), SYS_UPTIME.into()];
     let o = run(spec).await;
@@ -221,7 +138,7 @@ async fn v2c_get_sys_descr_and_uptime() {
 
 #[tokio::test]
 async fn v2c_walk_of_system_subtree() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let mut spec = agent.spec(v2c("public"));
     spec.walk = vec![SYSTEM.into()];
     let o = run(spec).await;
@@ -241,7 +158,7 @@ async fn v2c_walk_of_system_subtree() {
 
 #[tokio::test]
 async fn v2c_wrong_community_is_down_with_timeout() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let started = Instant::now();
     let o = run_probe(
         &build(agent.spec(v2c("wrongcommunity"))),
@@ -285,7 +202,7 @@ async fn no_agent_on_port_is_a_timeout_within_budget() {
 
 #[tokio::test]
 async fn v3_auth_priv_ok() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let mut spec = agent.spec(v3_auth_priv(AUTH_PASS, PRIV_PASS));
     spec.oids = vec![SYS_DESCR.into()];
     spec.walk = vec![SYSTEM.into()];
@@ -310,7 +227,7 @@ async fn v3_auth_priv_ok() {
 
 #[tokio::test]
 async fn v3_wrong_auth_password_is_auth() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let o = run(agent.spec(v3_auth_priv("wrongpass999", PRIV_PASS))).await;
     assert_eq!(o.status, CheckStatus::Down, "{o:?}");
     assert_eq!(
@@ -344,7 +261,7 @@ async fn v3_wrong_auth_password_is_auth() {
 
 #[tokio::test]
 async fn thresholds_make_runs_degraded_or_down() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let threshold = |oid: &str, op, value, severity| SnmpThreshold {
         oid: oid.into(),
         op,
@@ -399,7 +316,7 @@ async fn thresholds_make_runs_degraded_or_down() {
 
 #[tokio::test]
 async fn counter_rate_between_two_runs_of_one_probe() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let mut spec = agent.spec(v2c("public"));
     spec.rates = vec![LO_IN_OCTETS.into()];
     let rate = format!("{LO_IN_OCTETS}_per_s");
@@ -441,7 +358,7 @@ async fn counter_rate_between_two_runs_of_one_probe() {
 
 #[tokio::test]
 async fn no_such_object_is_assertion() {
-    let agent = Snmpd::start();
+    let agent = start_agent();
     let mut spec = agent.spec(v2c("public"));
     spec.oids = vec![SYS_DESCR.into(), "1.3.6.1.2.1.99.0".into()];
     let o = run(spec).await;

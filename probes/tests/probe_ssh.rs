@@ -1,206 +1,32 @@
-//! The SSH probe against a real OpenSSH `sshd`, started by each test on 127.0.0.1 and a free
-//! port with its own host key, config, pid file and authorized keys in a temporary directory.
+//! The SSH probe against a real OpenSSH `sshd` (`netpulse_test_support::sshd`), started by each
+//! test on 127.0.0.1 and a free port with its own host key, config, pid file and authorized keys
+//! in a temporary directory.
 //!
 //! The tests log in as a local system user, [`TEST_USER`], created once (idempotently) with a
 //! known password; they need root (to create the user and to run `sshd`).
 //! `scripts/test-peers.sh` installs `sshd`, `ssh-keygen` and the `passwd` tools. A missing
-//! peer fails the test with a message naming that script; nothing is skipped.
+//! peer fails the test with a message naming its package and that script; nothing is skipped.
 #![cfg(feature = "ssh")]
 
 mod support;
 
-use std::fs;
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
 use netpulse_protocol::check::{ProbeSpec, SshAuth, SshSpec};
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-use support::{message, metric, require};
+use netpulse_test_support::ports::closed_port;
+use netpulse_test_support::sshd::{keygen, Sshd, TEST_PASSWORD, TEST_USER};
+use support::{message, metric};
 
-/// The local account the tests log in as.
-const TEST_USER: &str = "netpulse-test";
-/// Its password (a throwaway account used only by these tests, only through loopback sshd).
-const TEST_PASSWORD: &str = "np-Test-pw-4711";
-
-fn run_tool(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Probe specs for the test server.
+trait SpecFor {
+    fn spec(&self, auth: SshAuth) -> SshSpec;
+    fn password_spec(&self) -> SshSpec;
 }
 
-/// Creates [`TEST_USER`] if missing and sets its password; once per test process.
-fn ensure_test_user() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            panic!("the SSH tests need root (to create {TEST_USER} and run sshd)");
-        }
-        let exists = Command::new("id")
-            .arg(TEST_USER)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !exists {
-            let useradd = require("useradd");
-            let out = Command::new(useradd)
-                .args(["--create-home", "--shell", "/bin/sh", TEST_USER])
-                .output()
-                .expect("run useradd");
-            // 9: created meanwhile by another process.
-            assert!(
-                out.status.success() || out.status.code() == Some(9),
-                "useradd failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let mut chpasswd = Command::new(require("chpasswd"))
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("run chpasswd");
-        {
-            use std::io::Write;
-            let stdin = chpasswd.stdin.as_mut().expect("stdin");
-            writeln!(stdin, "{TEST_USER}:{TEST_PASSWORD}").expect("write to chpasswd");
-        }
-        assert!(
-            chpasswd.wait().expect("chpasswd").success(),
-            "chpasswd failed"
-        );
-    });
-}
-
-/// A port that was free on 127.0.0.1 at the time of the call.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A generated key pair: (private key text, public key line, SHA-256 fingerprint).
-fn keygen(dir: &Path, name: &str, passphrase: &str) -> (String, String, String) {
-    let path = dir.join(name);
-    run_tool(
-        Command::new(require("ssh-keygen"))
-            .args(["-q", "-t", "ed25519", "-C", name, "-N", passphrase, "-f"])
-            .arg(&path),
-    );
-    let fp = run_tool(
-        Command::new(require("ssh-keygen"))
-            .arg("-lf")
-            .arg(path.with_extension("pub")),
-    );
-    let fp = fp
-        .split_whitespace()
-        .nth(1)
-        .expect("fingerprint in ssh-keygen -l output")
-        .to_owned();
-    let private = fs::read_to_string(&path).expect("private key");
-    let public = fs::read_to_string(path.with_extension("pub")).expect("public key");
-    (private, public, fp)
-}
-
-/// `sshd -D -e` with its own configuration; stopped on drop.
-struct Sshd {
-    child: Child,
-    port: u16,
-    /// Fingerprint of its host key, as `ssh-keygen -lf` prints it.
-    host_key_fingerprint: String,
-    /// Private key (unencrypted) of an authorized client key.
-    client_key: String,
-    /// Private key, encrypted with [`Sshd::CLIENT_KEY_PASSPHRASE`], also authorized.
-    client_key_encrypted: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Sshd {
-    const CLIENT_KEY_PASSPHRASE: &'static str = "key-passphrase";
-
-    /// Without PAM: passwords are checked against the shadow file by sshd itself.
-    fn start() -> Sshd {
-        Self::start_with(false, "")
-    }
-
-    /// With `pam`, sshd asks the password through PAM, which is what backs
-    /// keyboard-interactive authentication on Linux.
-    /// `extra` is appended to the configuration.
-    fn start_with(pam: bool, extra: &str) -> Sshd {
-        let use_pam = if pam { "yes" } else { "no" };
-        let sshd = require("sshd");
-        ensure_test_user();
-        // Privilege separation directory, normally made by the init script.
-        fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-        let dir = tempfile::tempdir().expect("tempdir");
-        // sshd reads authorized_keys as the user.
-        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-        let (_, _, host_fp) = keygen(dir.path(), "host_ed25519", "");
-        let (client_key, client_pub, _) = keygen(dir.path(), "client", "");
-        let (client_key_encrypted, client_pub2, _) =
-            keygen(dir.path(), "client_enc", Self::CLIENT_KEY_PASSPHRASE);
-        let authorized = dir.path().join("authorized_keys");
-        fs::write(&authorized, format!("{client_pub}{client_pub2}")).expect("authorized_keys");
-        fs::set_permissions(&authorized, fs::Permissions::from_mode(0o644)).expect("chmod");
-        let port = free_port();
-        let d = dir.path().display();
-        let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
-             AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM {use_pam}\n\
-             PasswordAuthentication yes\nKbdInteractiveAuthentication yes\nPubkeyAuthentication yes\n\
-             PermitRootLogin no\nAllowUsers {TEST_USER}\nLogLevel VERBOSE\n{extra}"
-        );
-        let config_path = dir.path().join("sshd_config");
-        fs::write(&config_path, config).expect("sshd_config");
-        let mut child = Command::new(&sshd)
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                fs::File::create(dir.path().join("sshd.log")).expect("sshd.log"),
-            ))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", sshd.display()));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = fs::read_to_string(dir.path().join("sshd.log")).unwrap_or_default();
-                panic!("sshd exited at start-up ({status}):\n{log}");
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "sshd did not listen on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Sshd {
-            child,
-            port,
-            host_key_fingerprint: host_fp,
-            client_key,
-            client_key_encrypted,
-            _dir: dir,
-        }
-    }
-
+impl SpecFor for Sshd {
     fn spec(&self, auth: SshAuth) -> SshSpec {
         SshSpec {
             host: "127.0.0.1".into(),
@@ -217,13 +43,6 @@ impl Sshd {
 
     fn password_spec(&self) -> SshSpec {
         self.spec(SshAuth::Password(TEST_PASSWORD.into()))
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -415,7 +234,7 @@ async fn ssh_command_exit_3_is_assertion() {
 
 #[tokio::test]
 async fn ssh_refused_port_is_refused() {
-    let port = free_port();
+    let port = closed_port().port();
     let spec = SshSpec {
         host: "127.0.0.1".into(),
         port,

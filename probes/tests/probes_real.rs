@@ -14,9 +14,8 @@
 mod support;
 
 use std::future::Future;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::net::UdpSocket;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,11 @@ use netpulse_protocol::check::{
     DnsRecordType, DnsSpec, Endpoint, IcmpSpec, ProbeSpec, TlsSpec, TlsVersion,
 };
 use netpulse_protocol::result::{CheckStatus, ErrorClass};
-use support::{message, metric, require};
+use netpulse_test_support::nsd::Nsd;
+use netpulse_test_support::openssl::{Identity, SServer};
+use netpulse_test_support::ports::{closed_port, free_port_on};
+use netpulse_test_support::process::require;
+use support::{message, metric};
 
 fn ctx() -> ProbeContext {
     ProbeContext::for_node("test", "n-real")
@@ -37,25 +40,6 @@ fn require_root(what: &str) {
     if unsafe { libc::geteuid() } != 0 {
         panic!("{what} needs root (raw ICMP sockets, network namespaces); run the tests as root");
     }
-}
-
-/// A port free for both TCP and UDP on 127.0.0.1 and ::1 at the time of the call.
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let Ok(udp) = UdpSocket::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let Ok(port) = udp.local_addr().map(|a| a.port()) else {
-            continue;
-        };
-        let free = TcpListener::bind(("127.0.0.1", port)).is_ok()
-            && UdpSocket::bind(("::1", port)).is_ok()
-            && TcpListener::bind(("::1", port)).is_ok();
-        if free {
-            return port;
-        }
-    }
-    panic!("no free port");
 }
 
 /// Runs `probe` with a generous timeout.
@@ -69,30 +53,6 @@ async fn run_within(spec: ProbeSpec, timeout: Duration) -> ProbeOutcome {
     // Shown with --nocapture, and for failing tests.
     println!("{} -> {outcome:?}", spec.kind());
     outcome
-}
-
-/// Sends SIGTERM to a child's process group, then SIGKILL if it lingers, and reaps it.
-fn stop_group(child: &mut Child) {
-    let pgid = child.id() as i32;
-    // SAFETY: signalling a process group we created; failures only mean it is gone.
-    unsafe {
-        libc::kill(-pgid, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            // Children of the leader (nsd's server and xfrd processes) get the same signal.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
-    let _ = child.wait();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,98 +82,6 @@ sip         IN A     127.0.0.30
 @           IN CAA   0 iodef "mailto:security@example.test"
 "#;
 
-/// `nsd` serving [`ZONE`] (plus a large TXT set) on 127.0.0.1 and ::1; stopped on drop.
-struct Nsd {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Nsd {
-    fn start() -> Nsd {
-        let nsd = require("nsd");
-        let checkconf = require("nsd-checkconf");
-        let mut last_log = String::new();
-        for _attempt in 0..5 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let port = free_port();
-            let d = dir.path().display();
-            let conf = format!(
-                "server:\n    ip-address: 127.0.0.1\n    ip-address: ::1\n    port: {port}\n    \
-                 username: \"\"\n    chroot: \"\"\n    zonesdir: \"{d}\"\n    database: \"\"\n    \
-                 pidfile: \"{d}/nsd.pid\"\n    xfrdfile: \"{d}/xfrd.state\"\n    \
-                 zonelistfile: \"{d}/zone.list\"\n    logfile: \"{d}/nsd.log\"\n    \
-                 server-count: 1\n    verbosity: 1\n    reuseport: no\n\
-                 remote-control:\n    control-enable: no\n\
-                 zone:\n    name: \"example.test\"\n    zonefile: \"example.test.zone\"\n"
-            );
-            let conf_path = dir.path().join("nsd.conf");
-            std::fs::write(&conf_path, conf).expect("write nsd.conf");
-            std::fs::write(dir.path().join("example.test.zone"), zone_text()).expect("zone");
-            let check = Command::new(&checkconf)
-                .arg(&conf_path)
-                .output()
-                .expect("run nsd-checkconf");
-            assert!(
-                check.status.success(),
-                "nsd-checkconf refused the test configuration: {}",
-                String::from_utf8_lossy(&check.stderr)
-            );
-            let child = {
-                use std::os::unix::process::CommandExt;
-                Command::new(&nsd)
-                    .args(["-d", "-c"])
-                    .arg(&conf_path)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .process_group(0)
-                    .spawn()
-                    .expect("spawn nsd")
-            };
-            let mut server = Nsd { child, port, dir };
-            if server.wait_ready() {
-                return server;
-            }
-            last_log =
-                std::fs::read_to_string(server.dir.path().join("nsd.log")).unwrap_or_default();
-            drop(server);
-        }
-        panic!("nsd did not start; last log:\n{last_log}");
-    }
-
-    /// Polls with a hand-made SOA query (not the probe under test) until nsd answers.
-    fn wait_ready(&mut self) -> bool {
-        let query: &[u8] = b"\x4e\x50\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\
-                              \x07example\x04test\x00\x00\x06\x00\x01";
-        let Ok(sock) = UdpSocket::bind("127.0.0.1:0") else {
-            return false;
-        };
-        let _ = sock.set_read_timeout(Some(Duration::from_millis(100)));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            let _ = sock.send_to(query, ("127.0.0.1", self.port));
-            let mut buf = [0u8; 512];
-            if let Ok((n, _)) = sock.recv_from(&mut buf) {
-                if n > 12 && buf[0..2] == query[0..2] {
-                    return true;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-}
-
-impl Drop for Nsd {
-    fn drop(&mut self) {
-        stop_group(&mut self.child);
-    }
-}
-
 /// The zone plus 30 long TXT records at `big`, too many for one 1232-byte UDP answer.
 fn zone_text() -> String {
     let mut z = ZONE.to_owned();
@@ -241,7 +109,7 @@ fn dns_spec(port: u16, name: &str, t: DnsRecordType, expect: &[&str]) -> DnsSpec
 
 #[tokio::test]
 async fn dns_every_record_type_against_nsd() {
-    let nsd = Nsd::start();
+    let nsd = Nsd::start(&zone_text());
     use DnsRecordType as T;
     let cases: [(&str, T, &[&str], f64); 10] = [
         ("www.example.test", T::A, &["127.0.0.10", "127.0.0.11"], 2.0),
@@ -315,7 +183,7 @@ async fn dns_every_record_type_against_nsd() {
 
 #[tokio::test]
 async fn dns_over_ipv6_nameserver() {
-    let nsd = Nsd::start();
+    let nsd = Nsd::start(&zone_text());
     let mut spec = dns_spec(
         nsd.port,
         "www.example.test",
@@ -339,7 +207,7 @@ async fn dns_over_ipv6_nameserver() {
 
 #[tokio::test]
 async fn dns_nxdomain_is_assertion_unless_expected() {
-    let nsd = Nsd::start();
+    let nsd = Nsd::start(&zone_text());
     let mut spec = dns_spec(nsd.port, "nosuch.example.test", DnsRecordType::A, &[]);
     let o = run(ProbeSpec::Dns(spec.clone())).await;
     assert_eq!(o.status, CheckStatus::Down);
@@ -368,7 +236,7 @@ async fn dns_nxdomain_is_assertion_unless_expected() {
 
 #[tokio::test]
 async fn dns_wrong_or_missing_answers_are_assertions() {
-    let nsd = Nsd::start();
+    let nsd = Nsd::start(&zone_text());
     let o = run(ProbeSpec::Dns(dns_spec(
         nsd.port,
         "www.example.test",
@@ -424,7 +292,7 @@ async fn dns_wrong_or_missing_answers_are_assertions() {
 
 #[tokio::test]
 async fn dns_truncated_udp_answer_is_retried_over_tcp() {
-    let nsd = Nsd::start();
+    let nsd = Nsd::start(&zone_text());
     let o = run(ProbeSpec::Dns(dns_spec(
         nsd.port,
         "big.example.test",
@@ -444,7 +312,7 @@ async fn dns_truncated_udp_answer_is_retried_over_tcp() {
 #[tokio::test]
 async fn dns_closed_nameserver_port_is_connect_error() {
     // Nothing listens: the kernel answers with ICMP port unreachable.
-    let port = free_port();
+    let port = free_port_on(&["127.0.0.1"], &["127.0.0.1"]);
     let o = run(ProbeSpec::Dns(dns_spec(
         port,
         "www.example.test",
@@ -570,13 +438,6 @@ impl Pki {
     }
 }
 
-/// What `s_server` presents.
-struct Identity {
-    cert_pem: String,
-    key_pem: String,
-    chain_pem: Option<String>,
-}
-
 fn self_signed(names: &[&str]) -> Identity {
     let key = rcgen::KeyPair::generate().expect("key");
     let cert = leaf_params(names, days(-1), days(90))
@@ -586,80 +447,6 @@ fn self_signed(names: &[&str]) -> Identity {
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
         chain_pem: None,
-    }
-}
-
-/// `openssl s_server` on 127.0.0.1; killed on drop.
-struct SServer {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl SServer {
-    fn start(id: &Identity, extra: &[&str]) -> SServer {
-        let openssl = require("openssl");
-        for _attempt in 0..5 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let cert = dir.path().join("cert.pem");
-            let key = dir.path().join("key.pem");
-            std::fs::write(&cert, &id.cert_pem).expect("cert");
-            std::fs::write(&key, &id.key_pem).expect("key");
-            let port = free_port();
-            let mut cmd = Command::new(&openssl);
-            cmd.arg("s_server")
-                .arg("-accept")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("-cert")
-                .arg(&cert)
-                .arg("-key")
-                .arg(&key)
-                // Answers HTTP GETs itself and never reads stdin.
-                .arg("-www")
-                .args(extra);
-            if let Some(chain) = &id.chain_pem {
-                let path = dir.path().join("chain.pem");
-                std::fs::write(&path, chain).expect("chain");
-                cmd.arg("-cert_chain").arg(path);
-            }
-            let log = std::fs::File::create(dir.path().join("s_server.log")).expect("log");
-            let child = {
-                use std::os::unix::process::CommandExt;
-                cmd.stdin(Stdio::null())
-                    .stdout(log.try_clone().expect("log"))
-                    .stderr(log)
-                    .process_group(0)
-                    .spawn()
-                    .expect("spawn openssl s_server")
-            };
-            let mut server = SServer {
-                child,
-                port,
-                _dir: dir,
-            };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = server.child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return server;
-                }
-                std::thread::sleep(Duration::from_millis(30));
-            }
-            let mut log = String::new();
-            if let Ok(mut f) = std::fs::File::open(server._dir.path().join("s_server.log")) {
-                let _ = f.read_to_string(&mut log);
-            }
-            eprintln!("s_server did not start on port {port}: {log}");
-        }
-        panic!("openssl s_server did not start");
-    }
-}
-
-impl Drop for SServer {
-    fn drop(&mut self) {
-        stop_group(&mut self.child);
     }
 }
 
@@ -854,7 +641,7 @@ async fn tls12_only_server_against_min_version() {
 
 #[tokio::test]
 async fn tls_refused_port() {
-    let port = free_port();
+    let port = closed_port().port();
     let o = run(ProbeSpec::Tls(tls_spec(port, None))).await;
     assert_eq!(o.error_class(), Some(ErrorClass::Refused), "{o:?}");
 }
@@ -951,7 +738,7 @@ where
     Fut: Future<Output = T>,
 {
     require_root("network namespaces");
-    let ip = require("ip");
+    let ip = require("ip", "iproute2");
     std::thread::spawn(move || {
         // SAFETY: unshare affects only this thread, which owns nothing shared yet.
         let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
@@ -1064,7 +851,7 @@ fn icmp_silent_host_is_down_timeout_with_full_loss() {
 
 #[test]
 fn icmp_partial_loss_is_degraded() {
-    let nft = require("nft");
+    let nft = require("nft", "nftables");
     let o = in_private_netns(
         move || {
             // Drop every second echo request arriving on this namespace's loopback.

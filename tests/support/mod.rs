@@ -9,13 +9,12 @@ pub mod api;
 pub mod chaos;
 pub mod cluster;
 pub mod netns;
-pub mod receiver;
-/// The aiosmtpd sink of the e-mail channel tests, shared rather than copied.
-#[path = "../../alert/tests/support/smtp.rs"]
-pub mod smtp;
 pub mod snmpd;
-pub mod target;
 pub mod wire_node;
+
+/// Peers shared with the other crates' tests (`netpulse-test-support`): the webhook receiver,
+/// the aiosmtpd sink and the local HTTP/TCP targets.
+pub use netpulse_test_support::{receiver, smtp, target};
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
-//! A webhook receiver (used by the e2e tests and the detection bench): records every request, verifies `X-NetPulse-Signature` independently
-//! (HMAC-SHA256 over the raw body), and can be told to answer with an error for a while.
+//! A webhook receiver (used by the end-to-end tests and the detection bench): records every
+//! request, verifies `X-NetPulse-Signature` independently (HMAC-SHA256 over the raw body), and
+//! can be told to answer with an error for a while.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -52,6 +53,7 @@ struct Shared {
 
 /// A local HTTP server standing in for a webhook consumer.
 pub struct Receiver {
+    /// Where it listens.
     pub addr: SocketAddr,
     secret: String,
     shared: Arc<Mutex<Shared>>,

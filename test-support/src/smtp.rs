@@ -2,12 +2,12 @@
 //! on a free port, storing every accepted message in a Maildir. Plain SMTP, STARTTLS or
 //! implicit TLS.
 //!
-//! Shared by the e-mail channel tests (`alert/tests/email.rs`) and the end-to-end alert tests
-//! (`tests/support/mod.rs` includes this file by path).
+//! Used by the e-mail channel tests (`alert/tests/email.rs`) and the end-to-end alert tests
+//! (`tests/t60_alerts.rs`).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// The system interpreter the Debian package installs into.
@@ -18,25 +18,30 @@ pub enum ServerTls<'a> {
     /// Plain SMTP.
     None,
     /// STARTTLS required before MAIL.
-    Starttls { cert: &'a Path, key: &'a Path },
+    Starttls {
+        /// The certificate (chain) file, PEM.
+        cert: &'a Path,
+        /// Its private key, PEM.
+        key: &'a Path,
+    },
     /// TLS from the first byte.
-    Implicit { cert: &'a Path, key: &'a Path },
+    Implicit {
+        /// The certificate (chain) file, PEM.
+        cert: &'a Path,
+        /// Its private key, PEM.
+        key: &'a Path,
+    },
 }
+
+use crate::process::KillOnDrop;
 
 /// A running aiosmtpd; killed and reaped on drop.
 pub struct SmtpSink {
-    child: Child,
+    _child: KillOnDrop,
     /// Where it listens.
     pub addr: SocketAddr,
     maildir: PathBuf,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl SmtpSink {
@@ -75,16 +80,16 @@ impl SmtpSink {
         cmd.args(extra);
         cmd.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(&maildir);
         cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("start aiosmtpd");
+        let mut child = KillOnDrop::new(cmd.spawn().expect("start aiosmtpd"));
 
         // Wait until it listens (or died). This is readiness polling, not a timing assertion.
         for _ in 0..300 {
-            if let Ok(Some(status)) = child.try_wait() {
+            if let Some(status) = child.exited() {
                 panic!("aiosmtpd exited early: {status}");
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return SmtpSink {
-                    child,
+                    _child: child,
                     addr,
                     maildir,
                     _dir: dir,
@@ -92,8 +97,7 @@ impl SmtpSink {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(child);
         panic!("aiosmtpd did not start listening on {addr}");
     }
 

@@ -1,16 +1,15 @@
-//! Real local peers for the channel compliance test (`alert/tests/compliance.rs`): servers on
-//! `127.0.0.1:0` that answer the way a failing service does, so delivery is tested over real
-//! sockets with real HTTP and SMTP clients.
+//! Local peers that fail the way real services do: servers on `127.0.0.1:0` that answer with an
+//! error, refuse or stay silent, so clients are tested over real sockets with real HTTP and SMTP
+//! stacks. Used by the channel compliance test (`alert/tests/compliance.rs`) and the probe
+//! compliance test (`probes/tests/compliance.rs`, the silent TCP peer).
 //!
 //! - [`HttpPeer`]: answers every request with one status and echoes the request (line,
 //!   `Authorization`, body) in its error body, as some APIs do, so secrets a channel sends must
 //!   be scrubbed from the error message.
 //! - [`SmtpPeer`]: greets every connection with one reply line (`421 ...`, `554 ...`).
 //! - [`SilentPeer`]: accepts connections and never says a word.
-//! - [`closed_port`]: a port nothing listens on.
 //!
-//! Included by path (`#[path = "support/peers.rs"]`) by the tests that use it, so test binaries
-//! that do not need it do not compile unused code.
+//! A port nothing listens on is [`crate::ports::closed_port`].
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -180,10 +179,4 @@ impl SilentPeer {
     pub fn connections(&self) -> usize {
         self.0.hits.load(Ordering::SeqCst)
     }
-}
-
-/// A local address nothing listens on (bound, read, released), so connecting is refused.
-pub fn closed_port() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address")
 }

@@ -1,3 +1,0 @@
-//! Real peers shared by this crate's integration tests.
-
-pub mod smtp;

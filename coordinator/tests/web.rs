@@ -53,21 +53,15 @@ async fn ingest_results(running: &Running, monitor: &str) {
     use netpulse_engine::command::{AgedResult, Command, IngestBatch, IngestItem, NodeIngest};
     use netpulse_engine::model::EdgeNode;
     use netpulse_protocol::result::{CheckResult, CheckStatus, ErrorClass, ProbeError};
+    use netpulse_test_support::fixtures::{test_node, test_result};
 
     let now = netpulse_coordinator::now_ms();
     let node = EdgeNode {
         id: "edge-web-1".into(),
-        region: "eu-west".into(),
-        labels: Default::default(),
         version: "test".into(),
         token_id: "tok".into(),
         enrolled_at_ms: now,
-        session: None,
-        session_since_ms: 0,
-        last_seen_ms: 0,
-        revoked: false,
-        results_stored: 0,
-        results_duplicate: 0,
+        ..test_node("eu-west")
     };
     running
         .ctx
@@ -77,25 +71,19 @@ async fn ingest_results(running: &Running, monitor: &str) {
     let results: Vec<CheckResult> = (1..=6u64)
         .map(|seq| {
             let down = seq == 4;
+            let status = if down {
+                CheckStatus::Down
+            } else {
+                CheckStatus::Up
+            };
             CheckResult {
-                seq,
-                monitor_id: monitor.to_owned(),
-                revision: 1,
-                checked_at_ms: now - (7 - seq as i64) * 60_000,
-                status: if down {
-                    CheckStatus::Down
-                } else {
-                    CheckStatus::Up
-                },
                 duration_us: 10_000 + seq * 1_000,
                 error: down.then(|| ProbeError {
                     class: ErrorClass::Refused,
                     message: "connection <refused>".into(),
                 }),
                 metrics: vec![],
-                detail: None,
-                facts: vec![],
-                impaired: false,
+                ..test_result(seq, monitor, now - (7 - seq as i64) * 60_000, status)
             }
         })
         .collect();

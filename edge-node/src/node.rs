@@ -313,7 +313,7 @@ async fn run_checks(
         health,
     } = settings;
     let mut sched = Scheduler::new(seed);
-    let mut probes: HashMap<String, (u64, Arc<Probe>)> = HashMap::new();
+    let mut probes: HashMap<String, (u64, ProbeCell)> = HashMap::new();
     let limit = Arc::new(Semaphore::new(max_concurrent));
     let lateness = Arc::new(Histogram::new());
     let mut report = tokio::time::interval_at(
@@ -382,13 +382,14 @@ async fn run_checks(
                 // Checks due within the next few milliseconds start now too: one wake-up (and
                 // one park of the worker after it) serves them all.
                 for Due { check, due } in sched.poll_due(Instant::now() + COALESCE) {
-                    let probe = probe_for(&mut probes, &check, &ctx);
-                    let (results, limit, health, lateness) =
-                        (results.clone(), limit.clone(), health.clone(), lateness.clone());
+                    let cell = probe_for(&mut probes, &check);
+                    let (results, limit, health, lateness, ctx) =
+                        (results.clone(), limit.clone(), health.clone(), lateness.clone(), ctx.clone());
                     tokio::spawn(async move {
                         let Ok(_permit) = limit.acquire_owned().await else { return };
                         // Early starts (COALESCE) count as on time.
                         lateness.record(Instant::now().saturating_duration_since(due));
+                        let probe = built(&cell, &check, &ctx).await;
                         let result = measure(&check, probe, &health).await;
                         let _ = results.send(result).await;
                     });
@@ -429,19 +430,42 @@ fn ms(d: Duration) -> f64 {
 /// next run is computed from the due time, not from when it started).
 const COALESCE: Duration = Duration::from_millis(20);
 
-fn probe_for(
-    probes: &mut HashMap<String, (u64, Arc<Probe>)>,
+/// A check revision's probe, built once by the first run that needs it and shared by the runs
+/// after (a failed build is kept too: the spec will not build better next time).
+type ProbeCell = Arc<tokio::sync::OnceCell<Result<Arc<Probe>, String>>>;
+
+/// The probe cell of `check`'s current revision, new when the revision changed. Builds
+/// nothing: the scheduler loop must never wait for a build (see [`built`]).
+fn probe_for(probes: &mut HashMap<String, (u64, ProbeCell)>, check: &CheckSpec) -> ProbeCell {
+    if let Some((rev, cell)) = probes.get(&check.monitor_id) {
+        if *rev == check.revision {
+            return cell.clone();
+        }
+    }
+    let cell = ProbeCell::default();
+    probes.insert(check.monitor_id.clone(), (check.revision, cell.clone()));
+    cell
+}
+
+/// The probe in `cell`, building it on the blocking pool if no run did yet.
+///
+/// Some builds are slow CPU work by design (decrypting an SSH key with a passphrase runs a key
+/// derivation meant to take a while): built inline, they held the scheduler loop and a runtime
+/// worker, so every other check started late (found by the probes' compliance test).
+async fn built(
+    cell: &ProbeCell,
     check: &CheckSpec,
     ctx: &ProbeContext,
 ) -> Result<Arc<Probe>, String> {
-    if let Some((rev, p)) = probes.get(&check.monitor_id) {
-        if *rev == check.revision {
-            return Ok(p.clone());
+    cell.get_or_init(|| async {
+        let (spec, ctx) = (check.probe.clone(), ctx.clone());
+        match tokio::task::spawn_blocking(move || Probe::build(&spec, &ctx)).await {
+            Ok(built) => built.map(Arc::new).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("probe build did not finish: {e}")),
         }
-    }
-    let probe = Arc::new(Probe::build(&check.probe, ctx).map_err(|e| e.to_string())?);
-    probes.insert(check.monitor_id.clone(), (check.revision, probe.clone()));
-    Ok(probe)
+    })
+    .await
+    .clone()
 }
 
 /// Where the node's own network stands now: impaired, and how many impairments so far. A watch
@@ -565,6 +589,44 @@ mod tests {
             episodes,
             ..Health::default()
         }
+    }
+
+    /// A revision's probe is built once and shared; a new revision gets a new build; a spec
+    /// that does not build reports why to every run.
+    #[tokio::test]
+    async fn probes_are_built_once_per_revision_off_the_scheduler() {
+        let ctx = ProbeContext::for_node("test", "n1");
+        let mut probes = HashMap::new();
+        let check = tcp_check(1);
+        let cell = probe_for(&mut probes, &check);
+        let first = built(&cell, &check, &ctx).await.expect("builds");
+        let again = built(&probe_for(&mut probes, &check), &check, &ctx)
+            .await
+            .expect("builds");
+        assert!(Arc::ptr_eq(&first, &again), "built once");
+        let newer = CheckSpec {
+            revision: 2,
+            ..check.clone()
+        };
+        let rebuilt = built(&probe_for(&mut probes, &newer), &newer, &ctx)
+            .await
+            .expect("builds");
+        assert!(
+            !Arc::ptr_eq(&first, &rebuilt),
+            "a new revision is built anew"
+        );
+        let broken = CheckSpec {
+            monitor_id: "bad".into(),
+            probe: ProbeSpec::Tcp(TcpSpec {
+                host: "127.0.0.1".into(),
+                port: 1,
+                send: None,
+                expect_regex: Some("(unclosed".into()),
+            }),
+            ..check
+        };
+        let err = built(&probe_for(&mut probes, &broken), &broken, &ctx).await;
+        assert!(err.is_err(), "{err:?}");
     }
 
     #[tokio::test]

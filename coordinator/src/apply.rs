@@ -5,9 +5,9 @@
 //! history); an unknown name creates one.
 
 use crate::api::error::ApiError;
-use crate::api::monitor_input::{self, MonitorInput};
 use crate::context::Context;
 use crate::now_ms;
+use netpulse_engine::input::{self as monitor_input, MonitorInput};
 use netpulse_engine::model::Monitor;
 
 /// What applying one declared monitor did.
@@ -24,7 +24,9 @@ pub enum Applied {
 /// Applies one declared monitor, validated as the API validates it (the same
 /// [`monitor_input::parse`], so a file cannot route alerts to a channel that does not exist).
 pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied, ApiError> {
-    let v = monitor_input::parse(input, |id| Ok(ctx.store().channel(id)?.is_some()))?;
+    let v = monitor_input::parse(input, |id| -> Result<bool, ApiError> {
+        Ok(ctx.store().channel(id)?.is_some())
+    })?;
     let existing = ctx
         .store()
         .monitors()?
@@ -33,7 +35,7 @@ pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied
     let now = now_ms();
     let (monitor, expect_existing) = match &existing {
         Some(old) => (v.replace(old, now), true),
-        None => (v.create(now), false),
+        None => (v.create(crate::api::new_id("mon"), now), false),
     };
     if let Some(old) = &existing {
         let same = Monitor {

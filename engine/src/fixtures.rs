@@ -313,3 +313,117 @@ pub fn exercise<T: Tables + Clone>(state: &State<T>) -> Result<Vec<Command>, Sta
     )?;
     Ok(log)
 }
+
+/// A minimal body of `kind` with `field` set to `value`.
+pub fn monitor_body(
+    kind: &str,
+    target: &str,
+    field: &str,
+    value: impl Into<serde_json::Value>,
+) -> serde_json::Value {
+    let mut b = serde_json::json!({"name": "n", "kind": kind, "target": target, "regions": ["a"]});
+    b[field] = value.into();
+    b
+}
+
+/// A CA certificate (self-signed, P-256) for `ca_pem`.
+pub const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBojCCAUmgAwIBAgIUW+N9ocuafSE0TBdBU/8TJdSzYK8wCgYIKoZIzj0EAwIw
+HjEcMBoGA1UEAwwTTmV0UHVsc2UgRXhhbXBsZSBDQTAgFw0yNjExMjMwMDE0NDNa
+GA8yMTI2MTAzMDAwMTQ0M1owHjEcMBoGA1UEAwwTTmV0UHVsc2UgRXhhbXBsZSBD
+QTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABEuKf8V7OJJtK3Y/lT3pvI61/HpJ
+so+dplQZzVDsQqpwDb22bydBR7yCIWMRZM1yg/BWCelf1NSHj0lr7FYSscSjYzBh
+MB0GA1UdDgQWBBQM3ZW5I+UjQ9twdDdYXRqOFsrg8zAfBgNVHSMEGDAWgBQM3ZW5
+I+UjQ9twdDdYXRqOFsrg8zAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIB
+BjAKBggqhkjOPQQDAgNHADBEAiAH8eaWqzQs1euTkhIm+zNWnWf13KjV8aYsV7nd
+0Wn8tgIgEMVM+Nw5EuY35WWZDw5UJEQlPN05IENrlx9blMHDZV8=
+-----END CERTIFICATE-----
+";
+
+/// A full body of every kind, with every field of the kind set (secrets included), in
+/// registration order.
+pub fn monitor_samples() -> [(&'static str, serde_json::Value); 7] {
+    use serde_json::json;
+    let common = |kind: &str, target: &str| {
+        json!({"name": format!("{kind} sample"), "kind": kind, "target": target,
+            "interval_s": 30, "timeout_s": 5, "regions": ["eu-west", "us-east"], "paused": true,
+            "confirm": 3, "recover": 2, "quorum": "60%", "alert_channels": ["ch_0a"],
+            "tags": ["db", "prod"], "renotify_s": 600,
+            "escalation": [{"after_s": 900, "channels": ["ch_ff"]}],
+            "notify_degraded": true, "tls_expiry_warn_days": 21, "flap_threshold": 4,
+            "flap_window_s": 600})
+    };
+    let with = |mut body: serde_json::Value, fields: serde_json::Value| {
+        if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+            b.extend(f.clone());
+        }
+        body
+    };
+    [
+        (
+            "http",
+            with(
+                common("http", "https://shop.example/health"),
+                json!({"method": "POST", "headers": {"authorization": "Bearer s3cret"},
+                    "body": "{\"ping\": 1}", "expect_status": [200, "3xx"],
+                    "body_contains": "ok", "body_regex": "v\\d+", "json_path": "$.a[0].b",
+                    "json_equals": {"x": 1}, "ca_pem": CA_PEM.trim(),
+                    "follow_redirects": false, "insecure_skip_verify": true}),
+            ),
+        ),
+        (
+            "tcp",
+            with(
+                common("tcp", "mail.example.org:25"),
+                json!({"send": "EHLO netpulse\r\n", "expect_regex": "^250"}),
+            ),
+        ),
+        (
+            "dns",
+            with(
+                common("dns", "example.org"),
+                json!({"record_type": "MX", "nameserver": "[::1]:5353",
+                    "expect": ["10 mail.example.org."], "expect_rcode": "NXDOMAIN"}),
+            ),
+        ),
+        (
+            "tls",
+            with(
+                common("tls", "example.org:443"),
+                json!({"server_name": "api.example.org", "warn_days": 30, "critical_days": 7,
+                    "ca_pem": CA_PEM.trim(), "min_version": "1.3"}),
+            ),
+        ),
+        (
+            "icmp",
+            with(
+                common("icmp", "gw.example.org"),
+                json!({"count": 5, "packet_size": 100}),
+            ),
+        ),
+        (
+            "ssh",
+            with(
+                common("ssh", "[::1]:2222"),
+                json!({"username": "ops",
+                    "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+                    "private_key_passphrase": "pp",
+                    "host_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+                    "command": "uptime", "expect_regex": "load",
+                    "extract": {"load1": "load average: ([0-9.]+)"}, "legacy_algorithms": true}),
+            ),
+        ),
+        (
+            "snmp",
+            with(
+                common("snmp", "switch.example.org:1161"),
+                json!({"version": "v3", "user": "mon", "auth_protocol": "SHA256",
+                    "auth_password": "authpass123", "priv_protocol": "AES",
+                    "priv_password": "privpass123", "oids": ["1.3.6.1.2.1.1.5.0"],
+                    "walk": ["1.3.6.1.2.1.2.2.1.10"], "rates": ["1.3.6.1.2.1.2.2.1.10.1"],
+                    "thresholds": [{"oid": "1.3.6.1.2.1.2.2.1.10.1_per_s", "op": ">",
+                        "value": 1e6, "severity": "degraded"}]}),
+            ),
+        ),
+    ]
+}

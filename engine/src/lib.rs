@@ -13,6 +13,7 @@
 
 pub mod decide;
 pub mod fixtures;
+pub mod input;
 pub mod message;
 pub mod placement;
 pub mod state;

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::alert_views as v;
 use super::error::ApiError;
-use super::monitor_input::validate_tags;
 use super::page::{paged, PageQuery};
 use super::text::name_field;
 use super::{data, new_id, ApiResult, Caller, JsonBody};
@@ -20,6 +19,7 @@ use crate::now_ms;
 use crate::ops;
 use netpulse_engine::alerting::ChannelRecord;
 use netpulse_engine::command::Command;
+use netpulse_engine::input::validate_tags;
 
 /// `POST /v1/channels` and `PUT /v1/channels/{id}` bodies.
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::context::WriteError;
 use crate::ops::OpError;
+use netpulse_engine::input::InputError;
 use netpulse_engine::state::Refused;
 use netpulse_engine::state::StateError;
 
@@ -98,6 +99,15 @@ impl ApiError {
 impl From<StateError> for ApiError {
     fn from(e: StateError) -> Self {
         ApiError::internal(e)
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> Self {
+        match e {
+            InputError::Field { field, problem } => ApiError::invalid_field(&field, problem),
+            InputError::Body(message) => ApiError::bad_request(message),
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use super::alert_views as v;
 use super::error::ApiError;
-use super::monitor_input::validate_tags;
 use super::page::{paged, PageQuery};
 use super::text::name_field;
 use super::views::parse_time;
@@ -17,6 +16,7 @@ use crate::now_ms;
 use crate::ops;
 use netpulse_engine::alerting::{Maintenance, MaintenanceSchedule};
 use netpulse_engine::command::Command;
+use netpulse_engine::input::validate_tags;
 
 /// `POST /v1/maintenance` body. One-off: `starts_at` + `ends_at`; recurring: `weekly` with
 /// `days` (1 = Monday .. 7 = Sunday), `start` ("HH:MM", UTC) and `duration_min`.

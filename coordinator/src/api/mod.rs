@@ -6,13 +6,14 @@
 
 pub mod alert_views;
 pub mod error;
-pub mod monitor_input;
 pub mod views;
 
 mod channels;
 mod cluster;
 mod health;
 mod incidents;
+#[cfg(test)]
+mod input_round_trip;
 mod maintenance;
 mod mesh;
 mod monitors;

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use super::error::ApiError;
-use super::monitor_input::{self, MonitorInput};
 use super::page::{paged, PageQuery};
 use super::views::{parse_time, MonitorView, ResultView};
 use super::{data, ApiResult, Caller, JsonBody};
 use crate::context::Context;
 use crate::now_ms;
 use crate::ops;
+use netpulse_engine::input::{self as monitor_input, MonitorInput};
 use netpulse_engine::model::Monitor;
 
 fn monitor_view(ctx: &Context, m: &Monitor) -> Result<MonitorView, ApiError> {
@@ -71,8 +71,10 @@ pub(super) async fn create_monitor(
     JsonBody(input): JsonBody<MonitorInput>,
 ) -> ApiResult {
     caller.require_write()?;
-    let v = monitor_input::parse(input, |id| Ok(ctx.store().channel(id)?.is_some()))?;
-    let monitor = v.create(now_ms());
+    let v = monitor_input::parse(input, |id| -> Result<bool, ApiError> {
+        Ok(ctx.store().channel(id)?.is_some())
+    })?;
+    let monitor = v.create(super::new_id("mon"), now_ms());
     let m = put_monitor(&ctx, monitor, false).await?;
     Ok((StatusCode::CREATED, data(monitor_view(&ctx, &m)?)).into_response())
 }
@@ -84,7 +86,9 @@ pub(super) async fn update_monitor(
     JsonBody(input): JsonBody<MonitorInput>,
 ) -> ApiResult {
     caller.require_write()?;
-    let v = monitor_input::parse(input, |id| Ok(ctx.store().channel(id)?.is_some()))?;
+    let v = monitor_input::parse(input, |id| -> Result<bool, ApiError> {
+        Ok(ctx.store().channel(id)?.is_some())
+    })?;
     let old = ctx
         .store()
         .monitor(&id)?

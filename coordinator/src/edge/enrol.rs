@@ -11,11 +11,11 @@ use netpulse_protocol::FrameDecoder;
 use rand::RngCore;
 
 use super::wire;
-use crate::api::monitor_input::valid_region;
 use crate::auth::{verify_join_token, AuthError};
 use crate::context::Context;
 use crate::now_ms;
 use netpulse_engine::command::Command;
+use netpulse_engine::input::valid_region;
 use netpulse_engine::model::EdgeNode;
 
 const ENROL_TIMEOUT: Duration = Duration::from_secs(10);

@@ -10,7 +10,7 @@ use netpulse_protocol::check::{HttpSpec, StatusMatch};
 use serde::Deserialize;
 
 use super::shared::check_ca_pem;
-use super::ApiError;
+use super::InputError;
 
 const HTTP_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -41,20 +41,20 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` (the URL) and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<HttpSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<HttpSpec, InputError> {
         let lower = target.to_ascii_lowercase();
         let rest = lower
             .strip_prefix("http://")
             .or_else(|| lower.strip_prefix("https://"))
             .ok_or_else(|| {
-                ApiError::invalid_field("target", "must be an http:// or https:// URL")
+                InputError::invalid_field("target", "must be an http:// or https:// URL")
             })?;
         if rest.is_empty() || rest.starts_with('/') || target.chars().any(char::is_whitespace) {
-            return Err(ApiError::invalid_field("target", "URL has no host"));
+            return Err(InputError::invalid_field("target", "URL has no host"));
         }
         let method = self.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
         if !HTTP_METHODS.contains(&method.as_str()) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "method",
                 format!("must be one of {}", HTTP_METHODS.join(", ")),
             ));
@@ -65,7 +65,7 @@ impl Input {
                 && k.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !token || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "headers",
                     format!("invalid header {k:?}"),
                 ));
@@ -82,41 +82,41 @@ impl Input {
                 _ => None,
             };
             expect_status.push(parsed.ok_or_else(|| {
-                ApiError::invalid_field(
+                InputError::invalid_field(
                     "expect_status",
                     format!("{v} is not a status code (100-599) or class like \"2xx\""),
                 )
             })?);
         }
         if self.body.as_ref().is_some_and(|b| b.len() > MAX_BODY) {
-            return Err(ApiError::invalid_field("body", "at most 64 KiB"));
+            return Err(InputError::invalid_field("body", "at most 64 KiB"));
         }
         let body_regex = match self.body_regex.filter(|r| !r.is_empty()) {
             Some(r) if r.len() > MAX_BODY_REGEX => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "body_regex",
                     "at most 4096 characters",
                 ))
             }
             Some(r) => match regex::RegexBuilder::new(&r).size_limit(1 << 20).build() {
                 Ok(_) => Some(r),
-                Err(e) => return Err(ApiError::invalid_field("body_regex", e)),
+                Err(e) => return Err(InputError::invalid_field("body_regex", e)),
             },
             None => None,
         };
         if let Some(p) = &self.json_path {
             netpulse_protocol::json_path::JsonPath::parse(p)
-                .map_err(|e| ApiError::invalid_field("json_path", e))?;
+                .map_err(|e| InputError::invalid_field("json_path", e))?;
         } else if self.json_equals.is_some() || self.json_contains.is_some() {
             let field = if self.json_equals.is_some() {
                 "json_equals"
             } else {
                 "json_contains"
             };
-            return Err(ApiError::invalid_field(field, "needs json_path"));
+            return Err(InputError::invalid_field(field, "needs json_path"));
         }
         if self.json_equals.is_some() && self.json_contains.is_some() {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "json_contains",
                 "give json_equals or json_contains, not both",
             ));

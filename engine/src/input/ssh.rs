@@ -11,7 +11,7 @@ use netpulse_protocol::check::{normalize_dns_name, SshAuth, SshSpec, TcpSpec, SS
 use serde::Deserialize;
 
 use super::shared::{check_regex, parse_host_port};
-use super::ApiError;
+use super::InputError;
 
 /// Most `extract` entries per SSH monitor.
 const MAX_SSH_EXTRACT: usize = 32;
@@ -42,14 +42,14 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<SshSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<SshSpec, InputError> {
         let (host, port) = parse_ssh_target(target)?;
         let username = self
             .username
             .as_deref()
-            .ok_or_else(|| ApiError::invalid_field("username", "is required for kind \"ssh\""))?;
+            .ok_or_else(|| InputError::invalid_field("username", "is required for kind \"ssh\""))?;
         if username.is_empty() || username.len() > 256 || username.chars().any(|c| c.is_control()) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "username",
                 "must be 1 to 256 characters without control characters",
             ));
@@ -66,19 +66,19 @@ impl Input {
         .filter(|(_, present)| *present)
         .map(|(field, _)| field);
         let Some(_) = given.next() else {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "password",
                 "one of password, private_key or keyboard_interactive_password is required",
             ));
         };
         if let Some(second) = given.next() {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 second,
                 "give only one of password, private_key and keyboard_interactive_password",
             ));
         }
         if self.private_key_passphrase.is_some() && self.private_key.is_none() {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "private_key_passphrase",
                 "only valid together with private_key",
             ));
@@ -90,7 +90,7 @@ impl Input {
                     || key.starts_with("PuTTY-User-Key-File-"))
             {
                 // Never quote the value: it is a secret.
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "private_key",
                     format!(
                         "must be a private key in OpenSSH or PEM format (\"-----BEGIN ... PRIVATE KEY-----\"), at most {MAX_PRIVATE_KEY} bytes"
@@ -113,7 +113,7 @@ impl Input {
         let host_key_fingerprint = match &self.host_key_fingerprint {
             None => None,
             Some(f) => Some(normalize_ssh_fingerprint(f).ok_or_else(|| {
-                ApiError::invalid_field(
+                InputError::invalid_field(
                     "host_key_fingerprint",
                     "must be a SHA-256 fingerprint as OpenSSH prints it (\"SHA256:\" and 43 base64 characters)",
                 )
@@ -122,7 +122,7 @@ impl Input {
         let command = match &self.command {
             None => None,
             Some(c) if c.trim().is_empty() || c.len() > 4096 || c.contains('\0') => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "command",
                     "must be 1 to 4096 characters without NUL",
                 ))
@@ -132,7 +132,7 @@ impl Input {
         if let Some(re) = &self.expect_regex {
             check_regex("expect_regex", re, None)?;
             if command.is_none() {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "expect_regex",
                     "needs a command whose output it is matched against",
                 ));
@@ -141,13 +141,13 @@ impl Input {
         let mut extract = Vec::new();
         if let Some(map) = &self.extract {
             if command.is_none() && !map.is_empty() {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "extract",
                     "needs a command whose output numbers are extracted from",
                 ));
             }
             if map.len() > MAX_SSH_EXTRACT {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "extract",
                     format!("at most {MAX_SSH_EXTRACT} entries"),
                 ));
@@ -158,13 +158,13 @@ impl Input {
                         .bytes()
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
                 if !valid_name {
-                    return Err(ApiError::invalid_field(
+                    return Err(InputError::invalid_field(
                         "extract",
                         format!("{name:?} is not a metric name ([a-z0-9_], 1-64 characters)"),
                     ));
                 }
                 if SSH_BUILTIN_METRICS.contains(&name.as_str()) {
-                    return Err(ApiError::invalid_field(
+                    return Err(InputError::invalid_field(
                         "extract",
                         format!("{name:?} is a metric the SSH probe sets itself"),
                     ));
@@ -188,9 +188,9 @@ impl Input {
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to 22.
-fn parse_ssh_target(target: &str) -> Result<(String, u16), ApiError> {
+fn parse_ssh_target(target: &str) -> Result<(String, u16), InputError> {
     let bad = || {
-        ApiError::invalid_field(
+        InputError::invalid_field(
             "target",
             "must be host or host:port (IPv6 as [addr] or [addr]:port)",
         )

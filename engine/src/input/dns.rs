@@ -10,7 +10,7 @@ use netpulse_protocol::check::{
 use serde::Deserialize;
 
 use super::shared::parse_host_port;
-use super::ApiError;
+use super::InputError;
 
 /// Most expected DNS answers per monitor.
 const MAX_EXPECT: usize = 64;
@@ -30,7 +30,7 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` (the name to query) and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<DnsSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<DnsSpec, InputError> {
         check_query_name(target)?;
         let record_type = match self.record_type.as_deref() {
             None => DnsRecordType::A,
@@ -40,7 +40,7 @@ impl Input {
                     .map(|t| t.as_str())
                     .collect::<Vec<_>>()
                     .join(", ");
-                ApiError::invalid_field("record_type", format!("{t:?} is not one of {types}"))
+                InputError::invalid_field("record_type", format!("{t:?} is not one of {types}"))
             })?,
         };
         let nameserver = self
@@ -50,7 +50,7 @@ impl Input {
             .transpose()?;
         let expect = self.expect.unwrap_or_default();
         if expect.len() > MAX_EXPECT {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "expect",
                 format!("at most {MAX_EXPECT} answers"),
             ));
@@ -58,14 +58,14 @@ impl Input {
         let mut trimmed = Vec::with_capacity(expect.len());
         for (i, answer) in expect.iter().enumerate() {
             if answer.len() > MAX_EXPECT_LEN {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "expect",
                     format!("answer #{i} is longer than {MAX_EXPECT_LEN} bytes"),
                 ));
             }
-            record_type
-                .normalize_answer(answer)
-                .map_err(|why| ApiError::invalid_field("expect", format!("answer #{i}: {why}")))?;
+            record_type.normalize_answer(answer).map_err(|why| {
+                InputError::invalid_field("expect", format!("answer #{i}: {why}"))
+            })?;
             trimmed.push(answer.trim().to_owned());
         }
         let expect_rcode = match &self.expect_rcode {
@@ -79,7 +79,7 @@ impl Input {
                     _ => None,
                 };
                 parsed.ok_or_else(|| {
-                    ApiError::invalid_field("expect_rcode", format!("{v} is not a response code (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... or 0-4095)"))
+                    InputError::invalid_field("expect_rcode", format!("{v} is not a response code (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... or 0-4095)"))
                 })?
             }
         };
@@ -95,23 +95,23 @@ impl Input {
 
 /// A name to query: a DNS name (trailing dot optional, `.` for the root), or an
 /// internationalized one that the edge node converts to its `xn--` form.
-fn check_query_name(name: &str) -> Result<(), ApiError> {
+fn check_query_name(name: &str) -> Result<(), InputError> {
     if name.is_ascii() {
         return normalize_dns_name(name)
             .map(|_| ())
-            .map_err(|why| ApiError::invalid_field("target", why));
+            .map_err(|why| InputError::invalid_field("target", why));
     }
     if name.chars().count() > 253 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::invalid_field("target", "not a DNS name"));
+        return Err(InputError::invalid_field("target", "not a DNS name"));
     }
     Ok(())
 }
 
 /// Parses a nameserver: `host:port`, `[v6]:port`, or a bare IP address or host name (port 53).
-fn parse_nameserver(text: &str) -> Result<Endpoint, ApiError> {
+fn parse_nameserver(text: &str) -> Result<Endpoint, InputError> {
     let text = text.trim();
     let bad = || {
-        ApiError::invalid_field(
+        InputError::invalid_field(
             "nameserver",
             "must be host:port, [IPv6]:port, or an address (port 53)",
         )

@@ -4,9 +4,9 @@
 
 use serde::Deserialize;
 
-use crate::api::error::ApiError;
-use netpulse_engine::alerting::{AlertSettings, EscalationStep};
-use netpulse_engine::decide::quorum::Quorum;
+use super::InputError;
+use crate::alerting::{AlertSettings, EscalationStep};
+use crate::decide::quorum::Quorum;
 
 /// Most channels a monitor (or an escalation step) may name.
 const MAX_CHANNELS: usize = 32;
@@ -48,9 +48,9 @@ fn channel_id_ok(id: &str) -> bool {
             .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn channels(field: &str, ids: Vec<String>) -> Result<Vec<String>, ApiError> {
+fn channels(field: &str, ids: Vec<String>) -> Result<Vec<String>, InputError> {
     if ids.len() > MAX_CHANNELS {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             field,
             format!("at most {MAX_CHANNELS} channels"),
         ));
@@ -58,7 +58,7 @@ fn channels(field: &str, ids: Vec<String>) -> Result<Vec<String>, ApiError> {
     let mut out: Vec<String> = Vec::with_capacity(ids.len());
     for id in ids {
         if !channel_id_ok(&id) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 field,
                 format!("{id:?} is not a channel id (ch_...)"),
             ));
@@ -79,9 +79,9 @@ pub fn valid_tag(t: &str) -> bool {
 }
 
 /// Validates tags for monitors, channels and maintenance windows.
-pub fn tags(field: &str, tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+pub fn tags(field: &str, tags: Vec<String>) -> Result<Vec<String>, InputError> {
     if tags.len() > MAX_TAGS {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             field,
             format!("at most {MAX_TAGS} tags"),
         ));
@@ -89,7 +89,7 @@ pub fn tags(field: &str, tags: Vec<String>) -> Result<Vec<String>, ApiError> {
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for t in tags {
         if !valid_tag(&t) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 field,
                 format!("{t:?} is not a tag ([a-z0-9_.-], 1-64 chars)"),
             ));
@@ -103,29 +103,29 @@ pub fn tags(field: &str, tags: Vec<String>) -> Result<Vec<String>, ApiError> {
 
 impl AlertInput {
     /// Checks every field; absent fields take their defaults.
-    pub fn validate(self) -> Result<AlertSettings, ApiError> {
+    pub fn validate(self) -> Result<AlertSettings, InputError> {
         let d = AlertSettings::default();
         let confirm = self.confirm.unwrap_or(d.confirm);
         if !(1..=100).contains(&confirm) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "confirm",
                 "must be between 1 and 100",
             ));
         }
         let recover = self.recover.unwrap_or(d.recover);
         if !(1..=100).contains(&recover) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "recover",
                 "must be between 1 and 100",
             ));
         }
         let quorum = match &self.quorum {
             None => d.quorum,
-            Some(v) => Quorum::parse(v).map_err(|e| ApiError::invalid_field("quorum", e))?,
+            Some(v) => Quorum::parse(v).map_err(|e| InputError::invalid_field("quorum", e))?,
         };
         let renotify_s = self.renotify_s.unwrap_or(0);
         if renotify_s != 0 && !(60..=7 * 86_400).contains(&renotify_s) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "renotify_s",
                 "must be 0 (off) or between 60 and 604800",
             ));
@@ -133,7 +133,7 @@ impl AlertInput {
         let mut escalation = Vec::new();
         let steps = self.escalation.unwrap_or_default();
         if steps.len() > MAX_STEPS {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "escalation",
                 format!("at most {MAX_STEPS} steps"),
             ));
@@ -141,7 +141,7 @@ impl AlertInput {
         for (i, s) in steps.into_iter().enumerate() {
             let field = format!("escalation[{i}]");
             if !(1..=30 * 86_400).contains(&s.after_s) {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     &format!("{field}.after_s"),
                     "must be between 1 and 2592000",
                 ));
@@ -150,14 +150,14 @@ impl AlertInput {
                 .last()
                 .is_some_and(|p: &EscalationStep| p.after_s >= s.after_s)
             {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     &format!("{field}.after_s"),
                     "steps must come in increasing after_s order",
                 ));
             }
             let channels = channels(&format!("{field}.channels"), s.channels)?;
             if channels.is_empty() {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     &format!("{field}.channels"),
                     "name at least one channel",
                 ));
@@ -169,7 +169,7 @@ impl AlertInput {
         }
         if let Some(days) = self.tls_expiry_warn_days {
             if !(1..=365).contains(&days) {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "tls_expiry_warn_days",
                     "must be between 1 and 365",
                 ));
@@ -177,14 +177,14 @@ impl AlertInput {
         }
         let flap_threshold = self.flap_threshold.unwrap_or(d.flap_threshold);
         if flap_threshold > 1000 {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "flap_threshold",
                 "must be between 0 (off) and 1000",
             ));
         }
         let flap_window_s = self.flap_window_s.unwrap_or(d.flap_window_s);
         if !(60..=86_400).contains(&flap_window_s) {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "flap_window_s",
                 "must be between 60 and 86400",
             ));

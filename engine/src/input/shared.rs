@@ -2,7 +2,7 @@
 
 use netpulse_protocol::check::TcpSpec;
 
-use super::ApiError;
+use super::InputError;
 
 /// Largest `ca_pem` bundle.
 const MAX_CA_PEM: usize = 64 * 1024;
@@ -11,8 +11,8 @@ const MAX_CA_PEM: usize = 64 * 1024;
 const MAX_REGEX_LEN: usize = 1024;
 
 /// Parses `host:port` or `[v6]:port`.
-pub(super) fn parse_host_port(target: &str) -> Result<TcpSpec, ApiError> {
-    let bad = || ApiError::invalid_field("target", "must be host:port (IPv6 as [addr]:port)");
+pub(super) fn parse_host_port(target: &str) -> Result<TcpSpec, InputError> {
+    let bad = || InputError::invalid_field("target", "must be host:port (IPv6 as [addr]:port)");
     let (host, port) = if let Some(rest) = target.strip_prefix('[') {
         let (h, p) = rest.split_once("]:").ok_or_else(bad)?;
         h.parse::<std::net::Ipv6Addr>().map_err(|_| bad())?;
@@ -33,10 +33,10 @@ pub(super) fn parse_host_port(target: &str) -> Result<TcpSpec, ApiError> {
 
 /// Checks that `pem` holds at least one certificate usable as a trust anchor; returns it
 /// trimmed.
-pub(super) fn check_ca_pem(pem: &str) -> Result<String, ApiError> {
+pub(super) fn check_ca_pem(pem: &str) -> Result<String, InputError> {
     use rustls::pki_types::pem::PemObject;
     if pem.len() > MAX_CA_PEM {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             "ca_pem",
             format!("at most {} KiB", MAX_CA_PEM / 1024),
         ));
@@ -44,13 +44,13 @@ pub(super) fn check_ca_pem(pem: &str) -> Result<String, ApiError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
         let cert =
-            cert.map_err(|e| ApiError::invalid_field("ca_pem", format!("unreadable PEM: {e}")))?;
+            cert.map_err(|e| InputError::invalid_field("ca_pem", format!("unreadable PEM: {e}")))?;
         roots.add(cert).map_err(|e| {
-            ApiError::invalid_field("ca_pem", format!("not a usable CA certificate: {e}"))
+            InputError::invalid_field("ca_pem", format!("not a usable CA certificate: {e}"))
         })?;
     }
     if roots.is_empty() {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             "ca_pem",
             "no \"-----BEGIN CERTIFICATE-----\" block",
         ));
@@ -63,10 +63,10 @@ pub(super) fn check_regex(
     field: &'static str,
     re: &str,
     name: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), InputError> {
     let what = name.map_or_else(String::new, |n| format!("{n:?}: "));
     if re.len() > MAX_REGEX_LEN {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             field,
             format!("{what}at most {MAX_REGEX_LEN} characters"),
         ));
@@ -74,9 +74,9 @@ pub(super) fn check_regex(
     let compiled = regex::RegexBuilder::new(re)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| ApiError::invalid_field(field, format!("{what}invalid regex: {e}")))?;
+        .map_err(|e| InputError::invalid_field(field, format!("{what}invalid regex: {e}")))?;
     if name.is_some() && compiled.captures_len() != 2 {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             field,
             format!("{what}needs exactly one capture group (the number)"),
         ));

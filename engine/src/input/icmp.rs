@@ -8,7 +8,7 @@ use netpulse_protocol::check::{
 };
 use serde::Deserialize;
 
-use super::ApiError;
+use super::InputError;
 
 /// The fields of an `icmp` monitor beside the common ones.
 #[derive(Deserialize)]
@@ -20,7 +20,7 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<IcmpSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<IcmpSpec, InputError> {
         let host = target
             .strip_prefix('[')
             .and_then(|t| t.strip_suffix(']'))
@@ -28,7 +28,7 @@ impl Input {
         let valid = host.parse::<std::net::IpAddr>().is_ok()
             || !host.contains(':') && normalize_dns_name(host).is_ok();
         if !valid {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "target",
                 "must be a host name or an IPv4/IPv6 address",
             ));
@@ -38,7 +38,7 @@ impl Input {
             .ok()
             .filter(|c| (ICMP_MIN_COUNT..=ICMP_MAX_COUNT).contains(c))
             .ok_or_else(|| {
-                ApiError::invalid_field(
+                InputError::invalid_field(
                     "count",
                     format!("must be {ICMP_MIN_COUNT} to {ICMP_MAX_COUNT}"),
                 )
@@ -50,7 +50,7 @@ impl Input {
             .ok()
             .filter(|s| *s <= ICMP_MAX_PACKET_SIZE)
             .ok_or_else(|| {
-                ApiError::invalid_field(
+                InputError::invalid_field(
                     "packet_size",
                     format!("must be 0 to {ICMP_MAX_PACKET_SIZE} bytes"),
                 )

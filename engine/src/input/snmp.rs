@@ -16,7 +16,7 @@ use serde::Deserialize;
 use netpulse_protocol::check::normalize_dns_name;
 
 use super::shared::parse_host_port;
-use super::ApiError;
+use super::InputError;
 
 /// Most OIDs in `oids`, `rates` and `thresholds` each.
 const MAX_OIDS: usize = 128;
@@ -66,7 +66,7 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<SnmpSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<SnmpSpec, InputError> {
         let TcpSpec { host, port, .. } = snmp_target(target)?;
         let version = match self.version.as_deref().map(str::trim) {
             None | Some("v2c") | Some("2c") => {
@@ -78,12 +78,12 @@ impl Input {
                     ("priv_password", self.priv_password.is_some()),
                 ] {
                     if given {
-                        return Err(ApiError::invalid_field(field, "only for version \"v3\""));
+                        return Err(InputError::invalid_field(field, "only for version \"v3\""));
                     }
                 }
                 let community = self.community.as_deref().unwrap_or_default();
                 if community.is_empty() || community.len() > MAX_SECRET {
-                    return Err(ApiError::invalid_field(
+                    return Err(InputError::invalid_field(
                         "community",
                         format!("required for v2c, 1 to {MAX_SECRET} bytes"),
                     ));
@@ -94,7 +94,7 @@ impl Input {
             }
             Some("v3") | Some("3") => self.snmp_v3()?,
             Some(other) => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "version",
                     format!("{other:?} is not \"v2c\" or \"v3\""),
                 ))
@@ -106,7 +106,7 @@ impl Input {
         let mut thresholds = Vec::new();
         let given = self.thresholds.as_deref().unwrap_or_default();
         if given.len() > MAX_OIDS {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "thresholds",
                 format!("at most {MAX_OIDS} thresholds"),
             ));
@@ -125,16 +125,16 @@ impl Input {
         })
     }
 
-    fn snmp_v3(&self) -> Result<SnmpVersion, ApiError> {
+    fn snmp_v3(&self) -> Result<SnmpVersion, InputError> {
         if self.community.is_some() {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "community",
                 "only for version \"v2c\"",
             ));
         }
         let user = self.user.as_deref().map(str::trim).unwrap_or_default();
         if user.is_empty() || user.len() > MAX_USER {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "user",
                 format!("required for v3, 1 to {MAX_USER} bytes"),
             ));
@@ -144,7 +144,7 @@ impl Input {
             (Some(p), Some(pw)) => {
                 let protocol = SnmpAuthProtocol::parse(p).ok_or_else(|| {
                     let names: Vec<&str> = SNMP_AUTH_PROTOCOLS.iter().map(|p| p.as_str()).collect();
-                    ApiError::invalid_field(
+                    InputError::invalid_field(
                         "auth_protocol",
                         format!("{p:?} is not one of {}", names.join(", ")),
                     )
@@ -153,13 +153,13 @@ impl Input {
                 Some((protocol, pw.clone()))
             }
             (None, Some(_)) => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "auth_protocol",
                     "required with auth_password",
                 ))
             }
             (Some(_), None) => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "auth_password",
                     "required with auth_protocol",
                 ))
@@ -169,14 +169,14 @@ impl Input {
             (None, None) => None,
             (Some(p), Some(pw)) => {
                 if auth.is_none() {
-                    return Err(ApiError::invalid_field(
+                    return Err(InputError::invalid_field(
                         "priv_protocol",
                         "privacy needs authentication (auth_protocol, auth_password)",
                     ));
                 }
                 let protocol = SnmpPrivProtocol::parse(p).ok_or_else(|| {
                     let names: Vec<&str> = SNMP_PRIV_PROTOCOLS.iter().map(|p| p.as_str()).collect();
-                    ApiError::invalid_field(
+                    InputError::invalid_field(
                         "priv_protocol",
                         format!("{p:?} is not one of {}", names.join(", ")),
                     )
@@ -185,13 +185,13 @@ impl Input {
                 Some((protocol, pw.clone()))
             }
             (None, Some(_)) => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "priv_protocol",
                     "required with priv_password",
                 ))
             }
             (Some(_), None) => {
-                return Err(ApiError::invalid_field(
+                return Err(InputError::invalid_field(
                     "priv_password",
                     "required with priv_protocol",
                 ))
@@ -206,9 +206,9 @@ impl Input {
 }
 
 /// `host:port`, `[v6]:port`, or a bare host name / IP address (port 161).
-fn snmp_target(target: &str) -> Result<TcpSpec, ApiError> {
+fn snmp_target(target: &str) -> Result<TcpSpec, InputError> {
     let bad = || {
-        ApiError::invalid_field(
+        InputError::invalid_field(
             "target",
             "must be host[:port] or [IPv6]:port (port 161 by default)",
         )
@@ -243,10 +243,10 @@ fn snmp_target(target: &str) -> Result<TcpSpec, ApiError> {
     Ok(spec)
 }
 
-fn check_password(field: &str, pw: &str) -> Result<(), ApiError> {
+fn check_password(field: &str, pw: &str) -> Result<(), InputError> {
     // USM derives keys from passwords of at least 8 octets (RFC 3414, section 11.2).
     if pw.len() < 8 || pw.len() > MAX_SECRET {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             field,
             format!("must be 8 to {MAX_SECRET} bytes"),
         ));
@@ -254,10 +254,10 @@ fn check_password(field: &str, pw: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn oid_list(field: &str, oids: Option<&[String]>, max: usize) -> Result<Vec<String>, ApiError> {
+fn oid_list(field: &str, oids: Option<&[String]>, max: usize) -> Result<Vec<String>, InputError> {
     let oids = oids.unwrap_or_default();
     if oids.len() > max {
-        return Err(ApiError::invalid_field(
+        return Err(InputError::invalid_field(
             field,
             format!("at most {max} OIDs"),
         ));
@@ -265,7 +265,7 @@ fn oid_list(field: &str, oids: Option<&[String]>, max: usize) -> Result<Vec<Stri
     let mut out: Vec<String> = Vec::with_capacity(oids.len());
     for (i, oid) in oids.iter().enumerate() {
         let oid = parse_numeric_oid(oid)
-            .map_err(|why| ApiError::invalid_field(field, format!("#{i}: {why}")))?;
+            .map_err(|why| InputError::invalid_field(field, format!("#{i}: {why}")))?;
         if !out.contains(&oid) {
             out.push(oid);
         }
@@ -275,8 +275,8 @@ fn oid_list(field: &str, oids: Option<&[String]>, max: usize) -> Result<Vec<Stri
 
 /// A threshold names a metric of the run: a numeric OID (GET or walked), `<oid>_per_s` (a
 /// rate), `sys_uptime_s` or `response_ms`.
-fn threshold(i: usize, t: &ThresholdInput) -> Result<SnmpThreshold, ApiError> {
-    let bad = |why: String| ApiError::invalid_field("thresholds", format!("#{i}: {why}"));
+fn threshold(i: usize, t: &ThresholdInput) -> Result<SnmpThreshold, InputError> {
+    let bad = |why: String| InputError::invalid_field("thresholds", format!("#{i}: {why}"));
     let name = t.oid.trim();
     let oid = match name {
         "sys_uptime_s" | "response_ms" => name.to_owned(),

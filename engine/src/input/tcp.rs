@@ -5,7 +5,7 @@ use netpulse_protocol::check::TcpSpec;
 use serde::Deserialize;
 
 use super::shared::{check_regex, parse_host_port};
-use super::ApiError;
+use super::InputError;
 
 /// Longest `send` payload.
 const MAX_SEND: usize = 4096;
@@ -20,11 +20,11 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<TcpSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<TcpSpec, InputError> {
         let mut spec = parse_host_port(target)?;
         if let Some(send) = &self.send {
             if send.is_empty() || send.len() > MAX_SEND {
-                return Err(ApiError::invalid_field("send", "1 to 4096 bytes"));
+                return Err(InputError::invalid_field("send", "1 to 4096 bytes"));
             }
         }
         if let Some(re) = self.expect_regex.as_deref() {

@@ -11,7 +11,7 @@ use netpulse_protocol::check::{
 use serde::Deserialize;
 
 use super::shared::{check_ca_pem, parse_host_port};
-use super::ApiError;
+use super::InputError;
 
 /// Most days a TLS threshold may name (ten years).
 const MAX_THRESHOLD_DAYS: u32 = 3650;
@@ -29,21 +29,21 @@ pub(super) struct Input {
 
 impl Input {
     /// Checks every field against `target` and builds the spec.
-    pub(super) fn validate(self, target: &str) -> Result<TlsSpec, ApiError> {
+    pub(super) fn validate(self, target: &str) -> Result<TlsSpec, InputError> {
         let TcpSpec { host, port, .. } = parse_host_port(target)?;
         let server_name = match self.server_name.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(name) => {
                 if name.parse::<std::net::IpAddr>().is_err() {
                     normalize_dns_name(name)
-                        .map_err(|why| ApiError::invalid_field("server_name", why))?;
+                        .map_err(|why| InputError::invalid_field("server_name", why))?;
                 }
                 Some(name.to_owned())
             }
         };
         let warn_days = self.warn_days.unwrap_or(TLS_DEFAULT_WARN_DAYS);
         if warn_days > MAX_THRESHOLD_DAYS {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "warn_days",
                 format!("must be 0 to {MAX_THRESHOLD_DAYS}"),
             ));
@@ -52,7 +52,7 @@ impl Input {
             .critical_days
             .unwrap_or(TLS_DEFAULT_CRITICAL_DAYS.min(warn_days));
         if critical_days > warn_days {
-            return Err(ApiError::invalid_field(
+            return Err(InputError::invalid_field(
                 "critical_days",
                 format!("must not exceed warn_days ({warn_days})"),
             ));
@@ -67,7 +67,10 @@ impl Input {
                     _ => String::new(),
                 };
                 TlsVersion::parse(&text).ok_or_else(|| {
-                    ApiError::invalid_field("min_version", format!("{v} is not \"1.2\" or \"1.3\""))
+                    InputError::invalid_field(
+                        "min_version",
+                        format!("{v} is not \"1.2\" or \"1.3\""),
+                    )
                 })?
             }
         };

@@ -27,11 +27,19 @@ pub async fn apply_monitor(ctx: &Context, input: MonitorInput) -> Result<Applied
     let v = monitor_input::parse(input, |id| -> Result<bool, ApiError> {
         Ok(ctx.store().channel(id)?.is_some())
     })?;
-    let existing = ctx
-        .store()
-        .monitors()?
-        .into_iter()
-        .find(|m| m.name == v.name);
+    // Matched through the name index: reading every monitor per declared one made a file of
+    // N monitors cost N² decodes.
+    let mut named = ctx.store().monitors_named(&v.name)?;
+    if named.len() > 1 {
+        let ids: Vec<&str> = named.iter().map(|m| m.id.as_str()).collect();
+        return Err(ApiError::conflict(format!(
+            "{} monitors are named {:?} ({}); config-as-code matches by name, rename all but one",
+            named.len(),
+            v.name,
+            ids.join(", ")
+        )));
+    }
+    let existing = named.pop();
     let now = now_ms();
     let (monitor, expect_existing) = match &existing {
         Some(old) => (v.replace(old, now), true),

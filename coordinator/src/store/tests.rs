@@ -96,6 +96,9 @@ fn an_imported_snapshot_replaces_the_state_and_reports_everything() {
         .import(&mem.export().expect("export"))
         .expect("import");
     assert!(store.monitor("mon_gone").expect("read").is_none());
+    // Snapshots leave the name index out; installing one rebuilds it.
+    let named = store.monitors_named("mon_b renamed").expect("read");
+    assert_eq!(named.len(), 1, "{named:?}");
     assert_eq!(
         store.export().expect("export"),
         mem.export().expect("export")

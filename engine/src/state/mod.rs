@@ -17,6 +17,7 @@ mod delivery;
 mod incidents;
 pub mod ingest;
 pub mod model;
+mod names;
 pub use page::Page;
 mod page;
 mod placement;
@@ -117,7 +118,10 @@ impl<T: Tables + Clone> State<T> {
             tx: None,
             log_clock: Default::default(),
         };
-        s.transaction(Batch::default(), |s| s.upgrade_placement())?;
+        s.transaction(Batch::default(), |s| {
+            s.upgrade_placement()?;
+            s.upgrade_monitor_names()
+        })?;
         Ok(s)
     }
 
@@ -216,6 +220,7 @@ impl<T: Tables + Clone> State<T> {
                     (existing, _) => {
                         let mut m = (**monitor).clone();
                         m.revision = index;
+                        self.index_name(existing.as_ref(), &m)?;
                         if let Some(old) = existing {
                             m.created_at_ms = old.created_at_ms;
                             // Regions no longer named drop out of the overview.
@@ -238,7 +243,12 @@ impl<T: Tables + Clone> State<T> {
                 }
             }
             Command::DeleteMonitor { id } => {
-                if self.table(Table::Monitors).remove(id.as_bytes())?.is_none() {
+                let old = self.monitor(id)?;
+                if let Some(old) = &old {
+                    self.table(Table::Monitors).remove(id.as_bytes())?;
+                    self.unindex_name(old)?;
+                }
+                if old.is_none() {
                     CommandResponse::NotFound(format!("monitor {id}"))
                 } else {
                     self.note(|c| c.monitor(id));
@@ -532,7 +542,7 @@ impl<T: Tables + Clone> State<T> {
     /// version install each other's snapshots.
     pub fn export(&self) -> Result<Vec<u8>, StateError> {
         let mut dump: Vec<TreeDump> = Vec::new();
-        for table in Table::ALL {
+        for table in Table::ALL.iter().filter(|t| !t.is_derived()) {
             let kvs = self.table(*table).iter().collect::<Result<Vec<_>, _>>()?;
             dump.push((table.name().to_owned(), kvs));
         }
@@ -567,7 +577,8 @@ impl<T: Tables + Clone> State<T> {
         }
         let (_, mut changed) = self.transaction(batch, |s| {
             // A snapshot from a coordinator that kept placement as JSON lists.
-            s.upgrade_placement()
+            s.upgrade_placement()?;
+            s.upgrade_monitor_names()
         })?;
         changed.everything = true;
         changed.config = true;

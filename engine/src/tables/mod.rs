@@ -133,6 +133,17 @@ tables! {
     Deadlines = 19, "sm_deadlines";
     /// Ingest statistics per node (JSON).
     NodeIngest = 20, "sm_node_ingest";
+    /// Monitor ids by name: `name \0 id`, empty values.
+    MonitorNames = 21, "sm_monitor_names";
+}
+
+impl Table {
+    /// Whether the table is an index rebuilt from others. Snapshots leave such tables out
+    /// (the member installing one rebuilds them), so a member of the version before an index
+    /// existed can still install a snapshot of a newer one.
+    pub fn is_derived(self) -> bool {
+        matches!(self, Table::MonitorNames)
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,10 @@ pub enum ErrorClass {
     Auth,
     /// The check could not run on this node (bad config, missing privilege).
     Internal,
+    /// The node's target policy refused every address of the target (link-local, cloud
+    /// metadata, or the node's `--deny-target` / `--allow-target` rules); no connection was
+    /// attempted to a refused address.
+    Policy,
 }
 
 impl ErrorClass {
@@ -63,6 +67,7 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::Auth => "auth",
             ErrorClass::Internal => "internal",
+            ErrorClass::Policy => "policy",
         }
     }
 }
@@ -105,4 +110,33 @@ pub struct CheckResult {
     /// The node's own canary checks were failing when this ran: the node may have lost its
     /// network, so the coordinator records the result but does not let it vote.
     pub impaired: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorClass;
+
+    /// postcard encodes the variant index: classes are appended, never inserted, so nodes and
+    /// coordinators of other versions keep reading each other's results.
+    #[test]
+    fn error_class_indices_never_move() {
+        let all = [
+            (ErrorClass::Dns, "dns"),
+            (ErrorClass::Refused, "refused"),
+            (ErrorClass::Connect, "connect"),
+            (ErrorClass::Timeout, "timeout"),
+            (ErrorClass::Tls, "tls"),
+            (ErrorClass::Status, "status"),
+            (ErrorClass::Assertion, "assertion"),
+            (ErrorClass::Protocol, "protocol"),
+            (ErrorClass::Auth, "auth"),
+            (ErrorClass::Internal, "internal"),
+            (ErrorClass::Policy, "policy"),
+        ];
+        for (index, (class, name)) in all.into_iter().enumerate() {
+            let bytes = postcard::to_allocvec(&class).expect("encode");
+            assert_eq!(bytes, vec![index as u8], "{name}");
+            assert_eq!(class.as_str(), name);
+        }
+    }
 }

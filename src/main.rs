@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
+use netpulse_probes::{TargetPolicy, TargetRule};
 use tokio::sync::watch;
 
 /// mimalloc instead of glibc's malloc: an edge node allocates and frees small buffers for every
@@ -113,6 +114,16 @@ enum Command {
         /// Seconds between canary rounds.
         #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
         canary_interval: u64,
+        /// Let probes connect to this network (repeatable): `CIDR[:PORT[-PORT]]`, e.g.
+        /// `10.0.0.0/8`, `192.0.2.7:443`, `[fd00::/8]:8000-8999`. With any allow rule, probes
+        /// reach only what an allow rule names. Link-local and cloud metadata addresses stay
+        /// refused unless a rule at least as specific as their default names them.
+        #[arg(long = "allow-target", value_name = "CIDR[:PORT[-PORT]]", value_parser = parse_target_rule)]
+        allow_targets: Vec<TargetRule>,
+        /// Refuse probes this network (repeatable, same form as --allow-target); beats every
+        /// allow rule.
+        #[arg(long = "deny-target", value_name = "CIDR[:PORT[-PORT]]", value_parser = parse_target_rule)]
+        deny_targets: Vec<TargetRule>,
     },
 }
 
@@ -133,6 +144,11 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
         return Err("empty label key".into());
     }
     Ok((k.to_owned(), v.to_owned()))
+}
+
+fn parse_target_rule(s: &str) -> Result<TargetRule, String> {
+    s.parse()
+        .map_err(|e: netpulse_probes::TargetRuleError| e.to_string())
 }
 
 fn parse_canary(s: &str) -> Result<String, String> {
@@ -220,6 +236,8 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             canaries,
             no_canary,
             canary_interval,
+            allow_targets,
+            deny_targets,
         } => {
             let canaries = if no_canary {
                 netpulse_edge::canary::CanaryTargets::Disabled
@@ -237,6 +255,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 max_concurrent_checks,
                 canaries,
                 canary_interval: Duration::from_secs(canary_interval),
+                target_policy: TargetPolicy::new(allow_targets, deny_targets),
             };
             let (stop, stop_rx) = watch::channel(false);
             let node = tokio::spawn(netpulse_edge::node::run(cfg, stop_rx));
@@ -363,6 +382,7 @@ async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
             max_concurrent_checks: 256,
             canaries: netpulse_edge::canary::CanaryTargets::default(),
             canary_interval: netpulse_edge::canary::DEFAULT_INTERVAL,
+            target_policy: TargetPolicy::default(),
         };
         let rx = stop_rx.clone();
         edges.push(tokio::spawn(async move {

@@ -251,9 +251,12 @@ impl CanarySet {
 
     /// TCP connect canaries, `host:port` each.
     pub fn tcp<S: AsRef<str>>(targets: &[S]) -> Result<Self, CanaryError> {
-        // The TCP probe's build ignores the context; canaries send no payload anyway.
+        // Canaries send no payload, so no user agent; the default target policy applies (the
+        // operator chose these targets, but a link-local canary says nothing about the path
+        // to the targets anyway).
         let ctx = ProbeContext {
             user_agent: String::new(),
+            target_policy: Default::default(),
         };
         let mut out = Vec::with_capacity(targets.len());
         for t in targets {

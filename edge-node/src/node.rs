@@ -29,7 +29,7 @@ use crate::lateness::Histogram;
 use crate::outbox::Outbox;
 use crate::schedule::{Due, Scheduler};
 use crate::session::{self, AssignmentUpdate, SessionConfig, SessionError};
-use netpulse_probes::{Probe, ProbeContext, ProbeOutcome};
+use netpulse_probes::{Probe, ProbeContext, ProbeOutcome, TargetPolicy};
 
 /// How to run an edge node.
 #[derive(Debug, Clone)]
@@ -50,6 +50,10 @@ pub struct Config {
     pub canaries: CanaryTargets,
     /// Time between canary rounds ([`canary::DEFAULT_INTERVAL`] unless configured).
     pub canary_interval: Duration,
+    /// What this node's probes may connect to (`--allow-target` / `--deny-target` on top of
+    /// the defaults that refuse link-local and cloud metadata addresses); see
+    /// `docs/operations.md`, "What a probe may reach".
+    pub target_policy: TargetPolicy,
 }
 
 /// Why an edge node stopped.
@@ -176,7 +180,13 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
 
     let (updates_tx, updates_rx) = mpsc::channel(64);
     let (results_tx, results_rx) = mpsc::channel(8192);
-    let probe_ctx = ProbeContext::for_node(&identity.info.region, &node_id);
+    let probe_ctx = ProbeContext::for_node(&identity.info.region, &node_id)
+        .with_target_policy(cfg.target_policy.clone());
+    tracing::info!(
+        allow = ?cfg.target_policy.allow().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        deny = ?cfg.target_policy.deny().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "target policy (link-local and cloud metadata addresses are refused unless allowed exactly)"
+    );
     let mut runner = tokio::spawn(run_checks(
         initial,
         save_tx,

@@ -15,7 +15,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
@@ -26,7 +26,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
+use super::policy::TargetPolicy;
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// How long the system nameserver list is reused before `/etc/resolv.conf` is read again.
 pub const RESOLV_CONF_TTL: Duration = Duration::from_secs(30);
@@ -51,13 +52,15 @@ pub struct DnsProbe {
     /// Normalized expected answers.
     expect: Vec<String>,
     expect_rcode: u16,
+    /// The node's target policy, checked on the nameserver's address when the spec names one.
+    policy: Arc<TargetPolicy>,
 }
 
 impl ProbeKind for DnsProbe {
     type Spec = DnsSpec;
 
     /// Validates the name and the expected answers (normalizing them once, here).
-    fn build(spec: &DnsSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &DnsSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let display_name = spec.name.trim().to_owned();
         let invalid_name = |reason: String| ProbeBuildError::InvalidField {
             field: "target",
@@ -99,6 +102,7 @@ impl ProbeKind for DnsProbe {
             nameserver: spec.nameserver.clone(),
             expect,
             expect_rcode: spec.expect_rcode,
+            policy: Arc::clone(&ctx.target_policy),
         })
     }
 
@@ -107,7 +111,10 @@ impl ProbeKind for DnsProbe {
     async fn run(&self, _timeout: Duration) -> ProbeOutcome {
         let server = match self.server().await {
             Ok(s) => s,
-            Err(message) => return ProbeOutcome::down(ErrorClass::Dns, message, Vec::new()),
+            Err(Unusable::Dns(message)) => {
+                return ProbeOutcome::down(ErrorClass::Dns, message, Vec::new())
+            }
+            Err(Unusable::Refused(refusal)) => return net::refused(&refusal, Vec::new()),
         };
         let mut request = Message::query();
         request.metadata.recursion_desired = true;
@@ -144,22 +151,37 @@ impl ProbeKind for DnsProbe {
     }
 }
 
+/// Why the nameserver cannot be asked.
+enum Unusable {
+    /// Its name did not resolve.
+    Dns(String),
+    /// The target policy refused every address it has.
+    Refused(super::policy::Refusal),
+}
+
 impl DnsProbe {
-    /// The nameserver's address for this run.
-    async fn server(&self) -> Result<SocketAddr, String> {
-        match &self.nameserver {
-            Some(ep) => {
-                if let Ok(ip) = ep.host.parse::<IpAddr>() {
-                    return Ok(SocketAddr::new(ip, ep.port));
-                }
-                match tokio::net::lookup_host((ep.host.as_str(), ep.port)).await {
-                    Ok(mut addrs) => addrs
-                        .next()
-                        .ok_or_else(|| format!("nameserver {} resolved to no address", ep.host)),
-                    Err(e) => Err(format!("cannot resolve nameserver {}: {e}", ep.host)),
-                }
-            }
-            None => Ok(system_nameserver()),
+    /// The nameserver's address for this run: the spec's (its first address the target
+    /// policy permits) or the system's. The system nameserver is the node operator's choice,
+    /// not the monitor's, and is not subject to the target policy (like the resolver every
+    /// probe uses for names).
+    async fn server(&self) -> Result<SocketAddr, Unusable> {
+        let Some(ep) = &self.nameserver else {
+            return Ok(system_nameserver());
+        };
+        let addrs: Vec<SocketAddr> = match ep.host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, ep.port)],
+            Err(_) => tokio::net::lookup_host((ep.host.as_str(), ep.port))
+                .await
+                .map_err(|e| Unusable::Dns(format!("cannot resolve nameserver {}: {e}", ep.host)))?
+                .collect(),
+        };
+        match net::first_permitted(addrs, &self.policy) {
+            Some(Ok(addr)) => Ok(addr),
+            Some(Err(refusal)) => Err(Unusable::Refused(refusal)),
+            None => Err(Unusable::Dns(format!(
+                "nameserver {} resolved to no address",
+                ep.host
+            ))),
         }
     }
 

@@ -58,6 +58,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use url::{Host, Position, Url};
 
+use super::policy::TargetPolicy;
 use super::{ms, net, tls, Deadline, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Most body bytes a probe reads; the rest is never downloaded, so a huge or endless response
@@ -94,6 +95,9 @@ pub struct HttpProbe {
     /// An assertion reads the body, so it is kept (up to [`MAX_BODY_BYTES`]); otherwise it is
     /// only counted.
     keep_body: bool,
+    /// The node's target policy, checked on every address of every hop before connecting, so
+    /// a redirect cannot lead a check where the policy forbids.
+    policy: Arc<TargetPolicy>,
 }
 
 /// One request: where it goes and what it carries. Built once for the spec's URL, and once per
@@ -368,6 +372,7 @@ impl ProbeKind for HttpProbe {
             body_regex,
             json,
             keep_body,
+            policy: Arc::clone(&ctx.target_policy),
         })
     }
 
@@ -476,7 +481,7 @@ impl HttpProbe {
                 &one
             }
         };
-        let (tcp, _, took) = net::first_accepting(addrs)
+        let (tcp, _, took) = net::first_accepting(addrs, &self.policy)
             .await
             .map_err(|f| Failure::new(f.class(), f.message(host)))?;
         *phases.connect.get_or_insert(Duration::ZERO) += took;
@@ -1572,6 +1577,7 @@ mod tests {
         }
         let bad_ua = ProbeContext {
             user_agent: "a\r\nb".into(),
+            ..ctx()
         };
         assert!(matches!(
             HttpProbe::build(&base(), &bad_ua),

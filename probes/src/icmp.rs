@@ -26,7 +26,7 @@
 //! check's timeout, so a lossy run still reports what it measured before `Probe::run` gives
 //! up on it.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -37,7 +37,8 @@ use surge_ping::{Client, Config, IcmpPacket, PingIdentifier, PingSequence, Surge
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
+use super::policy::{Refusal, TargetPolicy};
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Longest gap between two echo requests of one run.
 pub const MAX_INTERVAL: Duration = Duration::from_millis(200);
@@ -234,6 +235,9 @@ pub struct IcmpProbe {
     count: u8,
     payload: Vec<u8>,
     sockets: Arc<IcmpSockets>,
+    /// The node's target policy, checked on the address before the first echo request
+    /// (ICMP has no port: only rules without ports apply).
+    policy: Arc<TargetPolicy>,
 }
 
 impl std::fmt::Debug for IcmpProbe {
@@ -251,8 +255,10 @@ impl ProbeKind for IcmpProbe {
 
     /// Validates host, count and size; the probe will use the node's shared sockets
     /// ([`IcmpSockets::node`]).
-    fn build(spec: &IcmpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
-        Self::with_sockets(spec, IcmpSockets::node())
+    fn build(spec: &IcmpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+        let mut probe = Self::with_sockets(spec, IcmpSockets::node())?;
+        probe.policy = Arc::clone(&ctx.target_policy);
+        Ok(probe)
     }
 
     /// Sends the echo requests and collects the replies until 90 % of `timeout`.
@@ -261,13 +267,17 @@ impl ProbeKind for IcmpProbe {
         let deadline = start + timeout.mul_f64(WAIT_SHARE);
         let mut metrics = Vec::new();
         let ip = match self.literal {
-            Some(ip) => ip,
-            None => match resolve(&self.host).await {
+            Some(ip) => match self.policy.check(SocketAddr::new(ip, 0)) {
+                Ok(()) => ip,
+                Err(refusal) => return net::refused(&refusal, metrics),
+            },
+            None => match resolve(&self.host, &self.policy).await {
                 Ok(ip) => {
                     metrics.push(("dns_ms".to_owned(), ms(start.elapsed())));
                     ip
                 }
-                Err(message) => return ProbeOutcome::down(ErrorClass::Dns, message, metrics),
+                Err(Ok(message)) => return ProbeOutcome::down(ErrorClass::Dns, message, metrics),
+                Err(Err(refusal)) => return net::refused(&refusal, metrics),
             },
         };
         let socket = match self.sockets.socket_for(ip).await {
@@ -329,7 +339,7 @@ impl ProbeKind for IcmpProbe {
 }
 
 impl IcmpProbe {
-    /// As [`IcmpProbe::build`], with a chosen socket set.
+    /// As [`IcmpProbe::build`], with a chosen socket set and the default target policy.
     pub fn with_sockets(
         spec: &IcmpSpec,
         sockets: Arc<IcmpSockets>,
@@ -364,6 +374,7 @@ impl IcmpProbe {
             count: spec.count,
             payload,
             sockets,
+            policy: Arc::new(TargetPolicy::default()),
         })
     }
 }
@@ -409,14 +420,16 @@ fn describe_icmp_v6(t: u8, code: u8, from: IpAddr) -> String {
     format!("{what} (ICMPv6 type {t} code {code}) from {from}")
 }
 
-/// Resolves a name to its first address.
-async fn resolve(host: &str) -> Result<IpAddr, String> {
+/// Resolves a name to its first address the target policy permits. The error is the message
+/// of a `dns` failure, or the refusal of the first address when the policy refuses them all.
+async fn resolve(host: &str, policy: &TargetPolicy) -> Result<IpAddr, Result<String, Refusal>> {
     match tokio::net::lookup_host((host, 0)).await {
-        Ok(mut addrs) => addrs
-            .next()
-            .map(|a| a.ip())
-            .ok_or_else(|| format!("{host} resolved to no address")),
-        Err(e) => Err(format!("cannot resolve {host}: {e}")),
+        Ok(addrs) => match net::first_permitted(addrs, policy) {
+            Some(Ok(addr)) => Ok(addr.ip()),
+            Some(Err(refusal)) => Err(Err(refusal)),
+            None => Err(Ok(format!("{host} resolved to no address"))),
+        },
+        Err(e) => Err(Ok(format!("cannot resolve {host}: {e}"))),
     }
 }
 

@@ -12,7 +12,9 @@
 //!   [`ProbeBuildError`]), the [`ProbeKind`] trait a kind implements, and the registration list
 //!   that turns the kinds into the [`Probe`] enum.
 //! - One module per kind (below), each with its own unit tests against local peers.
-//! - `net.rs`: name resolution and connecting, shared by the TCP-based kinds.
+//! - `net.rs`: name resolution and connecting, shared by the TCP-based kinds; it applies the
+//!   node's [`policy::TargetPolicy`] to every address before connecting to it.
+//! - [`policy`]: the target policy (what a probe may connect to), pure.
 //! - `tests/compliance.rs`: the contract every registered kind must keep, run over
 //!   [`Probe::KINDS`]; `tests/probe_*.rs` and `tests/probes_real.rs`: kinds against real servers.
 //!
@@ -27,6 +29,8 @@
 //!    keeping (then say so with [`ProbeKind::DEADLINE`]). Map failures to the most precise
 //!    [`ErrorClass`] and keep secrets (passwords, header values, community strings) out of
 //!    every message.
+//!    Judge every address against `ctx.target_policy` before sending to it (`net.rs` does
+//!    for the TCP-based kinds; [`ErrorClass::Policy`] for a refused target).
 //! 3. Add one line to the `register_kinds!` list below: `<kind> => <Variant>(<Kind>Probe)`.
 //!    That generates the [`Probe`] variant and its arms in [`Probe::build`], [`Probe::run`]
 //!    and [`Probe::kind`]. A kind with a heavy dependency tree (SNMP, SSH) goes behind a Cargo
@@ -58,6 +62,7 @@ pub mod dns;
 pub mod http;
 pub mod icmp;
 mod net;
+pub mod policy;
 #[cfg(feature = "snmp")]
 pub mod snmp;
 #[cfg(feature = "ssh")]
@@ -66,11 +71,14 @@ pub mod tcp;
 pub mod tls;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use netpulse_protocol::check::ProbeSpec;
 use netpulse_protocol::result::{CheckStatus, ErrorClass, ProbeError};
 use tokio::time::Instant;
+
+pub use policy::{Refusal, TargetPolicy, TargetRule, TargetRuleError};
 
 /// Node-wide settings every probe is built with.
 ///
@@ -81,6 +89,9 @@ pub struct ProbeContext {
     /// Sent by protocol probes that identify themselves (HTTP `User-Agent`), so operators of a
     /// monitored service can tell NetPulse traffic, and which node sent it, from real users.
     pub user_agent: String,
+    /// What this node's probes may connect to ([`policy`]), checked on every address right
+    /// before connecting: after name resolution, on every address tried and on every redirect.
+    pub target_policy: Arc<TargetPolicy>,
 }
 
 impl ProbeContext {
@@ -91,7 +102,14 @@ impl ProbeContext {
                 "NetPulse/{} (region={region}; node={node_id})",
                 env!("CARGO_PKG_VERSION")
             ),
+            target_policy: Arc::new(TargetPolicy::default()),
         }
+    }
+
+    /// The same context with `policy` instead of the default one.
+    pub fn with_target_policy(mut self, policy: TargetPolicy) -> Self {
+        self.target_policy = Arc::new(policy);
+        self
     }
 }
 

@@ -38,7 +38,8 @@ use netpulse_protocol::limits;
 use netpulse_protocol::result::ErrorClass;
 use tokio::time::Instant;
 
-use super::{ms, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
+use super::policy::TargetPolicy;
+use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Most values one walk visits, numeric or not, so a mistaken `walk` of `1.3.6.1` cannot pin a
 /// node. Walks also stop once the result holds [`limits::MAX_METRICS`] values, the most a result
@@ -58,6 +59,8 @@ pub struct SnmpProbe {
     version: &'static str,
     /// Discovered SNMPv3 engines (id, boots, time), kept between runs.
     engines: Arc<EngineCache>,
+    /// The node's target policy, checked on the agent's address before sending.
+    policy: Arc<TargetPolicy>,
     /// sysUpTime.0 first, then the GET OIDs, then rate OIDs not already in the list.
     get: Vec<Oid>,
     /// How many of `get` (after sysUpTime) the operator asked for with `oids`; the others are
@@ -287,7 +290,7 @@ impl ProbeKind for SnmpProbe {
     type Spec = SnmpSpec;
 
     /// Validates the spec, parses every OID and derives the USM keys.
-    fn build(spec: &SnmpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &SnmpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let host = spec.host.trim();
         let host = host
             .strip_prefix('[')
@@ -341,6 +344,7 @@ impl ProbeKind for SnmpProbe {
             auth: build_auth(&spec.version)?,
             version: spec.version.as_str(),
             engines: Arc::new(EngineCache::new()),
+            policy: Arc::clone(&ctx.target_policy),
             get,
             asked,
             uptime_asked,
@@ -358,9 +362,10 @@ impl ProbeKind for SnmpProbe {
         let start = Instant::now();
         let addr: SocketAddr = match tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
-            .map(|mut addrs| addrs.next())
+            .map(|addrs| net::first_permitted(addrs, &self.policy))
         {
-            Ok(Some(addr)) => addr,
+            Ok(Some(Ok(addr))) => addr,
+            Ok(Some(Err(refusal))) => return net::refused(&refusal, Vec::new()),
             Ok(None) => {
                 return ProbeOutcome::down(
                     ErrorClass::Dns,

@@ -34,6 +34,7 @@ use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicK
 use russh::{ChannelMsg, Disconnect, Preferred};
 use tokio::time::Instant;
 
+use super::policy::TargetPolicy;
 use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Bytes of output kept for matching and extraction (per stream); the rest is discarded.
@@ -90,6 +91,8 @@ pub struct SshProbe {
     extract: Vec<(String, Regex)>,
     legacy_algorithms: bool,
     config: Arc<client::Config>,
+    /// The node's target policy, checked on every address before connecting.
+    policy: Arc<TargetPolicy>,
 }
 
 impl fmt::Debug for SshProbe {
@@ -120,7 +123,7 @@ impl ProbeKind for SshProbe {
 
     /// Validates the host, fingerprint and regexes, decodes the private key and prepares the
     /// client configuration.
-    fn build(spec: &SshSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &SshSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let trimmed = spec.host.trim();
         let host = match trimmed.strip_prefix('[') {
             Some(rest) => rest
@@ -195,6 +198,7 @@ impl ProbeKind for SshProbe {
             extract,
             legacy_algorithms: spec.legacy_algorithms,
             config: Arc::new(config),
+            policy: Arc::clone(&ctx.target_policy),
         })
     }
 
@@ -205,7 +209,7 @@ impl ProbeKind for SshProbe {
             stream,
             mut metrics,
             ..
-        } = match net::connect(&self.host, self.port).await {
+        } = match net::connect(&self.host, self.port, &self.policy).await {
             Ok(c) => c,
             Err(down) => return down,
         };

@@ -6,6 +6,7 @@
 //! the peer says (up to 4 KiB, until `expect_regex` matches or the peer closes); otherwise the
 //! connection is closed straight away.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use netpulse_protocol::check::TcpSpec;
@@ -13,6 +14,7 @@ use netpulse_protocol::result::ErrorClass;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use super::policy::TargetPolicy;
 use super::{ms, net, Deadline, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// A validated TCP connect check.
@@ -23,6 +25,8 @@ pub struct TcpProbe {
     port: u16,
     send: Option<Vec<u8>>,
     expect: Option<regex::Regex>,
+    /// The node's target policy, checked on every address before connecting.
+    policy: Arc<TargetPolicy>,
 }
 
 /// Most bytes read from the peer when a banner is expected.
@@ -36,7 +40,7 @@ impl ProbeKind for TcpProbe {
     const DEADLINE: Deadline = Deadline::OwnCutOff;
 
     /// Validates the host; accepts IPv6 literals with or without brackets (`::1`, `[::1]`).
-    fn build(spec: &TcpSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &TcpSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let trimmed = spec.host.trim();
         let host = match trimmed.strip_prefix('[') {
             Some(rest) => rest
@@ -64,6 +68,7 @@ impl ProbeKind for TcpProbe {
             port: spec.port,
             send: spec.send.as_ref().map(|s| s.as_bytes().to_vec()),
             expect,
+            policy: Arc::clone(&ctx.target_policy),
         })
     }
 
@@ -72,12 +77,16 @@ impl ProbeKind for TcpProbe {
     /// "connects in 1 ms, then silent" is what an operator needs to see.
     async fn run(&self, timeout: Duration) -> ProbeOutcome {
         let deadline = Instant::now() + timeout;
-        let connected =
-            match tokio::time::timeout_at(deadline, net::connect(&self.host, self.port)).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(down)) => return down,
-                Err(_) => return ProbeOutcome::timed_out(timeout, Vec::new()),
-            };
+        let connected = match tokio::time::timeout_at(
+            deadline,
+            net::connect(&self.host, self.port, &self.policy),
+        )
+        .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(down)) => return down,
+            Err(_) => return ProbeOutcome::timed_out(timeout, Vec::new()),
+        };
         let measured = connected.metrics.clone();
         match tokio::time::timeout_at(deadline, self.exchange(connected)).await {
             Ok(outcome) => outcome,

@@ -37,6 +37,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+use super::policy::TargetPolicy;
 use super::{ms, net, ProbeBuildError, ProbeContext, ProbeKind, ProbeOutcome};
 
 /// Seconds per day, for `days_left`.
@@ -59,6 +60,8 @@ pub struct TlsProbe {
     /// WebPKI verification against the system roots or `ca_pem`.
     verifier: Arc<WebPkiServerVerifier>,
     custom_roots: bool,
+    /// The node's target policy, checked on every address before connecting.
+    policy: Arc<TargetPolicy>,
 }
 
 static TLS12_AND_13: [&rustls::SupportedProtocolVersion; 2] =
@@ -70,7 +73,7 @@ impl ProbeKind for TlsProbe {
 
     /// Validates host, server name and thresholds, and builds the verifier (parsing `ca_pem`,
     /// or loading the system roots once per process).
-    fn build(spec: &TlsSpec, _ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
+    fn build(spec: &TlsSpec, ctx: &ProbeContext) -> Result<Self, ProbeBuildError> {
         let trimmed = spec.host.trim();
         let host = match trimmed.strip_prefix('[') {
             Some(rest) => rest
@@ -119,6 +122,7 @@ impl ProbeKind for TlsProbe {
             provider,
             verifier,
             custom_roots,
+            policy: Arc::clone(&ctx.target_policy),
         })
     }
 
@@ -128,7 +132,7 @@ impl ProbeKind for TlsProbe {
             stream: tcp,
             mut metrics,
             ..
-        } = match net::connect(&self.host, self.port).await {
+        } = match net::connect(&self.host, self.port, &self.policy).await {
             Ok(c) => c,
             Err(down) => return down,
         };

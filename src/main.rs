@@ -448,9 +448,8 @@ async fn apply_demo_monitors(
         .replace("{demo_tcp}", &t.tcp.to_string());
     let file: DemoFile = yaml_serde::from_str(&text).context("config/demo.yaml")?;
     for (i, m) in file.monitors.into_iter().enumerate() {
-        let input: netpulse_coordinator::api::monitor_input::MonitorInput =
-            yaml_serde::from_value(m)
-                .with_context(|| format!("config/demo.yaml monitor #{}", i + 1))?;
+        let input: netpulse_engine::input::MonitorInput = yaml_serde::from_value(m)
+            .with_context(|| format!("config/demo.yaml monitor #{}", i + 1))?;
         if let Err(e) = netpulse_coordinator::apply::apply_monitor(ctx, input).await {
             bail!("config/demo.yaml monitor #{}: {e}", i + 1);
         }

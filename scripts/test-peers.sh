@@ -8,7 +8,8 @@
 # (probes/tests/probe_http_nginx.rs; the tests run their own nginx on free ports, the
 # package's service is never started), and the aiosmtpd SMTP server (python3-aiosmtpd) that the
 # e-mail alert channel is delivered to (alert/tests/email.rs), and faketime (libfaketime) to
-# run a coordinator and an edge node on skewed clocks (tests/t55_clocks.rs).
+# run a coordinator and an edge node on skewed clocks (tests/t55_clocks.rs), and Prometheus
+# with promtool, which scrape and check the coordinator's /metrics (tests/t80_metrics.rs).
 #
 # Idempotent and fast when everything is present: apt is only touched for what is missing.
 # Needs root (or sudo) to install; the tests themselves also need root for ICMP and network
@@ -32,6 +33,8 @@ declare -A wanted=(
   [useradd]=passwd
   [nginx]=nginx
   [faketime]=faketime
+  [prometheus]=prometheus
+  [promtool]=prometheus
 )
 
 missing=()

@@ -41,6 +41,9 @@ enum Command {
         /// HTTP address of the UI and API.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Let peers in this network read /metrics without an API key (repeatable).
+        #[arg(long = "metrics-allow", value_name = "CIDR")]
+        metrics_allow: Vec<netpulse_coordinator::metrics::Cidr>,
     },
     /// Run one coordinator.
     Coordinator {
@@ -71,6 +74,10 @@ enum Command {
         /// Snapshot the state and purge the Raft log after this many entries.
         #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(10..))]
         snapshot_every: u64,
+        /// Let peers in this network read /metrics without an API key (repeatable), e.g.
+        /// `10.0.0.0/8` or `127.0.0.1`; anyone else needs a viewer API key.
+        #[arg(long = "metrics-allow", value_name = "CIDR")]
+        metrics_allow: Vec<netpulse_coordinator::metrics::Cidr>,
     },
     /// Inspect or change the coordinator cluster through the API.
     Cluster {
@@ -197,7 +204,11 @@ fn init_logging(format: &str) {
 
 async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
-        Command::Up { data_dir, listen } => up(data_dir, listen).await,
+        Command::Up {
+            data_dir,
+            listen,
+            metrics_allow,
+        } => up(data_dir, listen, metrics_allow).await,
         Command::Coordinator {
             data_dir,
             listen,
@@ -208,6 +219,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             advertise,
             node_timeout,
             snapshot_every,
+            metrics_allow,
         } => {
             let mode = match join {
                 Some(member) => netpulse_coordinator::node::ClusterMode::Join { member },
@@ -222,6 +234,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 join_secret,
                 node_timeout: Duration::from_secs(node_timeout),
                 snapshot_every,
+                metrics_allow,
             };
             coordinator(cfg).await
         }
@@ -353,10 +366,15 @@ async fn cluster(api: &str, key: &str, action: ClusterAction) -> anyhow::Result<
 
 const DEMO_REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 
-async fn up(data_dir: PathBuf, listen: SocketAddr) -> anyhow::Result<()> {
+async fn up(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    metrics_allow: Vec<netpulse_coordinator::metrics::Cidr>,
+) -> anyhow::Result<()> {
     let coord_dir = data_dir.join("coordinator");
     let quic = SocketAddr::new(listen.ip(), 0);
-    let cfg = netpulse_coordinator::node::Config::standalone(coord_dir, listen, quic);
+    let mut cfg = netpulse_coordinator::node::Config::standalone(coord_dir, listen, quic);
+    cfg.metrics_allow = metrics_allow;
     let running = netpulse_coordinator::node::start(cfg)
         .await
         .context("starting coordinator")?;

@@ -4,7 +4,8 @@
 //! Layout (after openraft's test naming): `t05` the `netpulse up` demo, `t10` checks flowing end
 //! to end, `t20` durability under kill -9, `t30` authentication and refusal, `t40` API input
 //! handling, `t50` the coordinator cluster, `t60` quorum decisions, incidents and alerts, `t70`
-//! the chaos suite (seeded faults, invariants checked every round).
+//! the chaos suite (seeded faults, invariants checked every round), `t80` `/metrics` read by
+//! promtool and a real Prometheus.
 
 mod support;
 
@@ -18,3 +19,4 @@ mod t50_cluster;
 mod t55_clocks;
 mod t60_alerts;
 mod t70_chaos;
+mod t80_metrics;

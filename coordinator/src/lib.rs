@@ -12,7 +12,7 @@
 //!    the leader, typed responses).
 //! 4. **Services**: [`edge`] (enrolment, sessions, ingest, the assignment publisher),
 //!    [`drivers`] (heartbeat, ticker, placer, dispatcher), [`api`] and [`web`] (the front
-//!    doors), [`apply`] (config-as-code).
+//!    doors), [`metrics`] (`/metrics` for Prometheus), [`apply`] (config-as-code).
 //! 5. **Entry points**: [`quic`] (the one UDP endpoint, ALPN routing to [`edge`] and
 //!    [`cluster`]), [`http`] (the one HTTP app mounting [`api`] and [`web`]), and [`node`],
 //!    which starts everything (`netpulse coordinator` and `netpulse up` call [`node::start`]).
@@ -29,6 +29,7 @@ pub mod context;
 pub mod drivers;
 pub mod edge;
 pub mod http;
+pub mod metrics;
 pub mod node;
 pub mod ops;
 pub mod quic;

@@ -69,6 +69,8 @@ pub struct Config {
     pub node_timeout: Duration,
     /// Build a snapshot (and purge the log under it) after this many entries.
     pub snapshot_every: u64,
+    /// Networks whose peers may read `/metrics` without an API key (`--metrics-allow`).
+    pub metrics_allow: Vec<crate::metrics::Cidr>,
 }
 
 /// Default for [`Config::snapshot_every`].
@@ -89,6 +91,7 @@ impl Config {
             join_secret: None,
             node_timeout: DEFAULT_NODE_TIMEOUT,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            metrics_allow: Vec::new(),
         }
     }
 }
@@ -396,7 +399,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         addr: cfg.http_listen,
         source,
     })?;
-    let app = crate::http::app(ctx.clone());
+    let app = crate::http::app_with(
+        ctx.clone(),
+        crate::metrics::Allow::new(cfg.metrics_allow.clone()),
+    )
+    .into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = shutdown_rx;
     tasks.push(tokio::spawn(async move {
         let served = axum::serve(listener, app)

@@ -1,0 +1,249 @@
+//! `/metrics` seen by the real Prometheus tools: `promtool check metrics` accepts the body in
+//! both formats, and a real Prometheus scraping the coordinator every second with an API key
+//! answers `probe_success` per monitor and region, and Raft metrics. Access: a key, or a peer
+//! in `--metrics-allow`.
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::target::Target;
+use crate::support::{eventually, tempdir, Coordinator, Edge, Proc};
+
+/// `GET /metrics` from `local` (source address), with an optional bearer key and `Accept`.
+async fn scrape(
+    http: SocketAddr,
+    local: &str,
+    key: Option<&str>,
+    accept: Option<&str>,
+) -> (u16, String, String) {
+    let client = reqwest::Client::builder()
+        .local_address(Some(local.parse().expect("local address")))
+        .build()
+        .expect("client");
+    let mut req = client.get(format!("http://{http}/metrics"));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    let resp = req.send().await.expect("scrape");
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, ct, resp.text().await.unwrap_or_default())
+}
+
+/// Runs `promtool check metrics` on `body`; panics with its output unless it passes cleanly.
+fn promtool_check(body: &str) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian prometheus; scripts/test-peers.sh installs it)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "promtool check metrics: {text}"
+    );
+    text
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_scrapes_probe_results_and_raft_health() {
+    let dir = tempdir();
+    // 127.0.0.2 may scrape without a key; 127.0.0.1 (every other client here) may not.
+    let coord = Coordinator::start_with(
+        &dir.path().join("coord"),
+        "127.0.0.1",
+        None,
+        vec!["--metrics-allow".into(), "127.0.0.2/32".into()],
+    );
+    let api = coord.api();
+    let token = api.join_token().await;
+    let mut eu = Edge::start(&dir.path().join("eu"), "eu-west", coord.quic, Some(&token));
+    let mut us = Edge::start(&dir.path().join("us"), "us-east", coord.quic, Some(&token));
+    eu.wait_running();
+    us.wait_running();
+
+    let http = Target::http("hello").await;
+    let tcp = Target::tcp().await;
+    let regions = ["eu-west", "us-east"];
+    let web = api
+        .create_monitor(json!({"name": "web \"shop\"", "kind": "http",
+            "target": format!("http://{}/health?token=qs-secret", http.addr),
+            "headers": {"authorization": "Bearer header-secret"},
+            "interval_s": 1, "timeout_s": 1, "regions": regions}))
+        .await;
+    let port = api
+        .create_monitor(
+            json!({"name": "port", "kind": "tcp", "target": tcp.addr.to_string(),
+            "interval_s": 1, "timeout_s": 1, "regions": regions}),
+        )
+        .await;
+
+    // Access: refused without a key or with a wrong one, served with a key or from an
+    // allowed address.
+    let (s, _, _) = scrape(coord.http, "127.0.0.1", None, None).await;
+    assert_eq!(s, 401);
+    let (s, _, _) = scrape(coord.http, "127.0.0.1", Some("npk_wrong"), None).await;
+    assert_eq!(s, 401);
+    let (s, _, _) = scrape(coord.http, "127.0.0.2", None, None).await;
+    assert_eq!(s, 200, "an allowed peer needs no key");
+
+    // Both monitors measured in both regions.
+    let body = eventually(
+        "every region's result in /metrics",
+        Duration::from_secs(30),
+        || async {
+            let (s, ct, body) = scrape(coord.http, "127.0.0.1", Some(api.key()), None).await;
+            assert_eq!(s, 200, "{body}");
+            assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+            let all = [&web, &port].iter().all(|id| {
+                regions.iter().all(|r| {
+                    body.lines().any(|l| {
+                        l.starts_with("probe_success{")
+                            && l.contains(&format!("monitor_id=\"{id}\""))
+                            && l.contains(&format!("region=\"{r}\""))
+                            && l.ends_with(" 1")
+                    })
+                })
+            });
+            let status = body
+                .lines()
+                .any(|l| l.starts_with("probe_http_status_code{") && l.ends_with(" 200"));
+            (all && status).then_some(body)
+        },
+    )
+    .await;
+    for secret in ["qs-secret", "header-secret", "token="] {
+        assert!(!body.contains(secret), "{secret} in /metrics");
+    }
+    let out = promtool_check(&body);
+    println!("promtool check metrics (text 0.0.4): ok {out}");
+    let (s, ct, om) = scrape(
+        coord.http,
+        "127.0.0.1",
+        Some(api.key()),
+        Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+    assert!(om.ends_with("# EOF\n"));
+
+    // A real Prometheus scraping every second with the API key.
+    let prom_dir = dir.path().join("prometheus");
+    std::fs::create_dir_all(&prom_dir).expect("mkdir");
+    let config = prom_dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: netpulse\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    authorization:\n      credentials: {key}\n    static_configs:\n      - targets: ['{addr}']\n",
+            key = api.key(),
+            addr = coord.http
+        ),
+    )
+    .expect("write config");
+    let prom_port = free_port();
+    let _prometheus = Proc::spawn_cmd(
+        "prometheus",
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                prom_dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .arg("--log.level=warn"),
+    );
+    let client = reqwest::Client::new();
+    let query = |q: &'static str| {
+        let client = client.clone();
+        async move {
+            let resp = client
+                .get(format!(
+                    "http://127.0.0.1:{prom_port}/api/v1/query?query={q}"
+                ))
+                .send()
+                .await
+                .ok()?;
+            let v: Value = resp.json().await.ok()?;
+            (v["status"] == "success").then(|| v["data"]["result"].as_array().cloned())?
+        }
+    };
+    let success = eventually(
+        "Prometheus answers probe_success per monitor and region",
+        Duration::from_secs(60),
+        || async {
+            let rows = query("probe_success").await?;
+            let up = |id: &str, r: &str| {
+                rows.iter().any(|row| {
+                    row["metric"]["monitor_id"] == id
+                        && row["metric"]["region"] == r
+                        && row["value"][1] == "1"
+                })
+            };
+            [&web, &port]
+                .iter()
+                .all(|id| regions.iter().all(|r| up(id, r)))
+                .then_some(rows)
+        },
+    )
+    .await;
+    assert_eq!(success.len(), 4, "{success:?}");
+    println!("Prometheus probe_success: {}", Value::Array(success));
+    let member = coord.id.to_string();
+    let leader = eventually(
+        "Prometheus answers a Raft metric",
+        Duration::from_secs(30),
+        || async {
+            let rows = query("netpulse_raft_is_leader").await?;
+            rows.iter()
+                .any(|row| {
+                    row["value"][1] == "1"
+                        && row["metric"]["member"].as_str() == Some(member.as_str())
+                })
+                .then_some(rows)
+        },
+    )
+    .await;
+    println!(
+        "Prometheus netpulse_raft_is_leader: {}",
+        Value::Array(leader)
+    );
+    let term = query("netpulse_raft_term").await.unwrap_or_default();
+    assert!(!term.is_empty(), "netpulse_raft_term answered");
+
+    http.stop().await;
+    tcp.stop().await;
+}

@@ -131,6 +131,11 @@ enum Command {
         /// allow rule.
         #[arg(long = "deny-target", value_name = "CIDR[:PORT[-PORT]]", value_parser = parse_target_rule)]
         deny_targets: Vec<TargetRule>,
+        /// Serve this node's own health for Prometheus at `http://ADDR/metrics` (session,
+        /// outbox, checks, lateness, process). No key is asked: bind a private or loopback
+        /// address, e.g. 127.0.0.1:9464. Port 0 picks a free port (printed on start).
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
     },
 }
 
@@ -251,6 +256,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             canary_interval,
             allow_targets,
             deny_targets,
+            metrics_listen,
         } => {
             let canaries = if no_canary {
                 netpulse_edge::canary::CanaryTargets::Disabled
@@ -269,6 +275,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 canaries,
                 canary_interval: Duration::from_secs(canary_interval),
                 target_policy: TargetPolicy::new(allow_targets, deny_targets),
+                metrics_listen,
             };
             let (stop, stop_rx) = watch::channel(false);
             let node = tokio::spawn(netpulse_edge::node::run(cfg, stop_rx));
@@ -401,6 +408,7 @@ async fn up(
             canaries: netpulse_edge::canary::CanaryTargets::default(),
             canary_interval: netpulse_edge::canary::DEFAULT_INTERVAL,
             target_policy: TargetPolicy::default(),
+            metrics_listen: None,
         };
         let rx = stop_rx.clone();
         edges.push(tokio::spawn(async move {

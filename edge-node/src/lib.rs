@@ -15,6 +15,8 @@
 //!   impaired and do not vote.
 //! - [`lateness`]: how late checks start against their due time (a lock-free histogram the
 //!   node summarises in its log once a minute).
+//! - [`metrics`]: the node's own health for Prometheus (`--metrics-listen`): session, outbox,
+//!   checks by kind and error class, probe durations, lateness, process resources.
 //! - [`identity`]: key, certificate and node id on disk.
 //! - [`wire`]: frames on QUIC streams.
 //! - [`node`]: wires the pieces together; `run` is what `netpulse edge` calls.
@@ -25,6 +27,7 @@ pub mod coordinators;
 pub mod handover;
 pub mod identity;
 pub mod lateness;
+pub mod metrics;
 pub mod migrate;
 pub mod node;
 pub mod outbox;

@@ -9,6 +9,7 @@
 //! assignment and the outbox grows until it can deliver.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use crate::coordinators::Coordinators;
 use crate::handover::Leaving;
 use crate::identity::{self, NodeInfo};
 use crate::lateness::Histogram;
+use crate::metrics::{self, EdgeMetrics, MetricsError};
 use crate::outbox::Outbox;
 use crate::schedule::{Due, Scheduler};
 use crate::session::{self, AssignmentUpdate, SessionConfig, SessionError};
@@ -54,6 +56,8 @@ pub struct Config {
     /// the defaults that refuse link-local and cloud metadata addresses); see
     /// `docs/operations.md`, "What a probe may reach".
     pub target_policy: TargetPolicy,
+    /// Where to serve `GET /metrics` (`--metrics-listen`), if anywhere; see [`crate::metrics`].
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Why an edge node stopped.
@@ -74,6 +78,9 @@ pub enum EdgeError {
     /// The canary checks could not be set up.
     #[error(transparent)]
     Canary(#[from] canary::CanaryError),
+    /// The `/metrics` listener could not be bound.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 /// Runs the node until `shutdown` flips to true or a fatal error.
@@ -89,6 +96,20 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
             canary::parse_tcp_target(t)?;
         }
     }
+    // Bound before enrolling, so a wrong --metrics-listen fails at once; served once the
+    // outbox is open.
+    let metrics_listener = match cfg.metrics_listen {
+        Some(addr) => {
+            let listener = metrics::bind(addr).await?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| MetricsError::Bind { addr, source })?;
+            println!("Edge metrics on http://{bound}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    let metrics = Arc::new(EdgeMetrics::new());
     std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
         EdgeError::Config(format!("data directory {}: {e}", cfg.data_dir.display()))
     })?;
@@ -178,6 +199,22 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         shutdown.clone(),
     );
 
+    let metrics_server = metrics_listener.map(|listener| {
+        let sources = Arc::new(metrics::Sources {
+            metrics: metrics.clone(),
+            outbox: outbox.clone(),
+            health: health.clone(),
+            node_id: node_id.clone(),
+            region: identity.info.region.clone(),
+        });
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = metrics::serve(listener, sources, stop).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        })
+    });
+
     let (updates_tx, updates_rx) = mpsc::channel(64);
     let (results_tx, results_rx) = mpsc::channel(8192);
     let probe_ctx = ProbeContext::for_node(&identity.info.region, &node_id)
@@ -197,10 +234,11 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
             seed: seed(&node_id),
             max_concurrent: cfg.max_concurrent_checks.max(1),
             health,
+            metrics: metrics.clone(),
         },
         shutdown.clone(),
     ));
-    let writer = tokio::spawn(write_results(outbox.clone(), results_rx));
+    let writer = tokio::spawn(write_results(outbox.clone(), results_rx, metrics.clone()));
     let (coordinators, damaged) = Coordinators::load(&cfg.data_dir, cfg.coordinators.clone());
     if let Some(e) = damaged {
         tracing::warn!(error = %e, "ignoring the remembered coordinators");
@@ -210,6 +248,7 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
         data_dir: cfg.data_dir.clone(),
         identity,
         labels: cfg.labels.clone(),
+        metrics,
     };
     let outcome = session::run(session_cfg, outbox.clone(), updates_tx, shutdown).await;
     // On shutdown the runner hands the saver any change not yet saved, then ends; the saver
@@ -218,6 +257,9 @@ pub async fn run(cfg: Config, shutdown: watch::Receiver<bool>) -> Result<(), Edg
     runner.abort();
     let _ = tokio::time::timeout(Duration::from_secs(5), saver).await;
     if let Some(task) = canary_task {
+        task.abort();
+    }
+    if let Some(task) = metrics_server {
         task.abort();
     }
     // Let results already measured reach the outbox before stopping.
@@ -306,6 +348,8 @@ struct RunnerSettings {
     max_concurrent: usize,
     /// The canaries' verdict, sampled around every check.
     health: watch::Receiver<Health>,
+    /// Counts checks, their durations and lateness, and the assignment's size.
+    metrics: Arc<EdgeMetrics>,
 }
 
 async fn run_checks(
@@ -321,6 +365,7 @@ async fn run_checks(
         seed,
         max_concurrent,
         health,
+        metrics,
     } = settings;
     let mut sched = Scheduler::new(seed);
     let mut probes: HashMap<String, (u64, ProbeCell)> = HashMap::new();
@@ -332,6 +377,7 @@ async fn run_checks(
     );
     report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     sched.set_checks(initial, Instant::now());
+    metrics.set_assigned_checks(sched.len());
     // When to hand the saver the current set: set by a change, cleared by the hand-over.
     let mut save_at: Option<Instant> = None;
     let mut leaving = Leaving::default();
@@ -375,6 +421,7 @@ async fn run_checks(
                         }
                     }
                 }
+                metrics.set_assigned_checks(sched.len());
             }
             _ = tokio::time::sleep_until(leaving.deadline().unwrap_or(next)), if leaving.deadline().is_some() => {
                 let now = Instant::now();
@@ -382,6 +429,7 @@ async fn run_checks(
                     sched.remove(&id);
                     probes.remove(&id);
                 }
+                metrics.set_assigned_checks(sched.len());
                 save_at.get_or_insert(now + SAVE_DELAY);
             }
             _ = tokio::time::sleep_until(save_at.unwrap_or(next)), if save_at.is_some() => {
@@ -393,14 +441,22 @@ async fn run_checks(
                 // one park of the worker after it) serves them all.
                 for Due { check, due } in sched.poll_due(Instant::now() + COALESCE) {
                     let cell = probe_for(&mut probes, &check);
-                    let (results, limit, health, lateness, ctx) =
-                        (results.clone(), limit.clone(), health.clone(), lateness.clone(), ctx.clone());
+                    let (results, limit, health, lateness, ctx, metrics) = (
+                        results.clone(),
+                        limit.clone(),
+                        health.clone(),
+                        lateness.clone(),
+                        ctx.clone(),
+                        metrics.clone(),
+                    );
                     tokio::spawn(async move {
                         let Ok(_permit) = limit.acquire_owned().await else { return };
                         // Early starts (COALESCE) count as on time.
-                        lateness.record(Instant::now().saturating_duration_since(due));
+                        let late = Instant::now().saturating_duration_since(due);
+                        lateness.record(late);
+                        metrics.record_lateness(late);
                         let probe = built(&cell, &check, &ctx).await;
-                        let result = measure(&check, probe, &health).await;
+                        let result = measure(&check, probe, &health, &metrics).await;
                         let _ = results.send(result).await;
                     });
                 }
@@ -489,6 +545,7 @@ async fn measure(
     check: &CheckSpec,
     probe: Result<Arc<Probe>, String>,
     health: &watch::Receiver<Health>,
+    metrics: &EdgeMetrics,
 ) -> CheckResult {
     let before = impairment(health);
     let checked_at_ms = std::time::SystemTime::now()
@@ -523,7 +580,14 @@ async fn measure(
     // coordinator would refuse is never written to the outbox.
     if let Some(cut) = limits::fit(&mut result) {
         tracing::debug!(monitor = %check.monitor_id, %cut, "result cut to the protocol limits");
+        metrics.result_truncated();
     }
+    metrics.check_finished(
+        check.probe.kind(),
+        result.status,
+        result.error.as_ref().map(|e| e.class),
+        Duration::from_micros(result.duration_us),
+    );
     result
 }
 
@@ -535,7 +599,11 @@ pub const OUTBOX_LINGER: Duration = Duration::from_millis(100);
 /// Most results in one durable write.
 const OUTBOX_BATCH: usize = 1000;
 
-async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>) {
+async fn write_results(
+    outbox: Arc<Outbox>,
+    mut rx: mpsc::Receiver<CheckResult>,
+    metrics: Arc<EdgeMetrics>,
+) {
     let mut batch = Vec::with_capacity(OUTBOX_BATCH);
     // Set when the last batch was full: more may be waiting, so the next one is written at once.
     let mut backlog = false;
@@ -558,7 +626,10 @@ async fn write_results(outbox: Arc<Outbox>, mut rx: mpsc::Receiver<CheckResult>)
         backlog = batch.len() >= OUTBOX_BATCH;
         loop {
             match outbox.push_slice(&mut batch).await {
-                Ok(_) => break,
+                Ok(seqs) => {
+                    metrics.results_stored(seqs.len());
+                    break;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, results = batch.len(), "cannot store results; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -643,10 +714,10 @@ mod tests {
     async fn results_carry_the_impaired_flag_at_start() {
         let (tx, rx) = watch::channel(Health::default());
         let check = tcp_check(1);
-        let r = measure(&check, Err("bad".into()), &rx).await;
+        let r = measure(&check, Err("bad".into()), &rx, &EdgeMetrics::new()).await;
         assert!(!r.impaired);
         tx.send_replace(health(true, 1));
-        let r = measure(&check, Err("bad".into()), &rx).await;
+        let r = measure(&check, Err("bad".into()), &rx, &EdgeMetrics::new()).await;
         assert!(r.impaired);
     }
 
@@ -673,7 +744,8 @@ mod tests {
             let probe = Probe::build(&check.probe, &ctx)
                 .map(Arc::new)
                 .map_err(|e| e.to_string());
-            let run = tokio::spawn(async move { measure(&check, probe, &rx).await });
+            let run =
+                tokio::spawn(async move { measure(&check, probe, &rx, &EdgeMetrics::new()).await });
             accepted_rx.await.expect("probe connected");
             tx.send_replace(health(true, 1));
             if recover_before_end {

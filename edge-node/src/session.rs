@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::coordinators::Coordinators;
 use crate::identity::StoredIdentity;
+use crate::metrics::EdgeMetrics;
 use crate::outbox::Outbox;
 use crate::wire::{self, WireError};
 
@@ -262,6 +263,8 @@ pub struct SessionConfig {
     pub identity: StoredIdentity,
     /// Labels sent in hello.
     pub labels: BTreeMap<String, String>,
+    /// Where connection attempts, sessions and acknowledgements are counted for `/metrics`.
+    pub metrics: Arc<EdgeMetrics>,
 }
 
 /// Keeps a session with some coordinator until `shutdown` or a final refusal.
@@ -291,10 +294,12 @@ pub async fn run(
             outbox: &outbox,
             updates: &updates,
         };
+        cfg.metrics.session_attempt();
         let outcome = tokio::select! {
             r = peer.session_once(&endpoint, client.clone(), &addr) => r,
             _ = shutdown.changed() => break,
         };
+        cfg.metrics.session_ended();
         match outcome {
             Err(SessionError::Refused(e))
                 if matches!(
@@ -368,7 +373,8 @@ impl Peer<'_> {
                 heartbeat_interval_ms,
                 committed_seq,
             }) => {
-                outbox.ack(committed_seq).await?;
+                let dropped = outbox.ack(committed_seq).await?;
+                cfg.metrics.results_acknowledged(dropped);
                 Duration::from_millis(heartbeat_interval_ms.clamp(1000, 60_000))
             }
             Some(CoordinatorMessage::Error(e)) => return Err(SessionError::Refused(e)),
@@ -379,6 +385,7 @@ impl Peer<'_> {
             }
         };
         tracing::info!(coordinator = %addr, "session established");
+        cfg.metrics.session_established();
 
         let (acked_tx, acked_rx) = watch::channel(0u64);
         let reader = self.read_loop(recv, dec, acked_tx);
@@ -429,7 +436,8 @@ impl Peer<'_> {
                         .await;
                 }
                 Some(CoordinatorMessage::Ack { up_to_seq }) => {
-                    outbox.ack(up_to_seq).await?;
+                    let dropped = outbox.ack(up_to_seq).await?;
+                    self.cfg.metrics.results_acknowledged(dropped);
                     acked.send_modify(|a| *a = (*a).max(up_to_seq));
                 }
                 Some(CoordinatorMessage::HeartbeatAck) => {}

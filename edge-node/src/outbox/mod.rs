@@ -31,6 +31,7 @@
 //! is cut off when the outbox opens. A record whose checksum fails is logged and skipped by
 //! `peek`, so it cannot block the queue; it counts as pending until an acknowledgement covers it.
 
+pub mod age;
 mod segment;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use netpulse_protocol::result::CheckResult;
 use tokio::sync::{futures::Notified, Notify};
 
+use age::PendingAges;
 use segment::{Item, Reader};
 
 /// Size at which the newest segment is closed and a new one started. Acknowledged results leave
@@ -117,6 +119,8 @@ struct State {
     /// A segment file was created since the last sync, so the directory needs one too.
     dir_dirty: bool,
     ack_file: File,
+    /// When the pending results were measured, coarsely (for the oldest one's age).
+    ages: PendingAges,
 }
 
 /// The durable, sequence-numbered queue of results waiting for a coordinator's acknowledgement.
@@ -244,6 +248,7 @@ impl Outbox {
                 dirty: Vec::new(),
                 dir_dirty: false,
                 ack_file,
+                ages: PendingAges::new(),
             }),
             durable_seq: AtomicU64::new(last_seq),
             sync_lock: tokio::sync::Mutex::new(()),
@@ -253,6 +258,9 @@ impl Outbox {
             let mut state = outbox.lock();
             outbox.ensure_active(&mut state, false)?;
             outbox.drop_acked_segments(&mut state);
+            if let Some((seq, ms)) = first_pending(&state, dir) {
+                state.ages.appended(seq, ms);
+            }
         }
         // Make a newly created first segment (the numbering's only record) durable at once.
         let dir_dirty = std::mem::take(&mut outbox.lock().dir_dirty);
@@ -334,6 +342,9 @@ impl Outbox {
             active.next = next;
         }
         state.last_seq = next - 1;
+        if let Some(earliest) = results.iter().map(|r| r.checked_at_ms).min() {
+            state.ages.appended(first, earliest);
+        }
         if !state.dirty.iter().any(|f| Arc::ptr_eq(f, &file)) {
             state.dirty.push(file);
         }
@@ -519,6 +530,11 @@ impl Outbox {
                 self.ensure_active(&mut state, false)?;
             }
             state.acked = up_to;
+            if state.acked >= state.last_seq {
+                state.ages.clear();
+            } else {
+                state.ages.acked(up_to);
+            }
             self.drop_acked_segments(&mut state);
             let mut mark = [0u8; 12];
             mark[..8].copy_from_slice(&up_to.to_le_bytes());
@@ -603,6 +619,19 @@ impl Outbox {
         (state.last_seq > state.acked).then(|| state.acked + 1)
     }
 
+    /// When the oldest unacknowledged result was measured (its `checked_at_ms`, on this node's
+    /// clock), from an in-memory index ([`age`]): possibly up to a second or so earlier than
+    /// the result itself, never later. `None` when nothing is pending, or when the oldest
+    /// pending results were stored before this process started and could not be read back
+    /// at open.
+    pub fn oldest_pending_ms(&self) -> Option<i64> {
+        let state = self.lock();
+        if state.last_seq <= state.acked {
+            return None;
+        }
+        state.ages.oldest_ms(state.acked + 1)
+    }
+
     /// A future that completes after the next durable push (or at once if one happened since the
     /// last wake-up), so the sender can sleep while there is nothing to send.
     pub fn notified(&self) -> Notified<'_> {
@@ -637,6 +666,38 @@ fn recover(file: &File, path: &Path, first: u64, len: u64) -> Result<(u64, u64),
             Item::Record { .. } => {}
         }
     }
+}
+
+/// The oldest pending record at open, read back from its segment: its sequence and when it was
+/// measured. Seeds the age index with what an earlier process left; `None` if nothing is
+/// pending or nothing pending can be read (then the age is unknown until it is acknowledged).
+fn first_pending(state: &State, dir: &Path) -> Option<(u64, i64)> {
+    let start = state.acked.checked_add(1)?;
+    if start > state.last_seq {
+        return None;
+    }
+    for (first, seg) in state.segments.range(..=state.last_seq) {
+        if seg.next <= start {
+            continue;
+        }
+        let mut reader = Reader::new(&seg.file, 0, seg.size, *first);
+        loop {
+            match reader.next_item() {
+                Ok(Item::Record { seq, payload }) if seq >= start => {
+                    if let Ok(r) = postcard::from_bytes::<CheckResult>(&payload) {
+                        return Some((start, r.checked_at_ms));
+                    }
+                }
+                Ok(Item::Record { .. }) | Ok(Item::Damaged { .. }) => {}
+                Ok(Item::End) => break,
+                Err(error) => {
+                    tracing::debug!(dir = ?dir, %error, "cannot read the oldest pending result's time");
+                    return None;
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Makes the directory's entries (new segment files) durable.
@@ -757,6 +818,47 @@ mod tests {
         assert_eq!(seqs(&pending), (5..=10).collect::<Vec<_>>());
         assert_eq!(pending[0].monitor_id, "m4");
         assert_eq!(outbox.push(result("next")).await.unwrap(), 11);
+    }
+
+    /// The oldest pending result's time follows pushes and acknowledgements, and is read back
+    /// from disk when the outbox opens with results pending.
+    #[tokio::test]
+    async fn oldest_pending_time_follows_acks_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |ms: i64| CheckResult {
+            checked_at_ms: ms,
+            ..result("m")
+        };
+        {
+            let outbox = open(dir.path());
+            assert_eq!(outbox.oldest_pending_ms(), None);
+            outbox
+                .push_many(vec![at(100_000), at(100_010)])
+                .await
+                .unwrap();
+            outbox
+                .push_many(vec![at(200_000), at(200_500)])
+                .await
+                .unwrap();
+            assert_eq!(outbox.oldest_pending_ms(), Some(100_000));
+            outbox.ack(2).await.unwrap();
+            assert_eq!(outbox.oldest_pending_ms(), Some(200_000));
+            outbox.ack(4).await.unwrap();
+            assert_eq!(outbox.oldest_pending_ms(), None);
+            outbox
+                .push_many(vec![at(300_000), at(400_000)])
+                .await
+                .unwrap();
+            outbox.ack(5).await.unwrap();
+        }
+        let outbox = open(dir.path());
+        assert_eq!(
+            outbox.oldest_pending_ms(),
+            Some(400_000),
+            "read back at open"
+        );
+        outbox.ack(6).await.unwrap();
+        assert_eq!(outbox.oldest_pending_ms(), None);
     }
 
     #[tokio::test]

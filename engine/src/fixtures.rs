@@ -269,6 +269,15 @@ pub fn exercise<T: Tables + Clone>(state: &State<T>) -> Result<Vec<Command>, Sta
     )?;
     run(Command::Tick { at_ms: 150_000 }, &mut log)?;
     run(
+        Command::SetRetention(crate::state::retention::Retention {
+            results_ms: 3_600_000,
+            hourly_ms: 86_400_000,
+            daily_ms: 7 * 86_400_000,
+        }),
+        &mut log,
+    )?;
+    run(Command::Tick { at_ms: 160_000 }, &mut log)?;
+    run(
         Command::MovePlacement {
             remove: vec![("n-eu-west".into(), vec!["mon_b".into()])],
             add: vec![("n-eu-west".into(), vec!["mon_c".into()])],

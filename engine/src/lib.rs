@@ -8,11 +8,13 @@
 //!
 //! Layers, each using only those above it:
 //! - [`tables`]: the storage seam (the trait, its in-memory implementation, batches);
-//! - [`decide`] and [`placement`]: pure rules (votes, quorum, maintenance, placement);
+//! - [`decide`], [`placement`] and [`history`]: pure rules (votes, quorum, maintenance,
+//!   placement, rollups, uptime);
 //! - [`state`]: records, commands, and applying them.
 
 pub mod decide;
 pub mod fixtures;
+pub mod history;
 pub mod input;
 pub mod message;
 pub mod placement;

@@ -78,6 +78,11 @@ impl<'a, T: Tables> Handle<'a, T> {
         Ok(old)
     }
 
+    /// Removes `key` without reading it first (pruning knows the key exists).
+    pub(crate) fn delete(&self, key: impl AsRef<[u8]>) -> Result<(), StorageError> {
+        self.write(key.as_ref(), Write::Delete)
+    }
+
     /// Removes every key that starts with `prefix`.
     pub(crate) fn remove_prefix(&self, prefix: &[u8]) -> Result<(), StateError> {
         // Collected first: the scan reads the batch the removals go into.
@@ -265,7 +270,7 @@ mod tests {
         let tables = MemTables::new();
         let mut batch = Batch::default();
         for (k, v) in rows {
-            batch.put(Table::Meta, k.as_bytes(), v.as_bytes());
+            batch.put(Table::Tokens, k.as_bytes(), v.as_bytes());
         }
         tables.commit(batch).expect("commit");
         State::open(tables).expect("open")
@@ -298,7 +303,7 @@ mod tests {
     fn a_command_reads_its_own_writes_and_others_do_not() {
         let s = committed(&[("a", "1"), ("c", "3"), ("e", "5")]);
         let a = applying(&s);
-        let t = a.table(Table::Meta);
+        let t = a.table(Table::Tokens);
         t.insert("b", b"2".to_vec()).expect("put");
         t.insert("c", b"33".to_vec()).expect("put");
         t.remove("e").expect("delete");
@@ -318,7 +323,7 @@ mod tests {
         );
         // The committed state is untouched until the command commits.
         assert_eq!(
-            rows(s.table(Table::Meta).iter()),
+            rows(s.table(Table::Tokens).iter()),
             pairs(&[("a", "1"), ("c", "3"), ("e", "5")])
         );
     }
@@ -327,24 +332,24 @@ mod tests {
     fn a_cleared_table_hides_every_committed_row() {
         let s = committed(&[("a", "1"), ("b", "2")]);
         let mut batch = Batch::default();
-        batch.clear(Table::Meta);
-        batch.put(Table::Meta, b"z".to_vec(), b"26".to_vec());
+        batch.clear(Table::Tokens);
+        batch.put(Table::Tokens, b"z".to_vec(), b"26".to_vec());
         let (_, _) = s
             .transaction(batch, |a| {
-                let t = a.table(Table::Meta);
+                let t = a.table(Table::Tokens);
                 assert_eq!(t.get("a").expect("get"), None);
                 assert_eq!(rows(t.iter()), pairs(&[("z", "26")]));
                 Ok(())
             })
             .expect("commit");
-        assert_eq!(rows(s.table(Table::Meta).iter()), pairs(&[("z", "26")]));
+        assert_eq!(rows(s.table(Table::Tokens).iter()), pairs(&[("z", "26")]));
     }
 
     #[test]
     fn prefix_scans_and_prefix_removal_stay_inside_the_prefix() {
         let s = committed(&[("m1\0a", "x"), ("m1\0b", "y"), ("m10\0a", "z"), ("m2", "w")]);
         let a = applying(&s);
-        let t = a.table(Table::Meta);
+        let t = a.table(Table::Tokens);
         assert_eq!(t.scan_prefix(b"m1\0").count(), 2);
         t.remove_prefix(b"m1\0").expect("remove");
         assert_eq!(rows(t.iter()), pairs(&[("m10\0a", "z"), ("m2", "w")]));

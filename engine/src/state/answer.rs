@@ -164,6 +164,7 @@ mod tests {
             Command::SetPlacement { .. } => "SetPlacement",
             Command::NodesSeen { .. } => "NodesSeen",
             Command::Tick { .. } => "Tick",
+            Command::SetRetention(_) => "SetRetention",
             Command::PutChannel(_) => "PutChannel",
             Command::DeleteChannel { .. } => "DeleteChannel",
             Command::PutMaintenance(_) => "PutMaintenance",
@@ -181,7 +182,7 @@ mod tests {
         let s = State::open(MemTables::new()).expect("open");
         let log = exercise(&s).expect("exercise");
         let seen: std::collections::BTreeSet<&str> = log.iter().map(variant).collect();
-        assert_eq!(seen.len(), 22, "commands never applied: seen only {seen:?}");
+        assert_eq!(seen.len(), 23, "commands never applied: seen only {seen:?}");
     }
 
     #[test]

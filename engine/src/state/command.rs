@@ -105,6 +105,8 @@ pub enum Command {
         /// Monitors placed on each node.
         add: Vec<(String, Vec<String>)>,
     },
+    /// How long raw results, hourly and daily rollups are kept (the leader's flags).
+    SetRetention(super::retention::Retention),
 }
 
 impl Command {

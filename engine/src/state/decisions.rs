@@ -250,6 +250,7 @@ impl<T: Tables + Clone> State<T> {
                 h.changes_ms.drain(..cut);
             }
             self.on_change(m, prev.decision.health, &mut h, &evidence, now_ms, index)?;
+            self.note_state(m, Some(decision.health), now_ms)?;
         }
         self.set_deadline(&m.id, &mut h, deadline)?;
         if h != prev {
@@ -503,7 +504,10 @@ impl<T: Tables + Clone> State<T> {
                 self.put_incident(&inc)?;
             }
         }
-        self.update_mesh(now_ms, index)
+        self.update_mesh(now_ms, index)?;
+        self.note_maintenance_flips(now_ms)?;
+        self.prune(now_ms)?;
+        Ok(())
     }
 
     /// Moves `monitor`'s entry in the deadline index to `deadline`.

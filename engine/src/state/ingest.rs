@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::command::{CommandResponse, IngestBatch, IngestItem};
+use super::history::RollupBatch;
 use super::model::{Monitor, RegionLatest};
 use super::{decisions, from_json, json, latest_key, result_key, stored_result};
 use super::{State, StateError};
@@ -69,6 +70,7 @@ impl<T: Tables + Clone> State<T> {
         let mut committed = Vec::with_capacity(batch.per_node.len());
         let mut monitors: BTreeMap<String, Option<Monitor>> = BTreeMap::new();
         let mut votes = decisions::VoteBatch::default();
+        let mut rollups = RollupBatch::default();
         for nr in &batch.per_node {
             let Some(mut node) = self.node(&nr.node)? else {
                 dropped += nr.items.len() as u64;
@@ -133,6 +135,7 @@ impl<T: Tables + Clone> State<T> {
                     self.check_tls_expiry(m, r, now, index)?;
                 }
                 let sr = stored_result(r, &node, measured_at_ms);
+                rollups.record(&r.monitor_id, &sr);
                 let key = result_key(&r.monitor_id, measured_at_ms, &node.id, r.seq);
                 let encoded = postcard::to_allocvec(&sr).map_err(|e| StateError::Corrupt {
                     tree: "sm_results",
@@ -181,6 +184,7 @@ impl<T: Tables + Clone> State<T> {
                 .insert(node.id.as_bytes(), json(&node))?;
             committed.push((nr.node.clone(), high));
         }
+        self.write_rollups(rollups)?;
         let changed = self.flush_votes(votes)?;
         for m in monitors.values().flatten() {
             if changed.contains(&m.id) {

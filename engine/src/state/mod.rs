@@ -14,6 +14,8 @@ mod changed;
 pub mod command;
 mod decisions;
 mod delivery;
+mod history;
+pub use history::{UptimeBucket, UptimeReport, MAX_BUCKETS};
 mod incidents;
 pub mod ingest;
 pub mod model;
@@ -21,8 +23,11 @@ mod names;
 pub use page::Page;
 mod page;
 mod placement;
+pub mod retention;
 #[cfg(test)]
 mod tests_alerting;
+#[cfg(test)]
+mod tests_history;
 #[cfg(test)]
 mod tests_ingest;
 
@@ -120,7 +125,8 @@ impl<T: Tables + Clone> State<T> {
         };
         s.transaction(Batch::default(), |s| {
             s.upgrade_placement()?;
-            s.upgrade_monitor_names()
+            s.upgrade_monitor_names()?;
+            s.upgrade_history()
         })?;
         Ok(s)
     }
@@ -236,6 +242,8 @@ impl<T: Tables + Clone> State<T> {
                         self.note(|c| c.monitor(&m.id));
                         // New quorum or regions apply at once; this also sets its deadline.
                         self.evaluate(&m, m.updated_at_ms, index)?;
+                        // Created, paused or resumed: the timeline says so.
+                        self.note_state(&m, None, m.updated_at_ms)?;
                         self.update_mesh(m.updated_at_ms, index)?;
                         self.note(|c| c.config = true);
                         CommandResponse::MonitorWritten { revision: index }
@@ -254,6 +262,8 @@ impl<T: Tables + Clone> State<T> {
                     self.note(|c| c.monitor(id));
                     self.table(Table::Results).remove_prefix(&prefix(id))?;
                     self.table(Table::Latest).remove_prefix(&prefix(id))?;
+                    self.table(Table::Timeline).remove_prefix(&prefix(id))?;
+                    self.table(Table::Rollups).remove_prefix(&prefix(id))?;
                     self.forget_decisions(id)?;
                     self.note(|c| c.config = true);
                     CommandResponse::Ok
@@ -338,6 +348,10 @@ impl<T: Tables + Clone> State<T> {
                 at_ms,
                 outcome,
             } => self.apply_delivery(id, *coordinator, *at_ms, outcome)?,
+            Command::SetRetention(r) => {
+                self.set_retention(r)?;
+                CommandResponse::Ok
+            }
             Command::AllocateCoordinatorId => {
                 // Id 1 is the bootstrap coordinator; joiners get 2, 3, ...
                 let next = self.meta_u64(NEXT_COORDINATOR_ID)?.unwrap_or(2);

@@ -135,6 +135,10 @@ tables! {
     NodeIngest = 20, "sm_node_ingest";
     /// Monitor ids by name: `name \0 id`, empty values.
     MonitorNames = 21, "sm_monitor_names";
+    /// Decided-state change points: `monitor \0 start (order-preserving)`, one state byte.
+    Timeline = 22, "sm_timeline";
+    /// Rollup buckets: `monitor \0 resolution start (order-preserving) region` (postcard).
+    Rollups = 23, "sm_rollups";
 }
 
 impl Table {

@@ -1,7 +1,7 @@
-//! `/metrics` seen by the real Prometheus tools: `promtool check metrics` accepts the body in
-//! both formats, and a real Prometheus scraping the coordinator every second with an API key
-//! answers `probe_success` per monitor and region, and Raft metrics. Access: a key, or a peer
-//! in `--metrics-allow`.
+//! `/metrics` seen by the real Prometheus tools: `promtool check metrics` accepts the
+//! coordinator's and an edge node's body, and a real Prometheus scraping both every second
+//! (the coordinator with an API key) answers `probe_success` per monitor and region, Raft
+//! metrics and edge metrics. Access: a key, or a peer in `--metrics-allow`.
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -90,10 +90,26 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     );
     let api = coord.api();
     let token = api.join_token().await;
-    let mut eu = Edge::start(&dir.path().join("eu"), "eu-west", coord.quic, Some(&token));
-    let mut us = Edge::start(&dir.path().join("us"), "us-east", coord.quic, Some(&token));
+    let metrics_listen = ["--metrics-listen", "127.0.0.1:0"];
+    let mut eu = Edge::start_with(
+        &dir.path().join("eu"),
+        "eu-west",
+        &[coord.quic],
+        Some(&token),
+        None,
+        &metrics_listen,
+    );
+    let mut us = Edge::start_with(
+        &dir.path().join("us"),
+        "us-east",
+        &[coord.quic],
+        Some(&token),
+        None,
+        &metrics_listen,
+    );
     eu.wait_running();
     us.wait_running();
+    let edge_metrics = [eu.metrics_addr(), us.metrics_addr()];
 
     let http = Target::http("hello").await;
     let tcp = Target::tcp().await;
@@ -161,16 +177,64 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
     assert!(om.ends_with("# EOF\n"));
 
-    // A real Prometheus scraping every second with the API key.
+    // The edge node's own /metrics (no key): its session, checks and acknowledgements.
+    let edge_body = eventually(
+        "the edge node's checks and acknowledgements in its /metrics",
+        Duration::from_secs(30),
+        || async {
+            let (s, ct, body) = scrape(edge_metrics[0], "127.0.0.1", None, None).await;
+            assert_eq!(s, 200, "{body}");
+            assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+            let acked = sample(&body, "netpulse_edge_results_acknowledged_total").unwrap_or(0.0);
+            let ok = body.contains("netpulse_edge_session_connected 1\n")
+                && body.contains("netpulse_edge_checks_total{kind=\"http\",status=\"up\"}")
+                && body.contains("netpulse_edge_checks_total{kind=\"tcp\",status=\"up\"}")
+                && body.contains(
+                    "netpulse_edge_probe_duration_seconds_bucket{kind=\"http\",le=\"+Inf\"}",
+                )
+                && body.contains("netpulse_edge_schedule_lateness_seconds_count")
+                && body.contains("process_resident_memory_bytes")
+                && acked > 0.0;
+            ok.then_some(body)
+        },
+    )
+    .await;
+    assert!(
+        edge_body.contains("region=\"eu-west\""),
+        "netpulse_edge_info names the region:\n{edge_body}"
+    );
+    for secret in ["qs-secret", "header-secret", "token=", "/health"] {
+        assert!(
+            !edge_body.contains(secret),
+            "{secret} in the edge's /metrics"
+        );
+    }
+    promtool_check(&edge_body);
+    println!("promtool check metrics (edge node): ok");
+    let (s, ct, edge_om) = scrape(
+        edge_metrics[0],
+        "127.0.0.1",
+        None,
+        Some("application/openmetrics-text;version=1.0.0"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+    assert!(edge_om.ends_with("# EOF\n"));
+
+    // A real Prometheus scraping every second (the coordinator with the API key) and the edge
+    // nodes.
     let prom_dir = dir.path().join("prometheus");
     std::fs::create_dir_all(&prom_dir).expect("mkdir");
     let config = prom_dir.join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: netpulse\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    authorization:\n      credentials: {key}\n    static_configs:\n      - targets: ['{addr}']\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: netpulse\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    authorization:\n      credentials: {key}\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: netpulse-edge\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{eu}', '{us}']\n",
             key = api.key(),
-            addr = coord.http
+            addr = coord.http,
+            eu = edge_metrics[0],
+            us = edge_metrics[1],
         ),
     )
     .expect("write config");
@@ -244,6 +308,64 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     let term = query("netpulse_raft_term").await.unwrap_or_default();
     assert!(!term.is_empty(), "netpulse_raft_term answered");
 
+    // Edge metrics, joined with the node's region from netpulse_edge_info.
+    let prom = format!("http://127.0.0.1:{prom_port}");
+    let connected = eventually(
+        "Prometheus answers edge sessions per region",
+        Duration::from_secs(30),
+        || async {
+            let rows = promql(&client, &prom, "sum by (region) (netpulse_edge_session_connected * on (job, instance) group_left (region) netpulse_edge_info)").await.ok()?;
+            let up = |r: &str| {
+                rows.iter()
+                    .any(|row| row["metric"]["region"] == r && row["value"][1] == "1")
+            };
+            regions.iter().all(|r| up(r)).then_some(rows)
+        },
+    )
+    .await;
+    println!(
+        "Prometheus edge sessions by region: {}",
+        Value::Array(connected)
+    );
+    let checks = promql(
+        &client,
+        &prom,
+        "netpulse_edge_checks_total{job=\"netpulse-edge\"}",
+    )
+    .await
+    .unwrap_or_default();
+    assert!(!checks.is_empty(), "netpulse_edge_checks_total answered");
+
     http.stop().await;
     tcp.stop().await;
+}
+
+/// The first sample of `name` without labels in an exposition body.
+fn sample(body: &str, name: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Runs an instant query; the result rows, or Prometheus's error.
+async fn promql(client: &reqwest::Client, prom: &str, q: &str) -> Result<Vec<Value>, String> {
+    // Percent-encoded by hand: reqwest is built without its `query` feature.
+    let encoded: String = q
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let resp = client
+        .get(format!("{prom}/api/v1/query?query={encoded}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let v: Value = resp.json().await.map_err(|e| e.to_string())?;
+    if v["status"] != "success" {
+        return Err(v.to_string());
+    }
+    Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
 }

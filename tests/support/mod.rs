@@ -279,6 +279,19 @@ impl Edge {
         token: Option<&str>,
         skew: Option<&str>,
     ) -> Edge {
+        Edge::start_with(dir, region, coordinators, token, skew, &[])
+    }
+
+    /// Like [`Edge::start_skewed`], with `extra` arguments after the usual ones (e.g.
+    /// `--metrics-listen 127.0.0.1:0`).
+    pub fn start_with(
+        dir: &Path,
+        region: &str,
+        coordinators: &[SocketAddr],
+        token: Option<&str>,
+        skew: Option<&str>,
+        extra: &[&str],
+    ) -> Edge {
         let mut cmd = Command::new(bin());
         if let Some(skew) = skew {
             skew_clock(&mut cmd, skew);
@@ -294,6 +307,7 @@ impl Edge {
         if let Some(t) = token {
             cmd.arg("--join-token").arg(t);
         }
+        cmd.args(extra);
         let proc = Proc::spawn(&format!("edge-{region}"), &mut cmd);
         Edge {
             proc,
@@ -325,6 +339,16 @@ impl Edge {
     pub fn wait_running(&mut self) -> String {
         let line = self.proc.wait_line("Edge node ", Duration::from_secs(60));
         line.split_whitespace().next().expect("node id").to_owned()
+    }
+
+    /// Where the node serves `/metrics` (started with `--metrics-listen`), from its start line.
+    pub fn metrics_addr(&mut self) -> SocketAddr {
+        let rest = self
+            .proc
+            .wait_line("Edge metrics on http://", Duration::from_secs(60));
+        rest.trim_end_matches("/metrics")
+            .parse()
+            .expect("metrics address")
     }
 
     /// Restarts on the same data directory (no token needed).

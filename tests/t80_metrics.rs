@@ -1,9 +1,14 @@
 //! `/metrics` seen by the real Prometheus tools: `promtool check metrics` accepts the
 //! coordinator's and an edge node's body, and a real Prometheus scraping both every second
 //! (the coordinator with an API key) answers `probe_success` per monitor and region, Raft
-//! metrics and edge metrics. Access: a key, or a peer in `--metrics-allow`.
+//! metrics and edge metrics. The same Prometheus loads `deploy/prometheus/netpulse-rules.yml`
+//! and evaluates every rule without error; the rules' metric names must all be ones the two
+//! scrapes expose. Access: a key, or a peer in `--metrics-allow`. `promtool check rules` and
+//! `promtool test rules` run on the shipped rules.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -221,16 +226,21 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     assert_eq!(s, 200);
     assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
     assert!(edge_om.ends_with("# EOF\n"));
+    let exposed: BTreeSet<String> = exposed_names(&body)
+        .into_iter()
+        .chain(exposed_names(&edge_body))
+        .collect();
 
-    // A real Prometheus scraping every second (the coordinator with the API key) and the edge
-    // nodes.
+    // A real Prometheus scraping every second (the coordinator with the API key), with the
+    // shipped alert rules loaded.
     let prom_dir = dir.path().join("prometheus");
     std::fs::create_dir_all(&prom_dir).expect("mkdir");
     let config = prom_dir.join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: netpulse\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    authorization:\n      credentials: {key}\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: netpulse-edge\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{eu}', '{us}']\n",
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {rules}\nscrape_configs:\n  - job_name: netpulse\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    authorization:\n      credentials: {key}\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: netpulse-edge\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{eu}', '{us}']\n",
+            rules = deploy().join("prometheus/netpulse-rules.yml").display(),
             key = api.key(),
             addr = coord.http,
             eu = edge_metrics[0],
@@ -308,7 +318,7 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     let term = query("netpulse_raft_term").await.unwrap_or_default();
     assert!(!term.is_empty(), "netpulse_raft_term answered");
 
-    // Edge metrics, joined with the node's region from netpulse_edge_info.
+    // Edge metrics, joined with the node's region as the rules and dashboards do.
     let prom = format!("http://127.0.0.1:{prom_port}");
     let connected = eventually(
         "Prometheus answers edge sessions per region",
@@ -336,6 +346,42 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     .unwrap_or_default();
     assert!(!checks.is_empty(), "netpulse_edge_checks_total answered");
 
+    // Every shipped rule loaded and evaluated without error against these real series.
+    let rules = eventually(
+        "every alert rule evaluated by Prometheus",
+        Duration::from_secs(30),
+        || async {
+            let v: Value = client
+                .get(format!("{prom}/api/v1/rules"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let rules: Vec<Value> = v["data"]["groups"]
+                .as_array()?
+                .iter()
+                .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+                .collect();
+            for r in &rules {
+                assert_ne!(r["health"], "err", "rule failed in Prometheus: {r}");
+            }
+            (!rules.is_empty() && rules.iter().all(|r| r["health"] == "ok")).then_some(rules)
+        },
+    )
+    .await;
+    println!("Prometheus evaluated {} NetPulse alert rules", rules.len());
+    let rule_names = rule_exprs()
+        .iter()
+        .flat_map(|e| metric_names_in(e))
+        .collect::<BTreeSet<_>>();
+    let unknown: Vec<_> = rule_names.difference(&exposed).collect();
+    assert!(
+        unknown.is_empty(),
+        "alert rules use metrics nobody exposes: {unknown:?}"
+    );
+
     http.stop().await;
     tcp.stop().await;
 }
@@ -344,6 +390,104 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
 fn sample(body: &str, name: &str) -> Option<f64> {
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Every metric name an exposition body declares or writes: the `# TYPE` families (with a
+/// histogram's `_bucket`, `_count` and `_sum`) and every sample's name.
+fn exposed_names(body: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let (Some(name), Some(ty)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            out.insert(name.to_owned());
+            if ty == "histogram" {
+                for suffix in ["_bucket", "_count", "_sum"] {
+                    out.insert(format!("{name}{suffix}"));
+                }
+            }
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let name: String = line
+                .chars()
+                .take_while(|c| *c != '{' && *c != ' ')
+                .collect();
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// The NetPulse metric names (`netpulse_*`, `probe_*`, `process_*`) a PromQL expression
+/// reads; quoted strings (label values) and `$variables` are skipped.
+fn metric_names_in(expr: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut chars = expr.chars().peekable();
+    let mut prev = ' ';
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            // Skip a string, escapes included.
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+            prev = '"';
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let mut word = String::from(c);
+            while let Some(&n) = chars.peek() {
+                if n.is_ascii_alphanumeric() || n == '_' || n == ':' {
+                    word.push(n);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let metric = ["netpulse_", "probe_", "process_"]
+                .iter()
+                .any(|p| word.starts_with(p));
+            if prev != '$' && metric {
+                out.insert(word);
+            }
+            prev = 'a';
+            continue;
+        }
+        prev = c;
+    }
+    out
+}
+
+/// The repository's `deploy/` directory.
+fn deploy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
+}
+
+/// Every alert rule's expression in `deploy/prometheus/netpulse-rules.yml`.
+fn rule_exprs() -> Vec<String> {
+    let path = deploy().join("prometheus/netpulse-rules.yml");
+    let text = std::fs::read_to_string(&path).expect("read the rules");
+    let doc: Value = yaml_serde::from_str(&text).expect("rules are YAML");
+    let exprs: Vec<String> = doc["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+        .map(|r| {
+            r["expr"]
+                .as_str()
+                .expect("every rule has an expr")
+                .to_owned()
+        })
+        .collect();
+    assert!(exprs.len() >= 10, "{exprs:?}");
+    exprs
 }
 
 /// Runs an instant query; the result rows, or Prometheus's error.
@@ -368,4 +512,43 @@ async fn promql(client: &reqwest::Client, prom: &str, q: &str) -> Result<Vec<Val
         return Err(v.to_string());
     }
     Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+}
+
+/// Runs promtool on the shipped rules: syntax (`check rules`) and the unit tests in
+/// `netpulse-rules.test.yml` (`test rules`).
+#[test]
+fn alert_rules_pass_promtool() {
+    let dir = deploy().join("prometheus");
+    for args in [
+        ["check", "rules", "netpulse-rules.yml"],
+        ["test", "rules", "netpulse-rules.test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool (Debian prometheus; scripts/test-peers.sh installs it)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "promtool {}: {text}", args.join(" "));
+        println!("promtool {}: {}", args.join(" "), text.trim());
+    }
+}
+
+#[test]
+fn metric_names_are_read_from_promql() {
+    let names = metric_names_in(
+        r#"sum by (region) (netpulse_edge_session_connected{job=~"$edge_job", x="probe_success"} * on (job, instance) group_left (region) netpulse_edge_info) / rate(process_cpu_seconds_total[$__rate_interval])"#,
+    );
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        [
+            "netpulse_edge_info",
+            "netpulse_edge_session_connected",
+            "process_cpu_seconds_total"
+        ]
+    );
 }

@@ -2,9 +2,10 @@
 //! coordinator's and an edge node's body, and a real Prometheus scraping both every second
 //! (the coordinator with an API key) answers `probe_success` per monitor and region, Raft
 //! metrics and edge metrics. The same Prometheus loads `deploy/prometheus/netpulse-rules.yml`
-//! and evaluates every rule without error; the rules' metric names must all be ones the two
-//! scrapes expose. Access: a key, or a peer in `--metrics-allow`. `promtool check rules` and
-//! `promtool test rules` run on the shipped rules.
+//! and evaluates every rule without error, and runs every query of the Grafana dashboards in
+//! `deploy/grafana/`, whose metric names must all be ones the two scrapes expose. Access: a
+//! key, or a peer in `--metrics-allow`. `promtool check rules` and `promtool test rules` run on
+//! the shipped rules.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -382,6 +383,32 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
         "alert rules use metrics nobody exposes: {unknown:?}"
     );
 
+    // Dashboards: every metric name a panel or variable uses is exposed, and every query is
+    // one the real Prometheus accepts.
+    let mut queries = 0;
+    for (file, exprs) in dashboard_exprs() {
+        for expr in exprs {
+            let names = metric_names_in(&expr);
+            assert!(!names.is_empty(), "{file}: no NetPulse metric in {expr}");
+            for n in &names {
+                assert!(
+                    exposed.contains(n),
+                    "{file}: {n} is exposed by neither the coordinator nor the edge node ({expr})"
+                );
+            }
+            if let Some(q) = runnable(&expr) {
+                if let Err(e) = promql(&client, &prom, &q).await {
+                    panic!("{file}: Prometheus refuses {q}: {e}");
+                }
+                queries += 1;
+            }
+        }
+    }
+    println!(
+        "dashboards: {queries} queries run, metric names all among {} exposed",
+        exposed.len()
+    );
+
     http.stop().await;
     tcp.stop().await;
 }
@@ -490,6 +517,54 @@ fn rule_exprs() -> Vec<String> {
     exprs
 }
 
+/// Each dashboard's file name and the queries of its panels (nested rows included) and
+/// template variables.
+fn dashboard_exprs() -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for file in ["netpulse-health.json", "netpulse-probes.json"] {
+        let text = std::fs::read_to_string(deploy().join("grafana").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let d: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut exprs = Vec::new();
+        fn panels(list: &Value, exprs: &mut Vec<String>) {
+            for p in list.as_array().into_iter().flatten() {
+                for t in p["targets"].as_array().into_iter().flatten() {
+                    if let Some(e) = t["expr"].as_str() {
+                        exprs.push(e.to_owned());
+                    }
+                }
+                panels(&p["panels"], exprs);
+            }
+        }
+        panels(&d["panels"], &mut exprs);
+        for v in d["templating"]["list"].as_array().into_iter().flatten() {
+            if v["type"] == "query" {
+                let q = v["query"]["query"].as_str().or(v["query"].as_str());
+                exprs.push(q.expect("a query variable has a query").to_owned());
+            }
+        }
+        assert!(exprs.len() >= 10, "{file}: {exprs:?}");
+        out.push((file.to_owned(), exprs));
+    }
+    out
+}
+
+/// A dashboard query as Prometheus can run it: Grafana's variables replaced by what "All"
+/// selects, and `label_values(...)` variable queries by the selector they read.
+fn runnable(expr: &str) -> Option<String> {
+    let q = expr
+        .replace("$__rate_interval", "1m")
+        .replace("$__interval", "1m")
+        .replace("$edge_job", ".*")
+        .replace("$job", ".*")
+        .replace("$region", ".*")
+        .replace("$monitor", ".*");
+    match q.strip_prefix("label_values(") {
+        Some(rest) => rest.rsplit_once(',').map(|(sel, _)| sel.trim().to_owned()),
+        None => Some(q),
+    }
+}
+
 /// Runs an instant query; the result rows, or Prometheus's error.
 async fn promql(client: &reqwest::Client, prom: &str, q: &str) -> Result<Vec<Value>, String> {
     // Percent-encoded by hand: reqwest is built without its `query` feature.
@@ -538,6 +613,52 @@ fn alert_rules_pass_promtool() {
     }
 }
 
+/// The dashboards are Grafana dashboards reading a Prometheus chosen by a datasource variable:
+/// unique panel ids, every panel and query on `${datasource}`.
+#[test]
+fn dashboards_use_a_prometheus_datasource_variable() {
+    for file in ["netpulse-health.json", "netpulse-probes.json"] {
+        let text = std::fs::read_to_string(deploy().join("grafana").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let d: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(d["uid"].is_string() && d["title"].is_string(), "{file}");
+        assert!(
+            d["schemaVersion"].as_u64().is_some_and(|v| v >= 36),
+            "{file}"
+        );
+        let vars = d["templating"]["list"].as_array().expect("templating");
+        assert!(
+            vars.iter().any(|v| v["type"] == "datasource"
+                && v["query"] == "prometheus"
+                && v["name"] == "datasource"),
+            "{file}: no Prometheus datasource variable"
+        );
+        let mut ids = BTreeSet::new();
+        for p in d["panels"].as_array().expect("panels") {
+            assert!(
+                ids.insert(p["id"].as_u64().expect("id")),
+                "{file}: panel id twice"
+            );
+            if p["type"] == "row" {
+                continue;
+            }
+            assert_eq!(
+                p["datasource"]["uid"], "${datasource}",
+                "{file}: {}",
+                p["title"]
+            );
+            for t in p["targets"].as_array().expect("targets") {
+                assert_eq!(
+                    t["datasource"]["uid"], "${datasource}",
+                    "{file}: {}",
+                    p["title"]
+                );
+                assert!(t["expr"].is_string(), "{file}: {}", p["title"]);
+            }
+        }
+    }
+}
+
 #[test]
 fn metric_names_are_read_from_promql() {
     let names = metric_names_in(
@@ -550,5 +671,9 @@ fn metric_names_are_read_from_promql() {
             "netpulse_edge_session_connected",
             "process_cpu_seconds_total"
         ]
+    );
+    assert_eq!(
+        runnable("label_values(netpulse_edge_info, region)").as_deref(),
+        Some("netpulse_edge_info")
     );
 }

@@ -44,6 +44,8 @@ enum Command {
         /// Let peers in this network read /metrics without an API key (repeatable).
         #[arg(long = "metrics-allow", value_name = "CIDR")]
         metrics_allow: Vec<netpulse_coordinator::metrics::Cidr>,
+        #[command(flatten)]
+        retention: RetentionArgs,
     },
     /// Run one coordinator.
     Coordinator {
@@ -78,6 +80,8 @@ enum Command {
         /// `10.0.0.0/8` or `127.0.0.1`; anyone else needs a viewer API key.
         #[arg(long = "metrics-allow", value_name = "CIDR")]
         metrics_allow: Vec<netpulse_coordinator::metrics::Cidr>,
+        #[command(flatten)]
+        retention: RetentionArgs,
     },
     /// Inspect or change the coordinator cluster through the API.
     Cluster {
@@ -150,6 +154,55 @@ enum ClusterAction {
     },
 }
 
+/// How long history is kept. The leader's values apply to the whole cluster: give every
+/// coordinator the same.
+#[derive(Debug, clap::Args)]
+struct RetentionArgs {
+    /// Keep raw results this long (`30s`, `90m`, `12h`, `7d`, `2w`, `1y`).
+    #[arg(long, value_name = "SPAN", default_value = "7d", value_parser = parse_span)]
+    results_retention: Duration,
+    /// Keep hourly rollups this long.
+    #[arg(long, value_name = "SPAN", default_value = "90d", value_parser = parse_span)]
+    hourly_retention: Duration,
+    /// Keep daily rollups and the decided-state timeline this long.
+    #[arg(long, value_name = "SPAN", default_value = "730d", value_parser = parse_span)]
+    daily_retention: Duration,
+}
+
+impl RetentionArgs {
+    fn retention(&self) -> netpulse_engine::state::retention::Retention {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        netpulse_engine::state::retention::Retention {
+            results_ms: ms(self.results_retention),
+            hourly_ms: ms(self.hourly_retention),
+            daily_ms: ms(self.daily_retention),
+        }
+    }
+}
+
+/// A span like `30s`, `90m`, `12h`, `7d`, `2w` or `1y` (365 days); at least one second.
+fn parse_span(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, like 7d"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "y" => 365 * 86_400,
+        _ => return Err(format!("{s:?}: unit must be s, m, h, d, w or y")),
+    };
+    match n.checked_mul(secs) {
+        Some(0) => Err(format!("{s:?}: must be at least 1s")),
+        Some(t) => Ok(Duration::from_secs(t)),
+        None => Err(format!("{s:?}: too long")),
+    }
+}
+
 fn parse_label(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or("expected key=value")?;
     if k.is_empty() {
@@ -213,7 +266,8 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             data_dir,
             listen,
             metrics_allow,
-        } => up(data_dir, listen, metrics_allow).await,
+            retention,
+        } => up(data_dir, listen, metrics_allow, retention.retention()).await,
         Command::Coordinator {
             data_dir,
             listen,
@@ -225,6 +279,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             node_timeout,
             snapshot_every,
             metrics_allow,
+            retention,
         } => {
             let mode = match join {
                 Some(member) => netpulse_coordinator::node::ClusterMode::Join { member },
@@ -240,6 +295,7 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 node_timeout: Duration::from_secs(node_timeout),
                 snapshot_every,
                 metrics_allow,
+                retention: retention.retention(),
             };
             coordinator(cfg).await
         }
@@ -377,11 +433,13 @@ async fn up(
     data_dir: PathBuf,
     listen: SocketAddr,
     metrics_allow: Vec<netpulse_coordinator::metrics::Cidr>,
+    retention: netpulse_engine::state::retention::Retention,
 ) -> anyhow::Result<()> {
     let coord_dir = data_dir.join("coordinator");
     let quic = SocketAddr::new(listen.ip(), 0);
     let mut cfg = netpulse_coordinator::node::Config::standalone(coord_dir, listen, quic);
     cfg.metrics_allow = metrics_allow;
+    cfg.retention = retention;
     let running = netpulse_coordinator::node::start(cfg)
         .await
         .context("starting coordinator")?;

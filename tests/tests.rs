@@ -5,7 +5,7 @@
 //! to end, `t20` durability under kill -9, `t30` authentication and refusal, `t40` API input
 //! handling, `t50` the coordinator cluster, `t60` quorum decisions, incidents and alerts, `t70`
 //! the chaos suite (seeded faults, invariants checked every round), `t80` `/metrics` read by
-//! promtool and a real Prometheus.
+//! promtool and a real Prometheus, `t85` history: retention, rollups, uptime and SLA reports.
 
 mod support;
 
@@ -20,3 +20,4 @@ mod t55_clocks;
 mod t60_alerts;
 mod t70_chaos;
 mod t80_metrics;
+mod t85_history;

@@ -71,6 +71,9 @@ pub struct Config {
     pub snapshot_every: u64,
     /// Networks whose peers may read `/metrics` without an API key (`--metrics-allow`).
     pub metrics_allow: Vec<crate::metrics::Cidr>,
+    /// How long raw results and rollups are kept (`--results-retention`, `--hourly-retention`,
+    /// `--daily-retention`); the leader's applies to the whole cluster.
+    pub retention: netpulse_engine::state::retention::Retention,
 }
 
 /// Default for [`Config::snapshot_every`].
@@ -92,6 +95,7 @@ impl Config {
             node_timeout: DEFAULT_NODE_TIMEOUT,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             metrics_allow: Vec::new(),
+            retention: netpulse_engine::state::retention::Retention::DEFAULT,
         }
     }
 }
@@ -387,7 +391,12 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         _ => {}
     }
     tasks.push(tokio::spawn(announce_start(ctx.clone(), started_at_ms)));
-    tasks.extend(crate::drivers::spawn(&ctx, cfg.node_timeout, &shutdown_rx));
+    tasks.extend(crate::drivers::spawn(
+        &ctx,
+        cfg.node_timeout,
+        cfg.retention,
+        &shutdown_rx,
+    ));
 
     let listener = tokio::net::TcpListener::bind(cfg.http_listen)
         .await

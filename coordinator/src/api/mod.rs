@@ -11,6 +11,7 @@ pub mod views;
 mod channels;
 mod cluster;
 mod health;
+mod history;
 mod incidents;
 #[cfg(test)]
 mod input_round_trip;
@@ -57,6 +58,8 @@ pub fn router() -> Router<Context> {
         .route("/monitors/{id}/pause", post(monitors::pause_monitor))
         .route("/monitors/{id}/resume", post(monitors::resume_monitor))
         .route("/monitors/{id}/results", get(monitors::monitor_results))
+        .route("/monitors/{id}/uptime", get(history::monitor_uptime))
+        .route("/reports/sla", get(history::sla_report))
         .route("/nodes", get(nodes::list_nodes))
         .route("/nodes/{id}", get(nodes::get_node))
         .route(

@@ -164,7 +164,18 @@ pub(super) async fn monitor_results(
             })?,
         None => 100,
     };
-    let results = ctx.store().results(&id, since, limit)?;
+    let before = match q.get("before").filter(|s| !s.is_empty()) {
+        Some(c) => Some(
+            hex::decode(c)
+                .ok()
+                .filter(|b| b.len() >= 9 && b.len() <= 512)
+                .ok_or_else(|| ApiError::invalid_field("before", "not a cursor from this list"))?,
+        ),
+        None => None,
+    };
+    let (results, next) = ctx
+        .store()
+        .results_page(&id, since, before.as_deref(), limit)?;
     let views: Vec<ResultView> = results.iter().map(ResultView::from).collect();
-    Ok(data(views).into_response())
+    Ok(super::page::paged(views, next.map(hex::encode)))
 }

@@ -27,11 +27,12 @@ use crate::context::Context;
 pub fn spawn(
     ctx: &Context,
     node_timeout: Duration,
+    retention: netpulse_engine::state::retention::Retention,
     shutdown: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(heartbeat::heartbeat(ctx.clone(), shutdown.clone())),
-        tokio::spawn(ticker::ticker(ctx.clone(), shutdown.clone())),
+        tokio::spawn(ticker::ticker(ctx.clone(), retention, shutdown.clone())),
         tokio::spawn(dispatcher::dispatcher(ctx.clone(), shutdown.clone())),
         tokio::spawn(placer::placer(ctx.clone(), node_timeout, shutdown.clone())),
     ]

@@ -350,3 +350,21 @@ impl<T: Tables + Clone> State<T> {
         })
     }
 }
+
+impl<T: Tables + Clone> State<T> {
+    /// Time `monitor` spent in each state within `[from_ms, to_ms)`, counted up to `now_ms`.
+    pub fn state_time(
+        &self,
+        monitor: &str,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<StateSeconds, StateError> {
+        let changes = self.timeline(monitor, from_ms, to_ms)?;
+        Ok(StateSeconds::of(&spans(
+            &changes,
+            from_ms,
+            to_ms.min(now_ms),
+        )))
+    }
+}

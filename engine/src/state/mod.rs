@@ -479,26 +479,48 @@ impl<T: Tables + Clone> State<T> {
         since_ms: Option<i64>,
         limit: usize,
     ) -> Result<Vec<StoredResult>, StateError> {
+        Ok(self.results_page(monitor_id, since_ms, None, limit)?.0)
+    }
+
+    /// Up to `limit` results of a monitor, newest first, measured at or after `since_ms` and
+    /// strictly older than the result `before` names (a cursor from an earlier page). The
+    /// second value is the cursor of the next page: the last result's place, when the page
+    /// is full (there may be more).
+    pub fn results_page(
+        &self,
+        monitor_id: &str,
+        since_ms: Option<i64>,
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<StoredResult>, Option<Vec<u8>>), StateError> {
         let p = prefix(monitor_id);
         let mut lo = p.clone();
         if let Some(since) = since_ms {
             lo.extend_from_slice(&ordered_i64(since));
         }
-        let mut hi = p;
-        hi.extend_from_slice(&[0xff; 9]);
+        // Keys past every result of the monitor: its prefix then 0xff (no time starts so).
+        let mut hi = p.clone();
+        hi.extend_from_slice(before.unwrap_or(&[0xff; 9]));
         let mut out = Vec::with_capacity(limit.min(1024));
+        let mut last_key = None;
         let table = self.table(Table::Results);
         for kv in table
             .scan(Bound::Included(&lo), Bound::Excluded(&hi), true)
             .take(limit)
         {
-            let (_, v) = kv?;
+            let (k, v) = kv?;
             out.push(postcard::from_bytes(&v).map_err(|e| StateError::Corrupt {
                 tree: "sm_results",
                 detail: e.to_string(),
             })?);
+            last_key = Some(k);
         }
-        Ok(out)
+        let next = if out.len() == limit {
+            last_key.and_then(|k| k.get(p.len()..).map(<[u8]>::to_vec))
+        } else {
+            None
+        };
+        Ok((out, next))
     }
 
     /// One node.

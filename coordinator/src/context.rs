@@ -58,6 +58,9 @@ pub struct Parts {
 #[derive(Clone)]
 pub struct Context {
     inner: Arc<Parts>,
+    /// Counters for `/metrics`, made here rather than passed in [`Parts`]: every coordinator
+    /// has exactly one, and nothing outside the process could supply it.
+    metrics: Arc<crate::metrics::registry::Registry>,
 }
 
 impl Context {
@@ -65,7 +68,13 @@ impl Context {
     pub fn new(parts: Parts) -> Self {
         Self {
             inner: Arc::new(parts),
+            metrics: Arc::default(),
         }
+    }
+
+    /// What this coordinator counts as it runs (ingest, notifications, HTTP, placement).
+    pub fn metrics(&self) -> &crate::metrics::registry::Registry {
+        &self.metrics
     }
 
     /// The key that seals channel credentials at rest (the same on every coordinator).

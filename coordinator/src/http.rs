@@ -4,6 +4,9 @@
 //!
 //! The one place both front doors are mounted, so neither needs to know the other exists.
 
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -32,6 +35,44 @@ pub fn app_with(ctx: Context, metrics_allow: crate::metrics::Allow) -> Router {
         .nest("/v1", crate::api::router())
         .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("route") })
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), record))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(ctx)
+}
+
+/// Times every request for `netpulse_http_request_duration_seconds`, labelled with the route
+/// template axum matched (`/v1/monitors/{id}`), never the raw path: ids and probing clients'
+/// made-up paths would make a series each. Unmatched requests share `unmatched`. The time is
+/// to the response head; a streamed body (the UI's event stream) is not waited for.
+async fn record(State(ctx): State<Context>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    ctx.metrics().http_request(
+        route.as_deref().unwrap_or("unmatched"),
+        method_label(&method),
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
+    resp
+}
+
+/// The method as a label: the standard ones by name, anything else as `other`, so a client
+/// inventing methods cannot add series.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }

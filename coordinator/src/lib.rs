@@ -9,7 +9,10 @@
 //! 2. **Consensus**: [`raft`] (openraft log store, state machine adapter, peer network) and
 //!    [`cluster`] (messages between coordinators, the peer client, membership, joining).
 //! 3. **Shared handle**: [`context`], the write path every part below uses (forwarding to
-//!    the leader, typed responses).
+//!    the leader, typed responses), and the in-process counters it carries
+//!    ([`metrics::registry`]: atomics over plain values, importing only
+//!    [`metrics::exposition`]'s types, so it sits with the context although `/metrics` is a
+//!    service).
 //! 4. **Services**: [`edge`] (enrolment, sessions, ingest, the assignment publisher),
 //!    [`drivers`] (heartbeat, ticker, placer, dispatcher), [`api`] and [`web`] (the front
 //!    doors), [`metrics`] (`/metrics` for Prometheus), [`apply`] (config-as-code).

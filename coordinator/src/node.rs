@@ -391,6 +391,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         _ => {}
     }
     tasks.push(tokio::spawn(announce_start(ctx.clone(), started_at_ms)));
+    tasks.push(tokio::spawn(crate::metrics::watch_snapshots(
+        ctx.clone(),
+        shutdown_rx.clone(),
+    )));
     tasks.extend(crate::drivers::spawn(
         &ctx,
         cfg.node_timeout,

@@ -15,6 +15,7 @@ use netpulse_alert::{Alert, ChannelConfig, SendError};
 use tokio::sync::{watch, Semaphore};
 
 use crate::context::Context;
+use crate::metrics::registry::DeliveryResult;
 use crate::now_ms;
 use netpulse_engine::alerting::{Notification, RegionEvidence, RegionSaid};
 use netpulse_engine::command::{Command, DeliveryOutcome};
@@ -97,7 +98,14 @@ async fn deliver(ctx: &Context, id: &str) {
         }
     };
     let failed_before = n.attempts.iter().filter(|a| a.error.is_some()).count();
-    let result = match store.channel(&n.channel_id) {
+    // The channel's type labels the attempt in /metrics; a deleted or unreadable channel has
+    // none we can name.
+    let channel = store.channel(&n.channel_id);
+    let kind = match &channel {
+        Ok(Some(ch)) => ch.kind.as_str(),
+        _ => "unknown",
+    };
+    let result = match &channel {
         Ok(Some(ch)) => match ChannelConfig::from_sealed(ctx.secret_key(), &ch.sealed_config) {
             Ok(cfg) => {
                 let alert = alert_for(ctx, &n);
@@ -134,6 +142,12 @@ async fn deliver(ctx: &Context, id: &str) {
             }
         }
     };
+    let counted = match &outcome {
+        DeliveryOutcome::Delivered => DeliveryResult::Delivered,
+        DeliveryOutcome::Retry { .. } => DeliveryResult::Retry,
+        DeliveryOutcome::Failed { .. } => DeliveryResult::Failed,
+    };
+    ctx.metrics().delivery(kind, counted);
     let cmd = Command::DeliveryAttempted {
         id: id.to_owned(),
         coordinator: ctx.id(),

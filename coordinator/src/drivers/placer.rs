@@ -185,10 +185,12 @@ impl Placer {
         );
         // Stays dirty: the committed moves come back through the change feed, and the pass
         // after them finds nothing left to move.
+        let (added, removed) = (count(&add), count(&remove));
         ctx.write(Command::MovePlacement { remove, add })
             .await
-            .map(|_| ())
-            .map_err(PlaceError::Write)
+            .map_err(PlaceError::Write)?;
+        ctx.metrics().placement_moved(added, removed);
+        Ok(())
     }
 }
 

@@ -148,12 +148,22 @@ async fn commit(ctx: &Context, subs: Vec<Submission>) {
         }
         replies.push((node, s.reply));
     }
+    let items: usize = per_node.iter().map(|n| n.items.len()).sum();
     // The leader stamps its own clock over this when it proposes the entry.
     let cmd = Command::Ingest(IngestBatch {
         received_at_ms: now_ms(),
         per_node,
     });
-    match ctx.write(cmd).await.map(CommandResponse::committed) {
+    ctx.metrics().ingest_proposed(items);
+    // `write` returns once the entry is applied here (forwarded writes wait for that too), so
+    // this is what a node waits for its acknowledgement, less the queueing before it.
+    let proposed = tokio::time::Instant::now();
+    let written = ctx.write(cmd).await;
+    match &written {
+        Ok(_) => ctx.metrics().ingest_committed(proposed.elapsed()),
+        Err(_) => ctx.metrics().ingest_failed(),
+    }
+    match written.map(CommandResponse::committed) {
         Ok(Ok(committed)) => {
             for (node, reply) in replies {
                 let seq = committed.iter().find(|(n, _)| *n == node).map(|(_, s)| *s);

@@ -112,12 +112,112 @@ pub struct Snapshot {
     pub mesh_abstentions: Vec<(String, String, u64)>,
     /// How long gathering this snapshot took, seconds.
     pub gather_seconds: f64,
+    /// Results refused at the door (limits, order), summed over every node the state knows.
+    pub results_rejected: u64,
+    /// What this coordinator counted as it ran, and its process.
+    pub runtime: Runtime,
+}
+
+/// A fixed-bucket histogram's totals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistogramValues {
+    /// Upper bounds of the finite buckets, ascending.
+    pub bounds: &'static [f64],
+    /// Observations per bucket (not cumulative): one per bound, then one for above the last.
+    pub counts: Vec<u64>,
+    /// Sum of all observations.
+    pub sum: f64,
+}
+
+impl HistogramValues {
+    /// Observations in all buckets.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// Notification delivery attempts through one channel type that ended one way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryCount {
+    /// Channel type (`webhook`, `slack`, `email`, ...).
+    pub kind: String,
+    /// `delivered`, `retry` or `failed`.
+    pub outcome: &'static str,
+    /// Attempts since the process started.
+    pub attempts: u64,
+}
+
+/// HTTP requests on one route template, method and status class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSample {
+    /// The matched route template (`/v1/monitors/{id}`), or `unmatched`.
+    pub route: String,
+    /// Request method.
+    pub method: String,
+    /// Status class: `2xx`, `4xx`, `5xx`, ...
+    pub status: &'static str,
+    /// Seconds to the response head.
+    pub latency: HistogramValues,
+}
+
+/// The process's own resources, from `/proc/self` (absent where unreadable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessSample {
+    /// Resident set size, bytes.
+    pub resident_memory_bytes: Option<u64>,
+    /// Virtual memory size, bytes.
+    pub virtual_memory_bytes: Option<u64>,
+    /// User plus system CPU time, seconds.
+    pub cpu_seconds: Option<f64>,
+    /// Open file descriptors.
+    pub open_fds: Option<u64>,
+    /// The soft limit on open file descriptors.
+    pub max_fds: Option<u64>,
+    /// When the process started, Unix seconds.
+    pub start_time_seconds: Option<f64>,
+    /// Threads.
+    pub threads: Option<u64>,
+}
+
+/// What this coordinator counted since its process started (see [`super::registry`]), plus
+/// the Raft numbers that are not plain metrics fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Runtime {
+    /// Ingest entries proposed.
+    pub ingest_batches: u64,
+    /// Of those, entries not committed (the nodes resend their results).
+    pub ingest_failed: u64,
+    /// Results (and refusals) per proposed ingest entry.
+    pub ingest_results: HistogramValues,
+    /// Seconds from proposing an ingest entry to its being applied here.
+    pub ingest_commit: HistogramValues,
+    /// Notification delivery attempts by channel type and outcome.
+    pub deliveries: Vec<DeliveryCount>,
+    /// HTTP requests by route, method and status class.
+    pub http: Vec<HttpSample>,
+    /// Placement changes committed.
+    pub placement_commits: u64,
+    /// Monitor-to-node assignments those changes made.
+    pub placement_added: u64,
+    /// Monitor-to-node assignments those changes removed.
+    pub placement_removed: u64,
+    /// Seconds since this coordinator saw its snapshot index change (absent before the first
+    /// snapshot).
+    pub snapshot_age_seconds: Option<f64>,
+    /// Entries in this member's Raft log (not yet purged behind a snapshot).
+    pub log_entries: Option<u64>,
+    /// The process's resources.
+    pub process: ProcessSample,
 }
 
 /// A metric family's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Gauge,
+    /// Named `*_total` (OpenMetrics names the family without it).
+    Counter,
+    /// `_bucket`, `_count` and `_sum` series.
+    Histogram,
     /// A gauge named `*_info` with value 1 (OpenMetrics: type `info`).
     Info,
 }
@@ -129,6 +229,7 @@ pub fn render(s: &Snapshot, format: Format) -> String {
         format,
     };
     own_health(&mut w, s);
+    runtime(&mut w, s);
     results(&mut w, s);
     if format == Format::OpenMetrics {
         w.out.push_str("# EOF\n");
@@ -261,6 +362,170 @@ fn own_health(w: &mut Writer, s: &Snapshot) {
         "Time spent reading the state for this scrape.",
     );
     w.sample("netpulse_metrics_gather_seconds", "", s.gather_seconds);
+}
+
+/// What this coordinator counted as it ran (ingest, notifications, HTTP, placement), the Raft
+/// log and snapshot, rejected results, and the process.
+fn runtime(w: &mut Writer, s: &Snapshot) {
+    let rt = &s.runtime;
+    let member = labels(&[("member", s.raft.id.to_string())]);
+    if let Some(n) = rt.log_entries {
+        let name = "netpulse_raft_log_entries";
+        w.family(
+            name,
+            Kind::Gauge,
+            "Entries in this coordinator's Raft log not yet purged behind a snapshot.",
+        );
+        w.sample(name, &member, n as f64);
+    }
+    if let Some(age) = rt.snapshot_age_seconds {
+        let name = "netpulse_raft_snapshot_age_seconds";
+        w.family(
+            name,
+            Kind::Gauge,
+            "Seconds since this coordinator saw its Raft snapshot index change (taken or installed; counted from process start for an older one).",
+        );
+        w.sample(name, &member, age);
+    }
+    let counter = |w: &mut Writer, name: &str, help: &str, v: u64| {
+        w.family(name, Kind::Counter, help);
+        w.sample(name, "", v as f64);
+    };
+    counter(
+        w,
+        "netpulse_results_rejected_total",
+        "Results refused at the door (limits, order) and committed as rejected, summed over the nodes the state knows.",
+        s.results_rejected,
+    );
+    counter(
+        w,
+        "netpulse_ingest_batches_total",
+        "Result batches (Raft entries) this coordinator proposed.",
+        rt.ingest_batches,
+    );
+    counter(
+        w,
+        "netpulse_ingest_batches_failed_total",
+        "Proposed result batches that did not commit (the nodes resend them).",
+        rt.ingest_failed,
+    );
+    let name = "netpulse_ingest_batch_results";
+    w.family(
+        name,
+        Kind::Histogram,
+        "Results and refusals per proposed result batch.",
+    );
+    w.histogram(name, "", &rt.ingest_results);
+    let name = "netpulse_ingest_commit_seconds";
+    w.family(
+        name,
+        Kind::Histogram,
+        "Seconds from proposing a result batch to its being applied on this coordinator.",
+    );
+    w.histogram(name, "", &rt.ingest_commit);
+    let name = "netpulse_notification_deliveries_total";
+    w.family(
+        name,
+        Kind::Counter,
+        "Notification delivery attempts by channel type and outcome (delivered, retry, failed).",
+    );
+    for d in &rt.deliveries {
+        let l = labels(&[("kind", d.kind.clone()), ("outcome", d.outcome.to_owned())]);
+        w.sample(name, &l, d.attempts as f64);
+    }
+    let name = "netpulse_http_request_duration_seconds";
+    w.family(
+        name,
+        Kind::Histogram,
+        "Seconds to answer an HTTP request (to the response head), by route template, method and status class.",
+    );
+    for h in &rt.http {
+        let l = labels(&[
+            ("route", h.route.clone()),
+            ("method", h.method.clone()),
+            ("status", h.status.to_owned()),
+        ]);
+        w.histogram(name, &l, &h.latency);
+    }
+    counter(
+        w,
+        "netpulse_placement_changes_total",
+        "Placement changes this coordinator committed as leader.",
+        rt.placement_commits,
+    );
+    counter(
+        w,
+        "netpulse_placement_assignments_added_total",
+        "Monitor-to-node assignments those placement changes made.",
+        rt.placement_added,
+    );
+    counter(
+        w,
+        "netpulse_placement_assignments_removed_total",
+        "Monitor-to-node assignments those placement changes removed.",
+        rt.placement_removed,
+    );
+    process(w, &rt.process);
+}
+
+/// `process_*` under the names Prometheus client libraries use; unreadable values left out.
+fn process(w: &mut Writer, p: &ProcessSample) {
+    let opt = |w: &mut Writer, name: &str, kind: Kind, help: &str, v: Option<f64>| {
+        if let Some(v) = v {
+            w.family(name, kind, help);
+            w.sample(name, "", v);
+        }
+    };
+    let f = |v: Option<u64>| v.map(|v| v as f64);
+    opt(
+        w,
+        "process_resident_memory_bytes",
+        Kind::Gauge,
+        "Resident memory size in bytes.",
+        f(p.resident_memory_bytes),
+    );
+    opt(
+        w,
+        "process_virtual_memory_bytes",
+        Kind::Gauge,
+        "Virtual memory size in bytes.",
+        f(p.virtual_memory_bytes),
+    );
+    opt(
+        w,
+        "process_cpu_seconds_total",
+        Kind::Counter,
+        "Total user and system CPU time spent in seconds.",
+        p.cpu_seconds,
+    );
+    opt(
+        w,
+        "process_open_fds",
+        Kind::Gauge,
+        "Number of open file descriptors.",
+        f(p.open_fds),
+    );
+    opt(
+        w,
+        "process_max_fds",
+        Kind::Gauge,
+        "Maximum number of open file descriptors.",
+        f(p.max_fds),
+    );
+    opt(
+        w,
+        "process_start_time_seconds",
+        Kind::Gauge,
+        "Start time of the process since unix epoch in seconds.",
+        p.start_time_seconds,
+    );
+    opt(
+        w,
+        "process_threads",
+        Kind::Gauge,
+        "Number of OS threads in the process.",
+        f(p.threads),
+    );
 }
 
 /// The probe measurements with a blackbox_exporter equivalent: (our name, kinds it applies to,
@@ -554,8 +819,12 @@ struct Writer {
 
 impl Writer {
     fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        // OpenMetrics names a family without the suffix its samples carry.
         let (family, ty) = match (kind, self.format) {
             (Kind::Info, Format::OpenMetrics) => (name.trim_end_matches("_info"), "info"),
+            (Kind::Counter, Format::OpenMetrics) => (name.trim_end_matches("_total"), "counter"),
+            (Kind::Counter, Format::Prometheus) => (name, "counter"),
+            (Kind::Histogram, _) => (name, "histogram"),
             _ => (name, "gauge"),
         };
         let _ = writeln!(self.out, "# HELP {family} {help}");
@@ -578,6 +847,24 @@ impl Writer {
             let _ = write!(self.out, "{v}");
         }
         self.out.push('\n');
+    }
+
+    /// Writes `name`'s `_bucket` (cumulative, with `le`), `_count` and `_sum` series.
+    fn histogram(&mut self, name: &str, labels: &str, h: &HistogramValues) {
+        let bucket = format!("{name}_bucket");
+        let mut cumulative = 0u64;
+        // Always through `+Inf`, even with no counts, so the family is a valid histogram.
+        for i in 0..=h.bounds.len() {
+            cumulative += h.counts.get(i).copied().unwrap_or(0);
+            let le = match h.bounds.get(i) {
+                // `{:?}` keeps a decimal point ("1.0"), as OpenMetrics wants `le` spelt.
+                Some(b) => format!("{b:?}"),
+                None => "+Inf".to_owned(),
+            };
+            self.sample(&bucket, &with(labels, &[("le", &le)]), cumulative as f64);
+        }
+        self.sample(&format!("{name}_count"), labels, cumulative as f64);
+        self.sample(&format!("{name}_sum"), labels, h.sum);
     }
 }
 
@@ -625,6 +912,55 @@ mod tests {
             }],
             mesh_abstentions: vec![("us-east".into(), "stale".into(), 1)],
             gather_seconds: 0.001,
+            results_rejected: 5,
+            runtime: Runtime {
+                ingest_batches: 10,
+                ingest_failed: 1,
+                ingest_results: HistogramValues {
+                    bounds: &[1.0, 10.0],
+                    counts: vec![6, 3, 1],
+                    sum: 40.0,
+                },
+                ingest_commit: HistogramValues {
+                    bounds: &[0.01, 0.1],
+                    counts: vec![8, 1, 0],
+                    sum: 0.15,
+                },
+                deliveries: vec![
+                    DeliveryCount {
+                        kind: "slack".into(),
+                        outcome: "failed",
+                        attempts: 2,
+                    },
+                    DeliveryCount {
+                        kind: "webhook".into(),
+                        outcome: "delivered",
+                        attempts: 7,
+                    },
+                ],
+                http: vec![HttpSample {
+                    route: "/v1/monitors/{id}".into(),
+                    method: "GET".into(),
+                    status: "2xx",
+                    latency: HistogramValues {
+                        bounds: &[0.01, 0.1],
+                        counts: vec![3, 1, 1],
+                        sum: 0.5,
+                    },
+                }],
+                placement_commits: 2,
+                placement_added: 6,
+                placement_removed: 4,
+                snapshot_age_seconds: Some(12.5),
+                log_entries: Some(20),
+                process: ProcessSample {
+                    resident_memory_bytes: Some(10 << 20),
+                    cpu_seconds: Some(1.25),
+                    open_fds: Some(12),
+                    start_time_seconds: Some(1_700_000_000.0),
+                    ..ProcessSample::default()
+                },
+            },
         }
     }
 
@@ -718,6 +1054,55 @@ mod tests {
         );
         assert_eq!(Format::negotiate(Some("text/plain")), Format::Prometheus);
         assert_eq!(Format::negotiate(None), Format::Prometheus);
+    }
+
+    #[test]
+    fn runtime_counters_histograms_and_process_are_typed() {
+        let text = render(&snapshot(), Format::Prometheus);
+        for want in [
+            "# TYPE netpulse_results_rejected_total counter\nnetpulse_results_rejected_total 5\n",
+            "# TYPE netpulse_ingest_batches_total counter\nnetpulse_ingest_batches_total 10\n",
+            "netpulse_ingest_batches_failed_total 1\n",
+            "# TYPE netpulse_ingest_commit_seconds histogram\n",
+            concat!(
+                "netpulse_ingest_commit_seconds_bucket{le=\"0.01\"} 8\n",
+                "netpulse_ingest_commit_seconds_bucket{le=\"0.1\"} 9\n",
+                "netpulse_ingest_commit_seconds_bucket{le=\"+Inf\"} 9\n",
+                "netpulse_ingest_commit_seconds_count 9\n",
+                "netpulse_ingest_commit_seconds_sum 0.15\n",
+            ),
+            "netpulse_ingest_batch_results_bucket{le=\"10.0\"} 9\n",
+            "netpulse_ingest_batch_results_count 10\n",
+            "netpulse_notification_deliveries_total{kind=\"slack\",outcome=\"failed\"} 2\n",
+            "netpulse_notification_deliveries_total{kind=\"webhook\",outcome=\"delivered\"} 7\n",
+            "# TYPE netpulse_http_request_duration_seconds histogram\n",
+            "netpulse_http_request_duration_seconds_bucket{route=\"/v1/monitors/{id}\",method=\"GET\",status=\"2xx\",le=\"0.1\"} 4\n",
+            "netpulse_http_request_duration_seconds_count{route=\"/v1/monitors/{id}\",method=\"GET\",status=\"2xx\"} 5\n",
+            "netpulse_placement_changes_total 2\n",
+            "netpulse_placement_assignments_added_total 6\n",
+            "netpulse_placement_assignments_removed_total 4\n",
+            "netpulse_raft_snapshot_age_seconds{member=\"1\"} 12.5\n",
+            "netpulse_raft_log_entries{member=\"1\"} 20\n",
+            "process_resident_memory_bytes 10485760\n",
+            "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.25\n",
+            "process_open_fds 12\n",
+            "process_start_time_seconds 1700000000\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        // Unreadable process values are left out, not written as 0.
+        assert!(!text.contains("process_max_fds"));
+        // OpenMetrics names counter families without `_total`; samples keep it.
+        let om = render(&snapshot(), Format::OpenMetrics);
+        assert!(om.contains(
+            "# TYPE netpulse_ingest_batches counter\nnetpulse_ingest_batches_total 10\n"
+        ));
+        assert!(om.contains("# TYPE netpulse_notification_deliveries counter\n"));
+        assert!(om.contains("# TYPE netpulse_ingest_commit_seconds histogram\n"));
+        // Nothing measured yet: the histogram families still say what they are.
+        let empty = render(&Snapshot::default(), Format::Prometheus);
+        assert!(empty.contains("netpulse_ingest_commit_seconds_count 0\n"));
+        assert!(!empty.contains("netpulse_raft_snapshot_age_seconds"));
     }
 
     #[test]

@@ -22,6 +22,8 @@
 //! it at 1,000 and 10,000 monitors.
 
 pub mod exposition;
+pub mod process;
+pub mod registry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
@@ -36,7 +38,7 @@ use netpulse_engine::decide::vote::Vote;
 use crate::api::error::ApiError;
 use crate::api::Caller;
 use crate::context::Context;
-pub use exposition::{Format, MonitorSample, RaftView, RegionSample, Snapshot};
+pub use exposition::{Format, MonitorSample, RaftView, RegionSample, Runtime, Snapshot};
 
 /// A network written as `ADDR/PREFIX` (`10.0.0.0/8`, `::1/128`), or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,11 +193,42 @@ pub fn gather(ctx: &Context) -> Result<Snapshot, netpulse_engine::state::StateEr
         applied_index: m.last_applied.map(|l| l.index),
         snapshot_index: m.snapshot.map(|l| l.index),
     };
+    let now = std::time::SystemTime::now();
+    ctx.metrics().snapshot_index(raft.snapshot_index, now);
     let mut s = gather_state(ctx.store())?;
+    s.runtime = ctx.metrics().runtime(now);
+    s.runtime.log_entries = log_entries(m.last_log_index, m.purged.map(|l| l.index));
+    s.runtime.process = process::read();
     s.raft = raft;
     s.edge_sessions = ctx.sessions().live().len() as u64;
     s.gather_seconds = started.elapsed().as_secs_f64();
     Ok(s)
+}
+
+/// Entries in the log: from after the purged one (or from index 0, the first entry openraft
+/// writes, when nothing was purged) to the last. `None` before the log has any entry.
+pub fn log_entries(last: Option<u64>, purged: Option<u64>) -> Option<u64> {
+    let last = last?;
+    Some(match purged {
+        Some(p) => last.saturating_sub(p),
+        None => last + 1,
+    })
+}
+
+/// Follows openraft's metrics so the snapshot's age is dated when its index changes, not at
+/// the next scrape (openraft reports the snapshot's log position, not when it was taken).
+/// Runs until `shutdown` flips or Raft stops.
+pub async fn watch_snapshots(ctx: Context, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut rx = ctx.raft().metrics();
+    loop {
+        let index = rx.borrow_and_update().snapshot.map(|l| l.index);
+        ctx.metrics()
+            .snapshot_index(index, std::time::SystemTime::now());
+        tokio::select! {
+            r = rx.changed() => if r.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// The part of a [`Snapshot`] the replicated state holds (Raft and sessions left default).
@@ -250,7 +283,12 @@ pub fn gather_state(
             regions,
         });
     }
+    let mut results_rejected = 0u64;
+    for n in &nodes {
+        results_rejected += store.node_ingest(&n.id)?.results_rejected;
+    }
     Ok(Snapshot {
+        results_rejected,
         notifications_pending: store.pending_notifications()?.len() as u64,
         incidents_open: store.open_incidents()?.len() as u64,
         nodes: nodes.iter().filter(|n| !n.revoked).count() as u64,
@@ -296,6 +334,15 @@ fn newest_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_entries_count_from_the_purged_index() {
+        assert_eq!(log_entries(None, None), None);
+        assert_eq!(log_entries(Some(0), None), Some(1));
+        assert_eq!(log_entries(Some(120), None), Some(121));
+        assert_eq!(log_entries(Some(120), Some(100)), Some(20));
+        assert_eq!(log_entries(Some(100), Some(100)), Some(0));
+    }
 
     #[test]
     fn cidrs_parse_and_match() {

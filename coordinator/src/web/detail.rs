@@ -93,7 +93,9 @@ pub struct MonitorDetail {
     pub panels: Vec<RegionPanel>,
     /// Newest results first.
     pub history: Vec<HistoryRow>,
-    /// Path of the fragment the page reloads on changes.
+    /// Uptime over the selected range (set by the page handler; `None` in tests of the rest).
+    pub uptime: Option<super::uptime::UptimePanel>,
+    /// Path of the fragment the page reloads on changes (with the selected range).
     pub fragment_href: String,
     /// When this was built, RFC 3339.
     pub generated_at: String,
@@ -222,6 +224,7 @@ impl MonitorDetail {
             },
             panels,
             history,
+            uptime: None,
             fragment_href: fragment_href(&m.id),
             generated_at: rfc3339(now_ms),
         }

@@ -53,7 +53,7 @@ pub fn fragment_href(id: &str) -> String {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 /// Percent-encodes everything but unreserved characters (RFC 3986), for one path segment.
-fn path_segment(s: &str) -> String {
+pub fn path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -31,10 +31,11 @@ pub mod format;
 pub mod incidents;
 pub mod overview;
 pub mod session;
+pub mod uptime;
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -264,8 +265,19 @@ fn load_overview(ctx: &Context) -> Result<Overview, StateError> {
     Ok(ov)
 }
 
-/// Reads the state into a [`MonitorDetail`]; `None` for an unknown monitor.
-fn load_detail(ctx: &Context, id: &str) -> Result<Option<MonitorDetail>, StateError> {
+/// The monitor page's query: `?range=24h|7d|30d|90d` (anything else shows 24 h).
+#[derive(Debug, Default, serde::Deserialize)]
+struct DetailQuery {
+    range: Option<String>,
+}
+
+/// Reads the state into a [`MonitorDetail`] with the uptime of `range`; `None` for an
+/// unknown monitor.
+fn load_detail(
+    ctx: &Context,
+    id: &str,
+    range: uptime::Range,
+) -> Result<Option<MonitorDetail>, StateError> {
     let now = now_ms();
     let store = ctx.store();
     let Some(m) = store.monitor(id)? else {
@@ -291,7 +303,22 @@ fn load_detail(ctx: &Context, id: &str) -> Result<Option<MonitorDetail>, StateEr
         .iter()
         .map(ResultView::from)
         .collect();
-    Ok(Some(MonitorDetail::build(&view, &window, &history, now)))
+    let mut d = MonitorDetail::build(&view, &window, &history, now);
+    let log_now = store.log_time(now);
+    let report = store.uptime_report(
+        id,
+        log_now - range.span_ms(),
+        log_now,
+        range.step(),
+        log_now,
+    )?;
+    d.uptime = Some(uptime::UptimePanel::build(
+        &report,
+        range,
+        &format!("/monitors/{}", format::path_segment(id)),
+    ));
+    d.fragment_href = format!("{}?range={}", d.fragment_href, range.name());
+    Ok(Some(d))
 }
 
 fn not_found(id: &str) -> Response {
@@ -308,13 +335,14 @@ fn not_found(id: &str) -> Response {
 async fn monitor_page(
     State(ctx): State<Context>,
     Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
     parts: Parts,
 ) -> Response {
     let record = match signed_in(&ctx, &parts) {
         Ok(r) => r,
         Err(to_login) => return *to_login,
     };
-    match load_detail(&ctx, &id) {
+    match load_detail(&ctx, &id, uptime::Range::parse(q.range.as_deref())) {
         Ok(Some(d)) => {
             let page = MonitorPage {
                 asset_version: asset_version(),
@@ -357,12 +385,13 @@ async fn acknowledge_incident(
 async fn monitor_fragment(
     State(ctx): State<Context>,
     Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
     parts: Parts,
 ) -> Response {
     if let Err(refused) = fragment_caller(&ctx, &parts) {
         return *refused;
     }
-    match load_detail(&ctx, &id) {
+    match load_detail(&ctx, &id, uptime::Range::parse(q.range.as_deref())) {
         Ok(Some(d)) => html(StatusCode::OK, MonitorFragment { d }.render()),
         Ok(None) => (StatusCode::NOT_FOUND, "no such monitor\n").into_response(),
         Err(e) => internal(e),

@@ -182,16 +182,56 @@ pub(super) async fn monitor_uptime(
 }
 
 /// One row of the SLA report.
-#[derive(Debug, Serialize)]
-struct SlaRow {
-    monitor_id: String,
-    name: String,
-    uptime_pct: Option<f64>,
-    downtime_s: f64,
-    incidents: u64,
-    target_pct: f64,
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlaRow {
+    /// Monitor id.
+    pub monitor_id: String,
+    /// Display name.
+    pub name: String,
+    /// Uptime over the range (3 decimals); `None` when no time counted.
+    pub uptime_pct: Option<f64>,
+    /// Time decided down.
+    pub downtime_s: f64,
+    /// Incidents of the monitor overlapping the range.
+    pub incidents: u64,
+    /// The target it is held to.
+    pub target_pct: f64,
     /// Uptime below the target. A monitor with no counted time has no uptime and no breach.
-    breach: bool,
+    pub breach: bool,
+}
+
+/// The SLA report's rows over `[from_ms, to_ms)` (time counted up to `now`), sorted by name.
+/// Blocking (reads every monitor's timeline): call it off the async workers.
+pub fn sla_rows(
+    store: &crate::store::StateStore,
+    from_ms: i64,
+    to_ms: i64,
+    target: f64,
+    now: i64,
+) -> Result<Vec<SlaRow>, netpulse_engine::state::StateError> {
+    let mut incidents: HashMap<String, u64> = HashMap::new();
+    for inc in store.incidents(usize::MAX, |i| {
+        i.started_at_ms < to_ms && i.resolved_at_ms.is_none_or(|e| e >= from_ms)
+    })? {
+        if let Some(m) = inc.monitor_id {
+            *incidents.entry(m).or_default() += 1;
+        }
+    }
+    let mut rows = Vec::new();
+    for m in store.monitors()? {
+        let u = store.state_time(&m.id, from_ms, to_ms, now)?.uptime();
+        rows.push(SlaRow {
+            incidents: incidents.get(&m.id).copied().unwrap_or(0),
+            uptime_pct: u.uptime_pct.map(|p| (p * 1000.0).round() / 1000.0),
+            downtime_s: seconds(u.downtime_ms),
+            breach: u.uptime_pct.is_some_and(|p| p < target),
+            target_pct: target,
+            monitor_id: m.id,
+            name: m.name,
+        });
+    }
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.monitor_id.cmp(&b.monitor_id)));
+    Ok(rows)
 }
 
 /// `GET /v1/reports/sla?from=&to=&target=99.9` (default: the last 30 days, target 99.9);
@@ -222,34 +262,10 @@ pub(super) async fn sla_report(
             .is_some_and(|a| a.contains("text/csv")),
     };
     let store = ctx.store().clone();
-    let rows = tokio::task::spawn_blocking(move || {
-        let mut incidents: HashMap<String, u64> = HashMap::new();
-        for inc in store.incidents(usize::MAX, |i| {
-            i.started_at_ms < r.to_ms && i.resolved_at_ms.is_none_or(|e| e >= r.from_ms)
-        })? {
-            if let Some(m) = inc.monitor_id {
-                *incidents.entry(m).or_default() += 1;
-            }
-        }
-        let mut rows = Vec::new();
-        for m in store.monitors()? {
-            let states = store.state_time(&m.id, r.from_ms, r.to_ms, now)?;
-            let u = states.uptime();
-            rows.push(SlaRow {
-                incidents: incidents.get(&m.id).copied().unwrap_or(0),
-                uptime_pct: u.uptime_pct.map(|p| (p * 1000.0).round() / 1000.0),
-                downtime_s: seconds(u.downtime_ms),
-                breach: u.uptime_pct.is_some_and(|p| p < target),
-                target_pct: target,
-                monitor_id: m.id,
-                name: m.name,
-            });
-        }
-        rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.monitor_id.cmp(&b.monitor_id)));
-        Ok::<_, netpulse_engine::state::StateError>(rows)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let (from_ms, to_ms) = (r.from_ms, r.to_ms);
+    let rows = tokio::task::spawn_blocking(move || sla_rows(&store, from_ms, to_ms, target, now))
+        .await
+        .map_err(ApiError::internal)??;
     if csv {
         let mut out =
             String::from("monitor_id,name,uptime_pct,downtime_s,incidents,target_pct,breach\n");

@@ -11,7 +11,7 @@ pub mod views;
 mod channels;
 mod cluster;
 mod health;
-mod history;
+pub mod history;
 mod incidents;
 #[cfg(test)]
 mod input_round_trip;

@@ -31,6 +31,7 @@ pub mod format;
 pub mod incidents;
 pub mod overview;
 pub mod session;
+pub mod sla;
 pub mod uptime;
 
 use askama::Template;
@@ -90,6 +91,7 @@ pub fn router() -> Router<Context> {
         .route("/logout", post(logout))
         .route("/fragment/overview", get(overview_fragment))
         .route("/monitors/{id}", get(monitor_page))
+        .route("/reports/sla", get(sla_page))
         .route("/incidents/{id}/acknowledge", post(acknowledge_incident))
         .route("/fragment/monitors/{id}", get(monitor_fragment))
         .route("/events", get(events::events))
@@ -394,6 +396,54 @@ async fn monitor_fragment(
     match load_detail(&ctx, &id, uptime::Range::parse(q.range.as_deref())) {
         Ok(Some(d)) => html(StatusCode::OK, MonitorFragment { d }.render()),
         Ok(None) => (StatusCode::NOT_FOUND, "no such monitor\n").into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// The SLA report page's form.
+#[derive(Debug, Default, serde::Deserialize)]
+struct SlaQuery {
+    from: Option<String>,
+    to: Option<String>,
+    target: Option<String>,
+}
+
+/// The printable SLA report.
+#[derive(Template)]
+#[template(path = "sla.html")]
+pub struct SlaPage {
+    /// Query string of asset URLs.
+    pub asset_version: String,
+    /// Name of the API key the operator signed in with.
+    pub key_name: String,
+    /// What to show.
+    pub r: sla::SlaReport,
+}
+
+async fn sla_page(State(ctx): State<Context>, Query(q): Query<SlaQuery>, parts: Parts) -> Response {
+    let record = match signed_in(&ctx, &parts) {
+        Ok(r) => r,
+        Err(to_login) => return *to_login,
+    };
+    let now = ctx.store().log_time(now_ms());
+    let form = sla::SlaForm::read(q.from.as_deref(), q.to.as_deref(), q.target.as_deref(), now);
+    let store = ctx.store().clone();
+    let (from, to, target) = (form.from_ms, form.to_ms, form.target);
+    let rows = tokio::task::spawn_blocking(move || {
+        crate::api::history::sla_rows(&store, from, to, target, now)
+    })
+    .await;
+    match rows {
+        Ok(Ok(rows)) => html(
+            StatusCode::OK,
+            SlaPage {
+                asset_version: asset_version(),
+                key_name: record.name,
+                r: sla::SlaReport::build(form, &rows),
+            }
+            .render(),
+        ),
+        Ok(Err(e)) => internal(e),
         Err(e) => internal(e),
     }
 }

@@ -369,22 +369,24 @@ fn own_health(w: &mut Writer, s: &Snapshot) {
 fn runtime(w: &mut Writer, s: &Snapshot) {
     let rt = &s.runtime;
     let member = labels(&[("member", s.raft.id.to_string())]);
+    // The families are declared even without a value (no log yet, no snapshot yet), so
+    // dashboards and rules reading them can be checked against any coordinator's scrape.
+    let name = "netpulse_raft_log_entries";
+    w.family(
+        name,
+        Kind::Gauge,
+        "Entries in this coordinator's Raft log not yet purged behind a snapshot.",
+    );
     if let Some(n) = rt.log_entries {
-        let name = "netpulse_raft_log_entries";
-        w.family(
-            name,
-            Kind::Gauge,
-            "Entries in this coordinator's Raft log not yet purged behind a snapshot.",
-        );
         w.sample(name, &member, n as f64);
     }
+    let name = "netpulse_raft_snapshot_age_seconds";
+    w.family(
+        name,
+        Kind::Gauge,
+        "Seconds since this coordinator saw its Raft snapshot index change (taken or installed; counted from process start for an older one).",
+    );
     if let Some(age) = rt.snapshot_age_seconds {
-        let name = "netpulse_raft_snapshot_age_seconds";
-        w.family(
-            name,
-            Kind::Gauge,
-            "Seconds since this coordinator saw its Raft snapshot index change (taken or installed; counted from process start for an older one).",
-        );
         w.sample(name, &member, age);
     }
     let counter = |w: &mut Writer, name: &str, help: &str, v: u64| {
@@ -1102,7 +1104,8 @@ mod tests {
         // Nothing measured yet: the histogram families still say what they are.
         let empty = render(&Snapshot::default(), Format::Prometheus);
         assert!(empty.contains("netpulse_ingest_commit_seconds_count 0\n"));
-        assert!(!empty.contains("netpulse_raft_snapshot_age_seconds"));
+        assert!(empty.contains("# TYPE netpulse_raft_snapshot_age_seconds gauge\n"));
+        assert!(!empty.contains("netpulse_raft_snapshot_age_seconds{"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `/metrics` seen by the real Prometheus tools: `promtool check metrics` accepts the
 //! coordinator's and an edge node's body, and a real Prometheus scraping both every second
 //! (the coordinator with an API key) answers `probe_success` per monitor and region, Raft
-//! metrics and edge metrics. The same Prometheus loads `deploy/prometheus/netpulse-rules.yml`
+//! metrics and edge metrics, HTTP requests per route template and an ingest commit latency
+//! quantile. The same Prometheus loads `deploy/prometheus/netpulse-rules.yml`
 //! and evaluates every rule without error, and runs every query of the Grafana dashboards in
 //! `deploy/grafana/`, whose metric names must all be ones the two scrapes expose. Access: a
 //! key, or a peer in `--metrics-allow`. `promtool check rules` and `promtool test rules` run on
@@ -142,6 +143,9 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     let (s, _, _) = scrape(coord.http, "127.0.0.2", None, None).await;
     assert_eq!(s, 200, "an allowed peer needs no key");
 
+    // One request on a route with a path parameter, so its template is in the scrape.
+    api.monitor(&web).await;
+
     // Both monitors measured in both regions.
     let body = eventually(
         "every region's result in /metrics",
@@ -170,6 +174,31 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     for secret in ["qs-secret", "header-secret", "token="] {
         assert!(!body.contains(secret), "{secret} in /metrics");
     }
+    // The runtime half (issue 16): HTTP requests by route template (never the raw path),
+    // ingest batches and their commit latency, delivery counters from 0, the process.
+    for want in [
+        "netpulse_http_request_duration_seconds_count{route=\"/v1/monitors/{id}\",method=\"GET\",status=\"2xx\"}",
+        "netpulse_http_request_duration_seconds_count{route=\"/v1/monitors\",method=\"POST\",status=\"2xx\"}",
+        "netpulse_ingest_commit_seconds_bucket{le=\"+Inf\"}",
+        "netpulse_notification_deliveries_total{kind=\"webhook\",outcome=\"failed\"} 0",
+        "netpulse_results_rejected_total 0",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+    ] {
+        assert!(body.contains(want), "{want} missing from\n{body}");
+    }
+    assert!(
+        !body.contains(&format!("route=\"/v1/monitors/{web}")),
+        "a raw path as a route label"
+    );
+    assert!(
+        sample(&body, "netpulse_ingest_batches_total").is_some_and(|n| n > 0.0),
+        "result batches counted"
+    );
+    assert!(
+        sample(&body, "netpulse_ingest_commit_seconds_count").is_some_and(|n| n > 0.0),
+        "commit latency observed"
+    );
     let out = promtool_check(&body);
     println!("promtool check metrics (text 0.0.4): ok {out}");
     let (s, ct, om) = scrape(
@@ -319,8 +348,49 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     let term = query("netpulse_raft_term").await.unwrap_or_default();
     assert!(!term.is_empty(), "netpulse_raft_term answered");
 
-    // Edge metrics, joined with the node's region as the rules and dashboards do.
+    // The runtime half through PromQL: requests on a route template, and a commit latency
+    // quantile from the histogram (a number, whatever it is: no timing is asserted).
     let prom = format!("http://127.0.0.1:{prom_port}");
+    let requests = eventually(
+        "Prometheus answers HTTP requests per route template",
+        Duration::from_secs(30),
+        || async {
+            let rows = promql(
+                &client,
+                &prom,
+                "sum by (route, method) (netpulse_http_request_duration_seconds_count{route=\"/v1/monitors/{id}\"})",
+            )
+            .await
+            .ok()?;
+            rows.iter()
+                .any(|r| r["metric"]["method"] == "GET" && r["value"][1] != "0")
+                .then_some(rows)
+        },
+    )
+    .await;
+    println!(
+        "Prometheus requests on /v1/monitors/{{id}}: {}",
+        Value::Array(requests)
+    );
+    let p99 = eventually(
+        "Prometheus answers an ingest commit latency quantile",
+        Duration::from_secs(60),
+        || async {
+            let rows = promql(
+                &client,
+                &prom,
+                "histogram_quantile(0.99, sum by (le) (rate(netpulse_ingest_commit_seconds_bucket[30s])))",
+            )
+            .await
+            .ok()?;
+            let v: f64 = rows.first()?["value"][1].as_str()?.parse().ok()?;
+            v.is_finite().then_some(v)
+        },
+    )
+    .await;
+    println!("Prometheus p99 ingest commit latency: {p99} s");
+
+    // Edge metrics, joined with the node's region as the rules and dashboards do.
     let connected = eventually(
         "Prometheus answers edge sessions per region",
         Duration::from_secs(30),

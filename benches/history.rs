@@ -16,7 +16,9 @@
 //!    computing it from raw checks would read, with only 4 results a day here; a real 30 s
 //!    interval has 720 times as many).
 //!
-//! Run with `cargo bench --bench history` (about two minutes).
+//! Run with `cargo bench --bench history` (about 20 minutes on two cores);
+//! `NETPULSE_BENCH_SECONDS=700 NETPULSE_BENCH_SKIP_UPTIME=1` runs a short steady state and the
+//! tick costs only.
 
 use std::time::Instant;
 
@@ -30,7 +32,14 @@ use netpulse_protocol::result::CheckStatus;
 const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 const MONITORS: usize = 1_000;
 const RAW_WINDOW_S: i64 = 600;
-const SIMULATED_S: i64 = 1_800;
+/// Simulated seconds of the steady state; `NETPULSE_BENCH_SECONDS` shortens it (at least
+/// the raw window, so pruning has something to do).
+fn simulated_s() -> i64 {
+    std::env::var("NETPULSE_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .map_or(1_800, |s| s.max(RAW_WINDOW_S + 60))
+}
 const T0: i64 = 1_790_000_000_000;
 const DAY: i64 = 86_400_000;
 
@@ -145,16 +154,16 @@ fn steady_state(retention: bool) -> Sim {
         }));
     }
     let started = Instant::now();
-    for t in 0..SIMULATED_S {
+    for t in 0..simulated_s() {
         let at = T0 + t * 1000;
         s.batch(at, |_| CheckStatus::Up, |i| (i + t as usize) % 3);
         s.apply(Command::Tick { at_ms: at + 500 });
     }
     println!(
         "  {} results in {:.1} s ({:.0} results/s applied, ingest and ticks)",
-        SIMULATED_S * MONITORS as i64,
+        simulated_s() * MONITORS as i64,
         started.elapsed().as_secs_f64(),
-        (SIMULATED_S * MONITORS as i64) as f64 / started.elapsed().as_secs_f64()
+        (simulated_s() * MONITORS as i64) as f64 / started.elapsed().as_secs_f64()
     );
     s
 }
@@ -187,7 +196,10 @@ fn tick_cost(s: &mut Sim, at: i64) -> f64 {
 }
 
 fn main() {
-    println!("## 1. Steady state: 1,000 monitors × 3 regions, 1,000 results/s, {SIMULATED_S} s simulated, raw window {RAW_WINDOW_S} s");
+    println!(
+        "## 1. Steady state: 1,000 monitors × 3 regions, 1,000 results/s, {} s simulated, raw window {RAW_WINDOW_S} s",
+        simulated_s()
+    );
     println!("with retention:");
     let mut with = steady_state(true);
     let (_nraw, _) = with.table_bytes();
@@ -204,12 +216,15 @@ fn main() {
 
     println!("\n## 2. Tick apply time at the steady state (20 ticks, each after a batch)");
     println!("  pruning ticks:");
-    let at = T0 + SIMULATED_S * 1000;
+    let at = T0 + simulated_s() * 1000;
     let pruning = tick_cost(&mut with, at);
     println!("  ticks with no retention set (reference):");
     let plain = tick_cost(&mut without, at);
     println!("  ratio {:.2}", pruning / plain);
 
+    if std::env::var("NETPULSE_BENCH_SKIP_UPTIME").is_ok() {
+        return;
+    }
     println!("\n## 3. Uptime over 90 days × 1,000 monitors");
     let mut s = Sim::new();
     let build = Instant::now();

@@ -201,6 +201,46 @@ async fn prometheus_scrapes_probe_results_and_raft_health() {
     );
     let out = promtool_check(&body);
     println!("promtool check metrics (text 0.0.4): ok {out}");
+
+    // Prometheus asks for gzip: the body comes compressed, and gzip(1) restores a valid
+    // exposition with the same results in it.
+    let resp = reqwest::Client::new()
+        .get(format!("http://{}/metrics", coord.http))
+        .bearer_auth(api.key())
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("gzip scrape");
+    assert_eq!(
+        resp.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let compressed = resp.bytes().await.expect("gzip body");
+    let plain = {
+        use std::io::Write as _;
+        let mut gz = Command::new("gzip")
+            .arg("-dc")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gzip");
+        gz.stdin
+            .take()
+            .expect("stdin")
+            .write_all(&compressed)
+            .expect("write to gzip");
+        let out = gz.wait_with_output().expect("gzip -dc");
+        assert!(out.status.success(), "gzip -dc failed");
+        String::from_utf8(out.stdout).expect("utf-8 exposition")
+    };
+    assert!(compressed.len() < plain.len());
+    assert!(
+        plain.contains(&format!("probe_success{{monitor_id=\"{web}\"")),
+        "{plain}"
+    );
+    promtool_check(&plain);
     let (s, ct, om) = scrape(
         coord.http,
         "127.0.0.1",

@@ -30,7 +30,13 @@ pub fn app_with(ctx: Context, metrics_allow: crate::metrics::Allow) -> Router {
         .route("/readyz", get(crate::api::readyz))
         .route(
             "/metrics",
-            get(crate::metrics::scrape).layer(axum::Extension(metrics_allow)),
+            // Prometheus asks for gzip; a 10,000-monitor scrape is 60 MB of text, a few MB
+            // compressed. Only here: the UI's event stream must not wait on a compressor.
+            get(crate::metrics::scrape)
+                .layer::<_, std::convert::Infallible>(axum::Extension(metrics_allow))
+                .layer::<_, std::convert::Infallible>(
+                    tower_http::compression::CompressionLayer::new(),
+                ),
         )
         .nest("/v1", crate::api::router())
         .merge(crate::web::router())

@@ -30,6 +30,26 @@ fn cpu_now() -> f64 {
     support::cpu_seconds(std::process::id())
 }
 
+/// Size of `text` gzipped at level 6 (what a scrape with `Accept-Encoding: gzip` sends, within
+/// a few percent: tower-http's encoder uses flate2's default level too) and the wall time
+/// gzip(1) took for it.
+fn gzipped(text: &str) -> (usize, f64) {
+    use std::io::Write as _;
+    let started = Instant::now();
+    let mut gz = std::process::Command::new("gzip")
+        .arg("-6c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    let mut stdin = gz.stdin.take().expect("stdin");
+    let body = text.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&body));
+    let out = gz.wait_with_output().expect("gzip output");
+    writer.join().expect("writer").expect("write to gzip");
+    (out.stdout.len(), started.elapsed().as_secs_f64() * 1000.0)
+}
+
 fn build(n: usize) -> (tempfile::TempDir, StateStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = sled::open(dir.path()).expect("sled");
@@ -109,8 +129,8 @@ fn build(n: usize) -> (tempfile::TempDir, StateStore) {
 }
 
 fn main() {
-    println!("| monitors × regions | format | CPU ms/scrape (gather + render) | bytes/scrape | series | µs/series | bytes/series |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| monitors × regions | format | CPU ms/scrape (gather + render) | bytes/scrape | gzip bytes (gzip -6 time) | series | µs/series | bytes/series |");
+    println!("|---|---|---|---|---|---|---|---|");
     for n in [1_000usize, 10_000] {
         let (_dir, store) = build(n);
         // Warm up once (sled's page cache), then time.
@@ -139,9 +159,11 @@ fn main() {
                 std::hint::black_box(&text);
             }
             let cpu_ms = (cpu_now() - cpu0) * 1000.0 / SCRAPES as f64;
+            let snap = metrics::gather_state(&store).expect("gather");
+            let (gz_bytes, gz_ms) = gzipped(&exposition::render(&snap, format));
             let wall_ms = wall0.elapsed().as_secs_f64() * 1000.0 / SCRAPES as f64;
             println!(
-                "| {n} × 3 | {format:?} | {cpu_ms:.1} (wall {wall_ms:.1}, of which gather {:.1}) | {bytes} | {series} | {:.2} | {:.0} |",
+                "| {n} × 3 | {format:?} | {cpu_ms:.1} (wall {wall_ms:.1}, of which gather {:.1}) | {bytes} | {gz_bytes} ({gz_ms:.0} ms) | {series} | {:.2} | {:.0} |",
                 gather_s * 1000.0 / SCRAPES as f64,
                 cpu_ms * 1000.0 / series as f64,
                 bytes as f64 / series as f64,

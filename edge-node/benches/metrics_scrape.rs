@@ -33,7 +33,9 @@ const SCRAPES: u32 = 2_000;
 const PENDING: usize = 10_000;
 
 fn cpu_seconds() -> f64 {
-    metrics::process::read().cpu_seconds.unwrap_or(0.0)
+    netpulse_exposition::process::read()
+        .cpu_seconds
+        .unwrap_or(0.0)
 }
 
 fn main() {

@@ -7,38 +7,11 @@
 //! string, headers, bodies and credentials never reach this module, so they cannot leak.
 //! Label values are escaped as both formats require (`\\`, `"`, newline).
 
-use std::fmt::Write as _;
-
 use netpulse_engine::decide::quorum::Health;
 use netpulse_protocol::result::CheckStatus;
 
-/// Which text format to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Prometheus text exposition format 0.0.4.
-    Prometheus,
-    /// OpenMetrics 1.0 text (ends with `# EOF`; info families are typed `info`).
-    OpenMetrics,
-}
-
-impl Format {
-    /// The `Content-Type` of a body in this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
-            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        }
-    }
-
-    /// The format an `Accept` header asks for: OpenMetrics when it names
-    /// `application/openmetrics-text`, else the Prometheus text format.
-    pub fn negotiate(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::Prometheus,
-        }
-    }
-}
+pub use netpulse_exposition::{escape_label_value, Format, HistogramValues, ProcessSample};
+use netpulse_exposition::{push_label, Type, Writer};
 
 /// This coordinator's view of Raft (from openraft's metrics watch).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -118,24 +91,6 @@ pub struct Snapshot {
     pub runtime: Runtime,
 }
 
-/// A fixed-bucket histogram's totals.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HistogramValues {
-    /// Upper bounds of the finite buckets, ascending.
-    pub bounds: &'static [f64],
-    /// Observations per bucket (not cumulative): one per bound, then one for above the last.
-    pub counts: Vec<u64>,
-    /// Sum of all observations.
-    pub sum: f64,
-}
-
-impl HistogramValues {
-    /// Observations in all buckets.
-    pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-}
-
 /// Notification delivery attempts through one channel type that ended one way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryCount {
@@ -158,25 +113,6 @@ pub struct HttpSample {
     pub status: &'static str,
     /// Seconds to the response head.
     pub latency: HistogramValues,
-}
-
-/// The process's own resources, from `/proc/self` (absent where unreadable).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProcessSample {
-    /// Resident set size, bytes.
-    pub resident_memory_bytes: Option<u64>,
-    /// Virtual memory size, bytes.
-    pub virtual_memory_bytes: Option<u64>,
-    /// User plus system CPU time, seconds.
-    pub cpu_seconds: Option<f64>,
-    /// Open file descriptors.
-    pub open_fds: Option<u64>,
-    /// The soft limit on open file descriptors.
-    pub max_fds: Option<u64>,
-    /// When the process started, Unix seconds.
-    pub start_time_seconds: Option<f64>,
-    /// Threads.
-    pub threads: Option<u64>,
 }
 
 /// What this coordinator counted since its process started (see [`super::registry`]), plus
@@ -210,31 +146,13 @@ pub struct Runtime {
     pub process: ProcessSample,
 }
 
-/// A metric family's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Gauge,
-    /// Named `*_total` (OpenMetrics names the family without it).
-    Counter,
-    /// `_bucket`, `_count` and `_sum` series.
-    Histogram,
-    /// A gauge named `*_info` with value 1 (OpenMetrics: type `info`).
-    Info,
-}
-
 /// Writes the exposition text of `s` in `format`.
 pub fn render(s: &Snapshot, format: Format) -> String {
-    let mut w = Writer {
-        out: String::with_capacity(256 + s.monitors.len() * 1024),
-        format,
-    };
+    let mut w = Writer::new(format, 256 + s.monitors.len() * 1024);
     own_health(&mut w, s);
     runtime(&mut w, s);
     results(&mut w, s);
-    if format == Format::OpenMetrics {
-        w.out.push_str("# EOF\n");
-    }
-    w.out
+    w.finish()
 }
 
 fn own_health(w: &mut Writer, s: &Snapshot) {
@@ -242,7 +160,7 @@ fn own_health(w: &mut Writer, s: &Snapshot) {
     let member = [("member", r.id.to_string())];
     let gauge = |w: &mut Writer, name: &str, help: &str, v: Option<f64>| {
         if let Some(v) = v {
-            w.family(name, Kind::Gauge, help);
+            w.family(name, Type::Gauge, help);
             w.sample(name, &labels(&member), v);
         }
     };
@@ -299,7 +217,7 @@ fn own_health(w: &mut Writer, s: &Snapshot) {
         Some(r.snapshot_index.unwrap_or(0) as f64),
     );
     let plain = |w: &mut Writer, name: &str, help: &str, v: u64| {
-        w.family(name, Kind::Gauge, help);
+        w.family(name, Type::Gauge, help);
         w.sample(name, "", v as f64);
     };
     plain(
@@ -346,7 +264,7 @@ fn own_health(w: &mut Writer, s: &Snapshot) {
     );
     w.family(
         "netpulse_mesh_abstentions",
-        Kind::Gauge,
+        Type::Gauge,
         "Monitors a region cannot vote on, by region and reason (stale, impaired, silent, pending).",
     );
     for (region, reason, n) in &s.mesh_abstentions {
@@ -358,7 +276,7 @@ fn own_health(w: &mut Writer, s: &Snapshot) {
     }
     w.family(
         "netpulse_metrics_gather_seconds",
-        Kind::Gauge,
+        Type::Gauge,
         "Time spent reading the state for this scrape.",
     );
     w.sample("netpulse_metrics_gather_seconds", "", s.gather_seconds);
@@ -374,7 +292,7 @@ fn runtime(w: &mut Writer, s: &Snapshot) {
     let name = "netpulse_raft_log_entries";
     w.family(
         name,
-        Kind::Gauge,
+        Type::Gauge,
         "Entries in this coordinator's Raft log not yet purged behind a snapshot.",
     );
     if let Some(n) = rt.log_entries {
@@ -383,14 +301,14 @@ fn runtime(w: &mut Writer, s: &Snapshot) {
     let name = "netpulse_raft_snapshot_age_seconds";
     w.family(
         name,
-        Kind::Gauge,
+        Type::Gauge,
         "Seconds since this coordinator saw its Raft snapshot index change (taken or installed; counted from process start for an older one).",
     );
     if let Some(age) = rt.snapshot_age_seconds {
         w.sample(name, &member, age);
     }
     let counter = |w: &mut Writer, name: &str, help: &str, v: u64| {
-        w.family(name, Kind::Counter, help);
+        w.family(name, Type::Counter, help);
         w.sample(name, "", v as f64);
     };
     counter(
@@ -414,21 +332,21 @@ fn runtime(w: &mut Writer, s: &Snapshot) {
     let name = "netpulse_ingest_batch_results";
     w.family(
         name,
-        Kind::Histogram,
+        Type::Histogram,
         "Results and refusals per proposed result batch.",
     );
     w.histogram(name, "", &rt.ingest_results);
     let name = "netpulse_ingest_commit_seconds";
     w.family(
         name,
-        Kind::Histogram,
+        Type::Histogram,
         "Seconds from proposing a result batch to its being applied on this coordinator.",
     );
     w.histogram(name, "", &rt.ingest_commit);
     let name = "netpulse_notification_deliveries_total";
     w.family(
         name,
-        Kind::Counter,
+        Type::Counter,
         "Notification delivery attempts by channel type and outcome (delivered, retry, failed).",
     );
     for d in &rt.deliveries {
@@ -438,7 +356,7 @@ fn runtime(w: &mut Writer, s: &Snapshot) {
     let name = "netpulse_http_request_duration_seconds";
     w.family(
         name,
-        Kind::Histogram,
+        Type::Histogram,
         "Seconds to answer an HTTP request (to the response head), by route template, method and status class.",
     );
     for h in &rt.http {
@@ -467,67 +385,7 @@ fn runtime(w: &mut Writer, s: &Snapshot) {
         "Monitor-to-node assignments those placement changes removed.",
         rt.placement_removed,
     );
-    process(w, &rt.process);
-}
-
-/// `process_*` under the names Prometheus client libraries use; unreadable values left out.
-fn process(w: &mut Writer, p: &ProcessSample) {
-    let opt = |w: &mut Writer, name: &str, kind: Kind, help: &str, v: Option<f64>| {
-        if let Some(v) = v {
-            w.family(name, kind, help);
-            w.sample(name, "", v);
-        }
-    };
-    let f = |v: Option<u64>| v.map(|v| v as f64);
-    opt(
-        w,
-        "process_resident_memory_bytes",
-        Kind::Gauge,
-        "Resident memory size in bytes.",
-        f(p.resident_memory_bytes),
-    );
-    opt(
-        w,
-        "process_virtual_memory_bytes",
-        Kind::Gauge,
-        "Virtual memory size in bytes.",
-        f(p.virtual_memory_bytes),
-    );
-    opt(
-        w,
-        "process_cpu_seconds_total",
-        Kind::Counter,
-        "Total user and system CPU time spent in seconds.",
-        p.cpu_seconds,
-    );
-    opt(
-        w,
-        "process_open_fds",
-        Kind::Gauge,
-        "Number of open file descriptors.",
-        f(p.open_fds),
-    );
-    opt(
-        w,
-        "process_max_fds",
-        Kind::Gauge,
-        "Maximum number of open file descriptors.",
-        f(p.max_fds),
-    );
-    opt(
-        w,
-        "process_start_time_seconds",
-        Kind::Gauge,
-        "Start time of the process since unix epoch in seconds.",
-        p.start_time_seconds,
-    );
-    opt(
-        w,
-        "process_threads",
-        Kind::Gauge,
-        "Number of OS threads in the process.",
-        f(p.threads),
-    );
+    rt.process.write(w);
 }
 
 /// The probe measurements with a blackbox_exporter equivalent: (our name, kinds it applies to,
@@ -602,22 +460,22 @@ const MAPPED: &[Mapped] = &[
 ];
 
 /// Families written per result, in this order (help text by family).
-const RESULT_FAMILIES: &[(&str, Kind, &str)] = &[
-    ("probe_success", Kind::Gauge, "1 if the latest result in the region was up or degraded, 0 if down (blackbox_exporter compatible)."),
-    ("probe_duration_seconds", Kind::Gauge, "Duration of the latest run, seconds."),
-    ("probe_http_status_code", Kind::Gauge, "HTTP status of the latest response."),
-    ("probe_http_uncompressed_body_length", Kind::Gauge, "Bytes of the latest response body (at most 1 MiB are read)."),
-    ("probe_http_duration_seconds", Kind::Gauge, "Duration of the latest HTTP run by phase (resolve, connect, tls, processing, transfer), seconds."),
-    ("probe_ssl_earliest_cert_expiry", Kind::Gauge, "When the server certificate expires, Unix seconds (HTTP: to the whole day)."),
-    ("probe_tls_version_info", Kind::Info, "TLS version of the latest handshake."),
-    ("probe_dns_lookup_time_seconds", Kind::Gauge, "Time resolving the target's name, seconds."),
-    ("probe_dns_answer_rrs", Kind::Gauge, "Records of the queried type in the latest DNS answer."),
-    ("probe_icmp_duration_seconds", Kind::Gauge, "Average echo round trip of the latest ICMP run, seconds (phase rtt)."),
-    ("netpulse_probe_checked_timestamp_seconds", Kind::Gauge, "When the latest result was measured, Unix seconds (leader clock)."),
-    ("netpulse_probe_value", Kind::Gauge, "Measurements of the latest result with no blackbox_exporter name above, in the probe's units (timings in ms), by name."),
-    ("netpulse_region_vote", Kind::Gauge, "A region's vote on a monitor: 1 up, 0 down, -1 abstaining (stale, impaired, silent or pending)."),
-    ("netpulse_monitor_state", Kind::Gauge, "A monitor's decided health: one series per state (up, degraded, down, unknown), 1 for the current one."),
-    ("netpulse_monitor_paused", Kind::Gauge, "1 if the monitor is paused."),
+const RESULT_FAMILIES: &[(&str, Type, &str)] = &[
+    ("probe_success", Type::Gauge, "1 if the latest result in the region was up or degraded, 0 if down (blackbox_exporter compatible)."),
+    ("probe_duration_seconds", Type::Gauge, "Duration of the latest run, seconds."),
+    ("probe_http_status_code", Type::Gauge, "HTTP status of the latest response."),
+    ("probe_http_uncompressed_body_length", Type::Gauge, "Bytes of the latest response body (at most 1 MiB are read)."),
+    ("probe_http_duration_seconds", Type::Gauge, "Duration of the latest HTTP run by phase (resolve, connect, tls, processing, transfer), seconds."),
+    ("probe_ssl_earliest_cert_expiry", Type::Gauge, "When the server certificate expires, Unix seconds (HTTP: to the whole day)."),
+    ("probe_tls_version_info", Type::Info, "TLS version of the latest handshake."),
+    ("probe_dns_lookup_time_seconds", Type::Gauge, "Time resolving the target's name, seconds."),
+    ("probe_dns_answer_rrs", Type::Gauge, "Records of the queried type in the latest DNS answer."),
+    ("probe_icmp_duration_seconds", Type::Gauge, "Average echo round trip of the latest ICMP run, seconds (phase rtt)."),
+    ("netpulse_probe_checked_timestamp_seconds", Type::Gauge, "When the latest result was measured, Unix seconds (leader clock)."),
+    ("netpulse_probe_value", Type::Gauge, "Measurements of the latest result with no blackbox_exporter name above, in the probe's units (timings in ms), by name."),
+    ("netpulse_region_vote", Type::Gauge, "A region's vote on a monitor: 1 up, 0 down, -1 abstaining (stale, impaired, silent or pending)."),
+    ("netpulse_monitor_state", Type::Gauge, "A monitor's decided health: one series per state (up, degraded, down, unknown), 1 for the current one."),
+    ("netpulse_monitor_paused", Type::Gauge, "1 if the monitor is paused."),
 ];
 
 fn results(w: &mut Writer, s: &Snapshot) {
@@ -784,90 +642,6 @@ fn with(base: &str, pairs: &[(&str, &str)]) -> String {
         push_label(&mut out, k, v);
     }
     out
-}
-
-fn push_label(out: &mut String, k: &str, v: &str) {
-    if !out.is_empty() {
-        out.push(',');
-    }
-    out.push_str(k);
-    out.push_str("=\"");
-    escape_into(out, v);
-    out.push('"');
-}
-
-/// Escapes a label value: backslash, double quote and line feed.
-pub fn escape_label_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    escape_into(&mut out, v);
-    out
-}
-
-fn escape_into(out: &mut String, v: &str) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
-struct Writer {
-    out: String,
-    format: Format,
-}
-
-impl Writer {
-    fn family(&mut self, name: &str, kind: Kind, help: &str) {
-        // OpenMetrics names a family without the suffix its samples carry.
-        let (family, ty) = match (kind, self.format) {
-            (Kind::Info, Format::OpenMetrics) => (name.trim_end_matches("_info"), "info"),
-            (Kind::Counter, Format::OpenMetrics) => (name.trim_end_matches("_total"), "counter"),
-            (Kind::Counter, Format::Prometheus) => (name, "counter"),
-            (Kind::Histogram, _) => (name, "histogram"),
-            _ => (name, "gauge"),
-        };
-        let _ = writeln!(self.out, "# HELP {family} {help}");
-        let _ = writeln!(self.out, "# TYPE {family} {ty}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &str, v: f64) {
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            self.out.push_str(labels);
-            self.out.push('}');
-        }
-        self.out.push(' ');
-        if v.is_nan() {
-            self.out.push_str("NaN");
-        } else if v.is_infinite() {
-            self.out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-        } else {
-            let _ = write!(self.out, "{v}");
-        }
-        self.out.push('\n');
-    }
-
-    /// Writes `name`'s `_bucket` (cumulative, with `le`), `_count` and `_sum` series.
-    fn histogram(&mut self, name: &str, labels: &str, h: &HistogramValues) {
-        let bucket = format!("{name}_bucket");
-        let mut cumulative = 0u64;
-        // Always through `+Inf`, even with no counts, so the family is a valid histogram.
-        for i in 0..=h.bounds.len() {
-            cumulative += h.counts.get(i).copied().unwrap_or(0);
-            let le = match h.bounds.get(i) {
-                // `{:?}` keeps a decimal point ("1.0"), as OpenMetrics wants `le` spelt.
-                Some(b) => format!("{b:?}"),
-                None => "+Inf".to_owned(),
-            };
-            self.sample(&bucket, &with(labels, &[("le", &le)]), cumulative as f64);
-        }
-        self.sample(&format!("{name}_count"), labels, cumulative as f64);
-        self.sample(&format!("{name}_sum"), labels, h.sum);
-    }
 }
 
 #[cfg(test)]

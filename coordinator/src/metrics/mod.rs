@@ -22,7 +22,6 @@
 //! it at 1,000 and 10,000 monitors.
 
 pub mod exposition;
-pub mod process;
 pub mod registry;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -198,7 +197,7 @@ pub fn gather(ctx: &Context) -> Result<Snapshot, netpulse_engine::state::StateEr
     let mut s = gather_state(ctx.store())?;
     s.runtime = ctx.metrics().runtime(now);
     s.runtime.log_entries = log_entries(m.last_log_index, m.purged.map(|l| l.index));
-    s.runtime.process = process::read();
+    s.runtime.process = netpulse_exposition::process::read();
     s.raft = raft;
     s.edge_sessions = ctx.sessions().live().len() as u64;
     s.gather_seconds = started.elapsed().as_secs_f64();

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use super::exposition::{DeliveryCount, HistogramValues, HttpSample, Runtime};
+use super::exposition::{DeliveryCount, HttpSample, Runtime};
 
 /// Upper bounds of the ingest commit latency buckets, seconds: a single-member cluster commits
 /// in about a millisecond, a cross-region quorum in tens to hundreds; seconds mean elections or
@@ -38,59 +38,8 @@ pub const HTTP_BOUNDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// A cumulative histogram with fixed bounds, recorded from any task without a lock.
-#[derive(Debug)]
-pub struct Histogram {
-    bounds: &'static [f64],
-    /// One per bound, then one for above the last.
-    counts: Box<[AtomicU64]>,
-    /// Sum of observations in millionths (of a second, or of a result), so it stays an integer
-    /// add: about 584,000 years of seconds before it wraps.
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    /// An empty histogram with these upper bounds (ascending).
-    pub fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum_micros: AtomicU64::new(0),
-        }
-    }
-
-    /// Records one observation (negative or NaN values count as 0).
-    pub fn observe(&self, v: f64) {
-        let v = if v.is_nan() { 0.0 } else { v.max(0.0) };
-        let i = self
-            .bounds
-            .iter()
-            .position(|b| v <= *b)
-            .unwrap_or(self.bounds.len());
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
-        // `as` saturates on overflow; a value that large is a bug elsewhere, not a panic here.
-        self.sum_micros
-            .fetch_add((v * 1e6).round() as u64, Ordering::Relaxed);
-    }
-
-    /// Records a duration, in seconds.
-    pub fn observe_duration(&self, d: Duration) {
-        self.observe(d.as_secs_f64());
-    }
-
-    /// The current totals.
-    pub fn values(&self) -> HistogramValues {
-        HistogramValues {
-            bounds: self.bounds,
-            counts: self
-                .counts
-                .iter()
-                .map(|c| c.load(Ordering::Relaxed))
-                .collect(),
-            sum: self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
-        }
-    }
-}
+/// The lock-free histogram both binaries record into.
+pub use netpulse_exposition::AtomicHistogram as Histogram;
 
 /// How one notification delivery attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -7,53 +7,8 @@
 //! a check's target ever reaches a snapshot. Label values are escaped as both formats require
 //! (`\\`, `"`, newline).
 
-use std::fmt::Write as _;
-
-/// Which text format to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Prometheus text exposition format 0.0.4.
-    Prometheus,
-    /// OpenMetrics 1.0 text (ends with `# EOF`; counters and info families typed as such).
-    OpenMetrics,
-}
-
-impl Format {
-    /// The `Content-Type` of a body in this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
-            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        }
-    }
-
-    /// The format an `Accept` header asks for: OpenMetrics when it names
-    /// `application/openmetrics-text`, else the Prometheus text format.
-    pub fn negotiate(accept: Option<&str>) -> Format {
-        match accept {
-            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
-            _ => Format::Prometheus,
-        }
-    }
-}
-
-/// A histogram as plain values.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HistogramValues {
-    /// Upper bounds of the finite buckets, ascending, in seconds.
-    pub bounds: &'static [f64],
-    /// Observations per bucket (not cumulative): one per bound, then one for above the last.
-    pub counts: Vec<u64>,
-    /// Sum of all observations, seconds.
-    pub sum: f64,
-}
-
-impl HistogramValues {
-    /// Observations in all buckets.
-    pub fn count(&self) -> u64 {
-        self.counts.iter().sum()
-    }
-}
+pub use netpulse_exposition::{escape_label_value, Format, HistogramValues, ProcessSample};
+use netpulse_exposition::{push_label, Type, Writer};
 
 /// Checks of one probe kind since the node started.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -66,25 +21,6 @@ pub struct KindSample {
     pub by_class: Vec<(&'static str, u64)>,
     /// How long the probes ran (the result's `duration_us`).
     pub duration: HistogramValues,
-}
-
-/// The process's own resources, from `/proc/self` (absent where unreadable).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProcessSample {
-    /// Resident set size, bytes.
-    pub resident_memory_bytes: Option<u64>,
-    /// Virtual memory size, bytes.
-    pub virtual_memory_bytes: Option<u64>,
-    /// User plus system CPU time, seconds.
-    pub cpu_seconds: Option<f64>,
-    /// Open file descriptors.
-    pub open_fds: Option<u64>,
-    /// The soft limit on open file descriptors.
-    pub max_fds: Option<u64>,
-    /// When the process started, Unix seconds.
-    pub start_time_seconds: Option<f64>,
-    /// Threads.
-    pub threads: Option<u64>,
 }
 
 /// Everything one scrape of an edge node shows, as plain values.
@@ -125,29 +61,13 @@ pub struct Snapshot {
     pub process: ProcessSample,
 }
 
-/// A metric family's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Type {
-    Gauge,
-    Counter,
-    Histogram,
-    /// A gauge named `*_info` with value 1 (OpenMetrics: type `info`).
-    Info,
-}
-
 /// Writes the exposition text of `s` in `format`.
 pub fn render(s: &Snapshot, format: Format) -> String {
-    let mut w = Writer {
-        out: String::with_capacity(8192),
-        format,
-    };
+    let mut w = Writer::new(format, 8192);
     node(&mut w, s);
     checks(&mut w, s);
-    process(&mut w, &s.process);
-    if format == Format::OpenMetrics {
-        w.out.push_str("# EOF\n");
-    }
-    w.out
+    s.process.write(&mut w);
+    w.finish()
 }
 
 fn bool_value(b: bool) -> f64 {
@@ -282,161 +202,12 @@ fn checks(w: &mut Writer, s: &Snapshot) {
     w.histogram(name, "", &s.lateness);
 }
 
-fn process(w: &mut Writer, p: &ProcessSample) {
-    let opt = |w: &mut Writer, name: &str, ty: Type, help: &str, v: Option<f64>| {
-        if let Some(v) = v {
-            w.family(name, ty, help);
-            w.sample(name, "", v);
-        }
-    };
-    let f = |v: Option<u64>| v.map(|v| v as f64);
-    opt(
-        w,
-        "process_resident_memory_bytes",
-        Type::Gauge,
-        "Resident memory size in bytes.",
-        f(p.resident_memory_bytes),
-    );
-    opt(
-        w,
-        "process_virtual_memory_bytes",
-        Type::Gauge,
-        "Virtual memory size in bytes.",
-        f(p.virtual_memory_bytes),
-    );
-    opt(
-        w,
-        "process_cpu_seconds_total",
-        Type::Counter,
-        "Total user and system CPU time spent in seconds.",
-        p.cpu_seconds,
-    );
-    opt(
-        w,
-        "process_open_fds",
-        Type::Gauge,
-        "Number of open file descriptors.",
-        f(p.open_fds),
-    );
-    opt(
-        w,
-        "process_max_fds",
-        Type::Gauge,
-        "Maximum number of open file descriptors.",
-        f(p.max_fds),
-    );
-    opt(
-        w,
-        "process_start_time_seconds",
-        Type::Gauge,
-        "Start time of the process since unix epoch in seconds.",
-        p.start_time_seconds,
-    );
-    opt(
-        w,
-        "process_threads",
-        Type::Gauge,
-        "Number of OS threads in the process.",
-        f(p.threads),
-    );
-}
-
 fn labels(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (k, v) in pairs {
         push_label(&mut out, k, v);
     }
     out
-}
-
-fn push_label(out: &mut String, k: &str, v: &str) {
-    if !out.is_empty() {
-        out.push(',');
-    }
-    out.push_str(k);
-    out.push_str("=\"");
-    escape_into(out, v);
-    out.push('"');
-}
-
-/// Escapes a label value: backslash, double quote and line feed.
-pub fn escape_label_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    escape_into(&mut out, v);
-    out
-}
-
-fn escape_into(out: &mut String, v: &str) {
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// A number as both formats spell it (`NaN`, `+Inf`, `-Inf`, else Rust's shortest form).
-fn number(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-    } else {
-        let _ = write!(out, "{v}");
-    }
-}
-
-struct Writer {
-    out: String,
-    format: Format,
-}
-
-impl Writer {
-    fn family(&mut self, name: &str, ty: Type, help: &str) {
-        // OpenMetrics names a family without the suffix its samples carry.
-        let (family, ty) = match (ty, self.format) {
-            (Type::Info, Format::OpenMetrics) => (name.trim_end_matches("_info"), "info"),
-            (Type::Counter, Format::OpenMetrics) => (name.trim_end_matches("_total"), "counter"),
-            (Type::Info | Type::Gauge, _) => (name, "gauge"),
-            (Type::Counter, Format::Prometheus) => (name, "counter"),
-            (Type::Histogram, _) => (name, "histogram"),
-        };
-        let _ = writeln!(self.out, "# HELP {family} {help}");
-        let _ = writeln!(self.out, "# TYPE {family} {ty}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &str, v: f64) {
-        self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            self.out.push_str(labels);
-            self.out.push('}');
-        }
-        self.out.push(' ');
-        number(&mut self.out, v);
-        self.out.push('\n');
-    }
-
-    /// `_bucket` (cumulative, `le` last), `_count` and `_sum` of one histogram series.
-    fn histogram(&mut self, name: &str, labels: &str, h: &HistogramValues) {
-        let bucket = format!("{name}_bucket");
-        let mut cumulative = 0u64;
-        for (i, count) in h.counts.iter().enumerate() {
-            cumulative += count;
-            let le = match h.bounds.get(i) {
-                // `{:?}` keeps a decimal point ("1.0"), as OpenMetrics wants `le` spelt.
-                Some(b) => format!("{b:?}"),
-                None => "+Inf".to_owned(),
-            };
-            let mut l = labels.to_owned();
-            push_label(&mut l, "le", &le);
-            self.sample(&bucket, &l, cumulative as f64);
-        }
-        self.sample(&format!("{name}_count"), labels, cumulative as f64);
-        self.sample(&format!("{name}_sum"), labels, h.sum);
-    }
 }
 
 #[cfg(test)]

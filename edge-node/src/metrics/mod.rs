@@ -6,7 +6,8 @@
 //!
 //! - [`exposition`]: the pure part. A [`Snapshot`] of plain values in, Prometheus text 0.0.4
 //!   or OpenMetrics 1.0 out; names, labels and units are decided there.
-//! - [`process`]: the process's memory, CPU time and file descriptors from `/proc/self`.
+//! - `netpulse_exposition`: the text formats, the lock-free histogram and `/proc/self`
+//!   readings, shared with the coordinator's `/metrics`.
 //! - this module: [`EdgeMetrics`], the counters the node's tasks bump as they work (atomics,
 //!   and one short lock per finished check), [`gather`], which reads them with the outbox and
 //!   the canaries' verdict into a snapshot, and [`serve`], the HTTP listener.
@@ -25,7 +26,6 @@
 //! size.
 
 pub mod exposition;
-pub mod process;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -45,6 +45,7 @@ use tokio::sync::watch;
 use crate::canary::Health;
 use crate::outbox::Outbox;
 pub use exposition::{Format, HistogramValues, KindSample, ProcessSample, Snapshot};
+pub use netpulse_exposition::AtomicHistogram;
 
 /// Upper bounds of the probe duration buckets, seconds: from a LAN TCP connect to a timed-out
 /// HTTP check.
@@ -74,56 +75,6 @@ pub enum MetricsError {
     /// The server stopped with an I/O error.
     #[error("/metrics server: {0}")]
     Serve(#[source] std::io::Error),
-}
-
-/// A cumulative histogram with fixed bounds, recorded from any task without a lock.
-///
-/// Unlike [`crate::lateness::Histogram`], which the node empties once a minute for its log
-/// line, this one only grows: Prometheus computes rates and quantiles from the running totals.
-#[derive(Debug)]
-pub struct AtomicHistogram {
-    bounds: &'static [f64],
-    /// One per bound, then one for above the last.
-    counts: Box<[AtomicU64]>,
-    /// Sum of observations, microseconds (about 584,000 years before it wraps).
-    sum_us: AtomicU64,
-}
-
-impl AtomicHistogram {
-    /// An empty histogram with these upper bounds (seconds, ascending).
-    pub fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum_us: AtomicU64::new(0),
-        }
-    }
-
-    /// Records one observation.
-    pub fn record(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        let i = self
-            .bounds
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(self.bounds.len());
-        self.counts[i].fetch_add(1, Ordering::Relaxed);
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.sum_us.fetch_add(us, Ordering::Relaxed);
-    }
-
-    /// The current totals.
-    pub fn values(&self) -> HistogramValues {
-        HistogramValues {
-            bounds: self.bounds,
-            counts: self
-                .counts
-                .iter()
-                .map(|c| c.load(Ordering::Relaxed))
-                .collect(),
-            sum: self.sum_us.load(Ordering::Relaxed) as f64 / 1e6,
-        }
-    }
 }
 
 /// Checks of one probe kind.
@@ -223,7 +174,7 @@ impl EdgeMetrics {
 
     /// A check started `lateness` after its due time.
     pub fn record_lateness(&self, lateness: Duration) {
-        self.lateness.record(lateness);
+        self.lateness.observe_duration(lateness);
     }
 
     /// A check of `kind` finished with `status` (and `class` if it reported an error) after
@@ -249,7 +200,7 @@ impl EdgeMetrics {
         if let Some(c) = class {
             *k.by_class.entry(c.as_str()).or_default() += 1;
         }
-        k.duration.record(duration);
+        k.duration.observe_duration(duration);
     }
 
     fn kinds(&self) -> Vec<KindSample> {
@@ -317,7 +268,7 @@ pub fn gather(src: &Sources, now_ms: i64) -> Snapshot {
         impaired: src.health.borrow().impaired,
         kinds: m.kinds(),
         lateness: m.lateness.values(),
-        process: process::read(),
+        process: netpulse_exposition::process::read(),
     }
 }
 
@@ -382,9 +333,9 @@ mod tests {
     #[test]
     fn histogram_buckets_by_upper_bound() {
         let h = AtomicHistogram::new(&[0.01, 0.1]);
-        h.record(Duration::from_millis(10)); // on the bound: le="0.01"
-        h.record(Duration::from_millis(50));
-        h.record(Duration::from_secs(3));
+        h.observe_duration(Duration::from_millis(10)); // on the bound: le="0.01"
+        h.observe_duration(Duration::from_millis(50));
+        h.observe_duration(Duration::from_secs(3));
         let v = h.values();
         assert_eq!(v.counts, vec![1, 1, 1]);
         assert_eq!(v.count(), 3);

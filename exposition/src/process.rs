@@ -1,14 +1,83 @@
-//! The process's own resources for the coordinator's `/metrics`, read from `/proc/self` under
-//! the names Prometheus client libraries use (`process_resident_memory_bytes`,
-//! `process_cpu_seconds_total`, `process_open_fds`, ...), so the usual process dashboards work
-//! on a coordinator. The same parsers as `edge-node/src/metrics/process.rs`: the two crates
-//! share no metrics crate, and a hundred lines of `/proc` parsing are not worth one.
+//! The process's own resources for `/metrics`, read from `/proc/self` under the names
+//! Prometheus client libraries use (`process_resident_memory_bytes`, `process_cpu_seconds_total`,
+//! `process_open_fds`, ...), so the usual process dashboards work on coordinators and edge
+//! nodes alike.
 //!
 //! The parsers are pure and tested on captured text; [`read`] does the reading. Anything that
 //! cannot be read (not Linux, a restricted `/proc`) is left out of the scrape rather than shown
 //! as zero.
 
-use super::exposition::ProcessSample;
+use crate::{Type, Writer};
+
+/// The process's own resources, from `/proc/self` (absent where unreadable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessSample {
+    /// Resident set size, bytes.
+    pub resident_memory_bytes: Option<u64>,
+    /// Virtual memory size, bytes.
+    pub virtual_memory_bytes: Option<u64>,
+    /// User plus system CPU time, seconds.
+    pub cpu_seconds: Option<f64>,
+    /// Open file descriptors.
+    pub open_fds: Option<u64>,
+    /// The soft limit on open file descriptors.
+    pub max_fds: Option<u64>,
+    /// When the process started, Unix seconds.
+    pub start_time_seconds: Option<f64>,
+    /// Threads.
+    pub threads: Option<u64>,
+}
+
+impl ProcessSample {
+    /// `process_*` under the names Prometheus client libraries use; unreadable values are
+    /// left out.
+    pub fn write(&self, w: &mut Writer) {
+        let f = |v: Option<u64>| v.map(|v| v as f64);
+        let g = Type::Gauge;
+        w.optional(
+            "process_resident_memory_bytes",
+            g,
+            "Resident memory size in bytes.",
+            f(self.resident_memory_bytes),
+        );
+        w.optional(
+            "process_virtual_memory_bytes",
+            g,
+            "Virtual memory size in bytes.",
+            f(self.virtual_memory_bytes),
+        );
+        w.optional(
+            "process_cpu_seconds_total",
+            Type::Counter,
+            "Total user and system CPU time spent in seconds.",
+            self.cpu_seconds,
+        );
+        w.optional(
+            "process_open_fds",
+            g,
+            "Number of open file descriptors.",
+            f(self.open_fds),
+        );
+        w.optional(
+            "process_max_fds",
+            g,
+            "Maximum number of open file descriptors.",
+            f(self.max_fds),
+        );
+        w.optional(
+            "process_start_time_seconds",
+            g,
+            "Start time of the process since unix epoch in seconds.",
+            self.start_time_seconds,
+        );
+        w.optional(
+            "process_threads",
+            g,
+            "Number of OS threads in the process.",
+            f(self.threads),
+        );
+    }
+}
 
 /// What `/proc/self/stat` says, in its own units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

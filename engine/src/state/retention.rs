@@ -11,7 +11,7 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use super::history::{rollup_key, rollup_prefix, time_of, timeline_key};
+use super::history::{rollup_key, rollup_prefix, timeline_key};
 use super::{from_json, json, ordered_i64, prefix, State, StateError};
 use crate::history::Resolution;
 use crate::tables::{Table, Tables};
@@ -161,7 +161,6 @@ impl<T: Tables + Clone> State<T> {
             old.truncate(budget - removed);
         }
         for k in &old {
-            debug_assert!(time_of(k.get(p.len()..).unwrap_or_default()).is_some());
             t.delete(k)?;
         }
         removed += old.len();

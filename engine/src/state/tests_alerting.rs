@@ -10,7 +10,7 @@ use super::alerting::{
 use super::command::{
     AgedResult, Command, DeliveryOutcome, IncidentAction, IngestBatch, IngestItem, NodeIngest,
 };
-use super::model::{EdgeNode, Monitor};
+use super::model::Monitor;
 use super::{Changed, State};
 use crate::decide::quorum::Health;
 use crate::tables::{MemTables, Table};
@@ -36,7 +36,7 @@ impl World {
             seq: 0,
         };
         for r in REGIONS {
-            w.apply(Command::RegisterNode(node(r)));
+            w.apply(Command::RegisterNode(crate::fixtures::test_node(r)));
         }
         w.apply(Command::PutChannel(Box::new(ChannelRecord {
             id: "ch_01".into(),
@@ -106,23 +106,6 @@ impl World {
             .values()
             .map(|v| serde_json::from_slice(&v.expect("read")).expect("decode"))
             .collect()
-    }
-}
-
-fn node(region: &str) -> EdgeNode {
-    EdgeNode {
-        id: format!("n-{region}"),
-        region: region.into(),
-        labels: Default::default(),
-        version: String::new(),
-        token_id: "t".into(),
-        enrolled_at_ms: 0,
-        session: None,
-        session_since_ms: 0,
-        last_seen_ms: 0,
-        revoked: false,
-        results_stored: 0,
-        results_duplicate: 0,
     }
 }
 

@@ -233,7 +233,7 @@ fn three_weeks_of_history_match_a_recomputation_and_prune_to_their_windows() {
 
     // A replica replaying the same log holds the same history tables.
     let replica = World::new();
-    let mut index = replica_index(&replica);
+    let mut index = replica.index;
     for cmd in &run.log {
         index += 1;
         replica.s.apply(cmd, index).expect("replay");
@@ -245,10 +245,6 @@ fn three_weeks_of_history_match_a_recomputation_and_prune_to_their_windows() {
             "{table:?}"
         );
     }
-}
-
-fn replica_index(w: &World) -> u64 {
-    w.index
 }
 
 #[test]

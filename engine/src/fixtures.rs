@@ -285,6 +285,24 @@ pub fn exercise<T: Tables + Clone>(state: &State<T>) -> Result<Vec<Command>, Sta
         &mut log,
     )?;
     run(Command::DeleteMonitor { id: "mon_c".into() }, &mut log)?;
+    let page = test_status_page("sp_1", "acme", &["mon_a", "mon_b"]);
+    run(
+        Command::PutStatusPage {
+            page: Box::new(page.clone()),
+            expect_existing: false,
+        },
+        &mut log,
+    )?;
+    let mut second = test_status_page("sp_2", "beta", &["mon_b"]);
+    second.custom_domain = Some("status.beta.test".into());
+    run(
+        Command::PutStatusPage {
+            page: Box::new(second),
+            expect_existing: false,
+        },
+        &mut log,
+    )?;
+    run(Command::DeleteStatusPage { id: "sp_2".into() }, &mut log)?;
     let mut renamed = test_monitor("mon_b", &REGIONS);
     renamed.name = "mon_b renamed".into();
     run(
@@ -435,4 +453,35 @@ pub fn monitor_samples() -> [(&'static str, serde_json::Value); 7] {
             ),
         ),
     ]
+}
+
+/// A status page with one component per monitor.
+pub fn test_status_page(
+    id: &str,
+    slug: &str,
+    monitors: &[&str],
+) -> crate::status_pages::StatusPageRecord {
+    use crate::status_pages::{PageComponent, PageOptions, StatusPageRecord};
+    StatusPageRecord {
+        id: id.into(),
+        slug: slug.into(),
+        title: format!("{slug} status"),
+        description: None,
+        custom_domain: None,
+        components: monitors
+            .iter()
+            .enumerate()
+            .map(|(i, m)| PageComponent {
+                id: format!("cmp_{i}"),
+                name: format!("Component {i}"),
+                description: None,
+                group: None,
+                monitors: vec![(*m).to_owned()],
+                created_at_ms: 0,
+            })
+            .collect(),
+        options: PageOptions::default(),
+        created_at_ms: 0,
+        updated_at_ms: 0,
+    }
 }

@@ -21,4 +21,4 @@ pub mod placement;
 pub mod state;
 pub mod tables;
 
-pub use state::{alerting, command, ingest, model};
+pub use state::{alerting, command, ingest, model, status_pages};

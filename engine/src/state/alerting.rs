@@ -231,6 +231,23 @@ pub struct IncidentUpdate {
     pub author: String,
     /// Text.
     pub message: String,
+    /// Set on public updates (shown on status pages); `None` for internal notes.
+    #[serde(default)]
+    pub phase: Option<UpdatePhase>,
+}
+
+/// The phase a public incident update announces (Statuspage's incident statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdatePhase {
+    /// Looking into it.
+    Investigating,
+    /// The cause is known.
+    Identified,
+    /// A fix is in; watching.
+    Monitoring,
+    /// Over.
+    Resolved,
 }
 
 /// An incident: opened by a down decision or by hand.

@@ -174,6 +174,8 @@ mod tests {
             Command::DeliveryAttempted { .. } => "DeliveryAttempted",
             Command::Ingest(_) => "Ingest",
             Command::MovePlacement { .. } => "MovePlacement",
+            Command::PutStatusPage { .. } => "PutStatusPage",
+            Command::DeleteStatusPage { .. } => "DeleteStatusPage",
         }
     }
 
@@ -182,7 +184,7 @@ mod tests {
         let s = State::open(MemTables::new()).expect("open");
         let log = exercise(&s).expect("exercise");
         let seen: std::collections::BTreeSet<&str> = log.iter().map(variant).collect();
-        assert_eq!(seen.len(), 23, "commands never applied: seen only {seen:?}");
+        assert_eq!(seen.len(), 25, "commands never applied: seen only {seen:?}");
     }
 
     #[test]

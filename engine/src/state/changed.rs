@@ -27,6 +27,8 @@ pub struct Changed {
     pub results: bool,
     /// Incidents, channels, maintenance or notifications changed (the dispatcher wakes).
     pub alerts: bool,
+    /// Status page configuration changed (public pages re-render).
+    pub pages: bool,
     /// The whole state was replaced (a snapshot installed): every reader re-reads everything.
     pub everything: bool,
     /// Monitors written, deleted or re-keyed.

@@ -107,6 +107,13 @@ pub enum Command {
     },
     /// How long raw results, hourly and daily rollups are kept (the leader's flags).
     SetRetention(super::retention::Retention),
+    /// Create a status page, or replace it when `expect_existing` is set (and it exists).
+    PutStatusPage {
+        page: Box<super::status_pages::StatusPageRecord>,
+        expect_existing: bool,
+    },
+    /// Delete a status page.
+    DeleteStatusPage { id: String },
 }
 
 impl Command {
@@ -146,6 +153,12 @@ pub enum IncidentAction {
     RootCause { text: String },
     /// Resolve by hand (manual incidents, or a monitor deleted while down).
     Resolve,
+    /// A public update: shown on status pages and in their feeds with its phase. Posting
+    /// `resolved` resolves the incident as [`IncidentAction::Resolve`] does.
+    Publish {
+        phase: super::alerting::UpdatePhase,
+        message: String,
+    },
 }
 
 /// Result of a delivery attempt.
@@ -418,6 +431,19 @@ mod tests {
                 monitor_id: None,
                 author: "a".into(),
                 at_ms: 1,
+            },
+            Command::PutStatusPage {
+                page: Box::new(crate::fixtures::test_status_page("sp_1", "s", &["mon_1"])),
+                expect_existing: true,
+            },
+            Command::IncidentAction {
+                id: "inc_1".into(),
+                action: IncidentAction::Publish {
+                    phase: crate::alerting::UpdatePhase::Monitoring,
+                    message: "m".into(),
+                },
+                author: "a".into(),
+                at_ms: 2,
             },
             Command::IncidentAction {
                 id: "inc_1".into(),

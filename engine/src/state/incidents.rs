@@ -1,6 +1,6 @@
 //! Incident records: reading them, and the operator actions on them.
 
-use super::alerting::{Incident, IncidentStatus, IncidentUpdate};
+use super::alerting::{Incident, IncidentStatus, IncidentUpdate, UpdatePhase};
 use super::command::{CommandResponse, IncidentAction};
 use std::ops::Bound;
 
@@ -132,6 +132,7 @@ impl<T: Tables + Clone> State<T> {
                     at_ms,
                     author: author.to_owned(),
                     message: m.to_owned(),
+                    phase: None,
                 })
                 .into_iter()
                 .collect(),
@@ -171,6 +172,27 @@ impl<T: Tables + Clone> State<T> {
                     at_ms,
                     author: author.to_owned(),
                     message: message.clone(),
+                    phase: None,
+                });
+            }
+            IncidentAction::Publish { phase, message } => {
+                if inc.updates.len() >= MAX_UPDATES {
+                    return Ok(CommandResponse::Conflict(format!(
+                        "incident {id} has {MAX_UPDATES} updates already"
+                    )));
+                }
+                if *phase == UpdatePhase::Resolved && inc.status != IncidentStatus::Resolved {
+                    if let Some(refusal) = self.refuse_resolve(&inc)? {
+                        return Ok(refusal);
+                    }
+                    inc.status = IncidentStatus::Resolved;
+                    inc.resolved_at_ms = Some(at_ms);
+                }
+                inc.updates.push(IncidentUpdate {
+                    at_ms,
+                    author: author.to_owned(),
+                    message: message.clone(),
+                    phase: Some(*phase),
                 });
             }
             IncidentAction::RootCause { text } => inc.root_cause = Some(text.clone()),
@@ -178,20 +200,8 @@ impl<T: Tables + Clone> State<T> {
                 if inc.status == IncidentStatus::Resolved {
                     return Ok(CommandResponse::Ok);
                 }
-                // A monitor that is still down keeps its incident: resolving it by hand would
-                // only make the next decision open a duplicate.
-                if let Some(mid) = &inc.monitor_id {
-                    if !inc.manual
-                        && self
-                            .monitor_health(mid)?
-                            .is_some_and(|h| h.incident.as_deref() == Some(id))
-                        && self.monitor(mid)?.is_some()
-                    {
-                        return Ok(CommandResponse::Conflict(format!(
-                            "incident {id} follows monitor {mid}, which is still down; it \
-                             resolves when the monitor recovers"
-                        )));
-                    }
+                if let Some(refusal) = self.refuse_resolve(&inc)? {
+                    return Ok(refusal);
                 }
                 inc.status = IncidentStatus::Resolved;
                 inc.resolved_at_ms = Some(at_ms);
@@ -199,6 +209,28 @@ impl<T: Tables + Clone> State<T> {
         }
         self.put_incident(&inc)?;
         Ok(CommandResponse::Ok)
+    }
+}
+
+impl<T: Tables + Clone> State<T> {
+    /// Why `inc` cannot be resolved by hand, if it cannot: a monitor that is still down keeps
+    /// its incident, because resolving it by hand would only make the next decision open a
+    /// duplicate.
+    fn refuse_resolve(&self, inc: &Incident) -> Result<Option<CommandResponse>, StateError> {
+        let (Some(mid), false) = (&inc.monitor_id, inc.manual) else {
+            return Ok(None);
+        };
+        let follows = self
+            .monitor_health(mid)?
+            .is_some_and(|h| h.incident.as_deref() == Some(inc.id.as_str()));
+        if follows && self.monitor(mid)?.is_some() {
+            return Ok(Some(CommandResponse::Conflict(format!(
+                "incident {} follows monitor {mid}, which is still down; it resolves when the \
+                 monitor recovers",
+                inc.id
+            ))));
+        }
+        Ok(None)
     }
 }
 

@@ -24,12 +24,15 @@ pub use page::Page;
 mod page;
 mod placement;
 pub mod retention;
+pub mod status_pages;
 #[cfg(test)]
 mod tests_alerting;
 #[cfg(test)]
 mod tests_history;
 #[cfg(test)]
 mod tests_ingest;
+#[cfg(test)]
+mod tests_status_pages;
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -352,6 +355,11 @@ impl<T: Tables + Clone> State<T> {
                 self.set_retention(r)?;
                 CommandResponse::Ok
             }
+            Command::PutStatusPage {
+                page,
+                expect_existing,
+            } => self.put_status_page(page, *expect_existing)?,
+            Command::DeleteStatusPage { id } => self.delete_status_page(id)?,
             Command::AllocateCoordinatorId => {
                 // Id 1 is the bootstrap coordinator; joiners get 2, 3, ...
                 let next = self.meta_u64(NEXT_COORDINATOR_ID)?.unwrap_or(2);

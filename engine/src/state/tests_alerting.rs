@@ -86,7 +86,7 @@ impl World {
         }));
     }
 
-    fn all(&mut self, at: i64, status: CheckStatus) {
+    pub(super) fn all(&mut self, at: i64, status: CheckStatus) {
         let s: Vec<_> = REGIONS.iter().map(|r| (*r, status, false)).collect();
         self.results(at, &s);
     }

@@ -139,6 +139,8 @@ tables! {
     Timeline = 22, "sm_timeline";
     /// Rollup buckets: `monitor \0 resolution start (order-preserving) region` (postcard).
     Rollups = 23, "sm_rollups";
+    /// Public status pages by id (JSON).
+    StatusPages = 24, "sm_status_pages";
 }
 
 impl Table {

@@ -28,6 +28,9 @@ pub struct Versions {
     pub results: u64,
     /// Bumped when incidents, channels or notifications change (the dispatcher wakes on it).
     pub alerts: u64,
+    /// Bumped when status pages change or a monitor's decision changes (public pages
+    /// re-render on it, not on every result).
+    pub public: u64,
 }
 
 /// Wakes a reader when monitors or nodes change, ignoring result traffic (which bumps only
@@ -119,11 +122,13 @@ impl StateStore {
 
     fn signal(&self, changed: &Changed) {
         self.feed.record(changed);
-        if changed.config || changed.results || changed.alerts {
+        let public = changed.pages || changed.health;
+        if changed.config || changed.results || changed.alerts || public {
             self.versions.send_modify(|v| {
                 v.config += u64::from(changed.config);
                 v.results += u64::from(changed.results);
                 v.alerts += u64::from(changed.alerts);
+                v.public += u64::from(public);
             });
         }
     }

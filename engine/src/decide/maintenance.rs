@@ -35,6 +35,43 @@ impl MaintenanceSchedule {
     }
 }
 
+impl MaintenanceSchedule {
+    /// Occurrences (start, end) that overlap `[from_ms, to_ms)`, in time order, at most
+    /// `limit` of them: what a status page lists as past, active and upcoming maintenance.
+    pub fn occurrences(&self, from_ms: i64, to_ms: i64, limit: usize) -> Vec<(i64, i64)> {
+        match self {
+            MaintenanceSchedule::Once {
+                starts_at_ms,
+                ends_at_ms,
+            } => {
+                if *starts_at_ms < to_ms && *ends_at_ms > from_ms && limit > 0 {
+                    vec![(*starts_at_ms, *ends_at_ms)]
+                } else {
+                    Vec::new()
+                }
+            }
+            MaintenanceSchedule::Weekly {
+                days,
+                start_minute,
+                duration_min,
+            } => {
+                let length = i64::from(*duration_min) * 60_000;
+                let mut out = Vec::new();
+                // A window may start up to 7 days before `from` and still run.
+                let mut day = from_ms.div_euclid(DAY_MS) - 7;
+                while day * DAY_MS < to_ms && out.len() < limit {
+                    let start = day * DAY_MS + i64::from(*start_minute) * 60_000;
+                    if days.contains(&weekday(day)) && start < to_ms && start + length > from_ms {
+                        out.push((start, start + length));
+                    }
+                    day += 1;
+                }
+                out
+            }
+        }
+    }
+}
+
 impl Maintenance {
     /// Whether this window covers a monitor with `id` and `tags`.
     pub fn covers(&self, id: &str, tags: &[String]) -> bool {
@@ -47,6 +84,39 @@ impl Maintenance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn occurrences_of_a_weekly_window_include_one_still_running() {
+        // Sundays 23:00 for 2 h; asked from Monday 00:30 for a week.
+        let w = MaintenanceSchedule::Weekly {
+            days: vec![7],
+            start_minute: 23 * 60,
+            duration_min: 120,
+        };
+        let from = MONDAY + 30 * 60_000;
+        let got = w.occurrences(from, from + 7 * DAY_MS, 10);
+        let sunday_before = MONDAY - 3_600_000;
+        assert_eq!(
+            got,
+            vec![
+                (sunday_before, sunday_before + 7_200_000),
+                (
+                    sunday_before + 7 * DAY_MS,
+                    sunday_before + 7 * DAY_MS + 7_200_000
+                )
+            ]
+        );
+        for (s, _) in &got {
+            assert!(w.active(s + 1));
+        }
+        assert_eq!(w.occurrences(from, from + 70 * DAY_MS, 3).len(), 3, "limit");
+        let once = MaintenanceSchedule::Once {
+            starts_at_ms: 10,
+            ends_at_ms: 20,
+        };
+        assert_eq!(once.occurrences(0, 10, 5), vec![], "ends before it starts");
+        assert_eq!(once.occurrences(19, 30, 5), vec![(10, 20)]);
+    }
 
     // 2026-11-23 00:00 UTC is a Monday.
     const MONDAY: i64 = 20_780 * DAY_MS;

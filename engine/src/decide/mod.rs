@@ -15,5 +15,6 @@
 //!   and up otherwise ([`quorum`]).
 
 pub mod maintenance;
+pub mod public;
 pub mod quorum;
 pub mod vote;

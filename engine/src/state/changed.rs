@@ -29,6 +29,9 @@ pub struct Changed {
     pub alerts: bool,
     /// Status page configuration changed (public pages re-render).
     pub pages: bool,
+    /// A monitor's decision changed (its health or how many regions vote which way): what a
+    /// status page shows, without the result traffic that does not change it.
+    pub health: bool,
     /// The whole state was replaced (a snapshot installed): every reader re-reads everything.
     pub everything: bool,
     /// Monitors written, deleted or re-keyed.

@@ -57,7 +57,7 @@ pub(super) struct VoteBatch {
 }
 
 /// What a region contributes to a decision at `now_ms`.
-fn view_of(t: &RegionTrack, now_ms: i64, rules: VoteRules) -> RegionView {
+pub(super) fn view_of(t: &RegionTrack, now_ms: i64, rules: VoteRules) -> RegionView {
     match t.abstention(now_ms, rules) {
         Some(a) => RegionView::Abstains(a),
         None if !t.decided => RegionView::Silent,
@@ -257,6 +257,9 @@ impl<T: Tables + Clone> State<T> {
             self.table(Table::Health)
                 .insert(m.id.as_bytes(), json(&h))?;
             self.note(|c| c.results = true);
+            if h.decision != prev.decision {
+                self.note(|c| c.health = true);
+            }
         }
         Ok(())
     }

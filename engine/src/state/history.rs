@@ -174,9 +174,11 @@ impl<T: Tables + Clone> State<T> {
         {
             out.push(timeline_entry(&k, &v, p.len())?);
         }
-        for row in t.scan(Bound::Excluded(&from), Bound::Excluded(&to), false) {
-            let (k, v) = row?;
-            out.push(timeline_entry(&k, &v, p.len())?);
+        if to_ms > from_ms {
+            for row in t.scan(Bound::Excluded(&from), Bound::Excluded(&to), false) {
+                let (k, v) = row?;
+                out.push(timeline_entry(&k, &v, p.len())?);
+            }
         }
         Ok(out)
     }

@@ -23,6 +23,7 @@ mod names;
 pub use page::Page;
 mod page;
 mod placement;
+pub mod public;
 pub mod retention;
 pub mod status_pages;
 #[cfg(test)]
@@ -628,6 +629,8 @@ impl<T: Tables + Clone> State<T> {
         changed.config = true;
         changed.results = true;
         changed.alerts = true;
+        changed.pages = true;
+        changed.health = true;
         Ok(changed)
     }
 }

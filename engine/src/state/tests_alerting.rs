@@ -65,7 +65,7 @@ impl World {
     }
 
     /// One result from the node of each listed region, measured at `at` and received 100 ms later.
-    fn results(&mut self, at: i64, statuses: &[(&str, CheckStatus, bool)]) {
+    pub(super) fn results(&mut self, at: i64, statuses: &[(&str, CheckStatus, bool)]) {
         let per_node = statuses
             .iter()
             .map(|(region, status, impaired)| {

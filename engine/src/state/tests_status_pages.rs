@@ -148,3 +148,57 @@ fn publishing_resolved_resolves_a_manual_incident() {
     assert_eq!(stored.status, IncidentStatus::Resolved);
     assert_eq!(stored.resolved_at_ms, Some(45_000));
 }
+
+#[test]
+fn a_component_names_the_regions_that_fail_it_and_follows_the_quorum() {
+    use crate::decide::public::{DayLevel, PublicStatus};
+    use netpulse_protocol::result::CheckStatus;
+    let mut w = World::new();
+    let monitors = vec!["mon_a".to_owned(), "mon_gone".to_owned()];
+    let one_down = [
+        ("eu-west", CheckStatus::Down, false),
+        ("us-east", CheckStatus::Up, false),
+        ("ap-south", CheckStatus::Up, false),
+    ];
+    for at in [10_000, 20_000, 30_000] {
+        w.results(at, &one_down);
+    }
+    let now = w.s.component_now(&monitors, 31_000).expect("read");
+    assert_eq!(
+        now.status,
+        PublicStatus::Degraded,
+        "one region of three is no outage"
+    );
+    assert_eq!(
+        (now.failing.as_slice(), now.voting),
+        (&["eu-west".to_owned()][..], 3)
+    );
+
+    for at in [40_000, 50_000, 60_000] {
+        w.all(at, Down);
+    }
+    let now = w.s.component_now(&monitors, 61_000).expect("read");
+    assert_eq!(now.status, PublicStatus::MajorOutage);
+    assert_eq!(now.failing, vec!["ap-south", "eu-west", "us-east"]);
+    assert!(now.since_ms >= 50_000, "{}", now.since_ms);
+
+    let h = w.s.component_history(&monitors, 3, 100_000).expect("read");
+    assert_eq!(h.days.len(), 3);
+    assert_eq!(
+        h.days[0].level,
+        DayLevel::NoData,
+        "before the monitor existed"
+    );
+    let today = &h.days[2];
+    assert_eq!(today.start_ms, 0);
+    assert!(today.partial);
+    assert_eq!(today.level, DayLevel::Major, "{:?}", today.states);
+    assert!(today.states.down > 0 && today.states.degraded > 0);
+    let day_uptime = h.uptime[0].expect("counted time");
+    assert!(day_uptime < 100.0 && day_uptime > 0.0, "{day_uptime}");
+    assert_eq!(h.latency.len(), 24);
+    assert!(
+        h.latency.last().and_then(|p| p.1).is_some(),
+        "this hour's checks have a median"
+    );
+}

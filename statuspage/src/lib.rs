@@ -1,270 +1,100 @@
-//! NetPulse public status pages: the read model, its HTML rendering and a Statuspage-compatible
-//! JSON summary.
+//! NetPulse public status pages: from one plain-data [`PageView`] to everything a visitor or an
+//! integration fetches: the HTML page, the Atlassian Statuspage v2 JSON API, Atom and RSS
+//! feeds of the incident history, and shields.io-style badges.
 //!
-//! # Where the data comes from
-//! The coordinator will build a [`StatusPage`] from its replicated state machine: each public
-//! component groups monitors, its [`ComponentStatus`] is derived from their quorum decisions and
-//! maintenance windows, and `uptime_90d` from the stored results. That wiring comes later; this
-//! crate only defines what a page *is* and how it is shown, so it has no runtime, no storage and
-//! no clock (the caller passes `generated_at`).
+//! # Why it is built this way
+//! - **Public by construction.** The coordinator fills a [`PageView`] from its replicated state,
+//!   and the view has no field for anything private (targets, node names, error messages,
+//!   credentials; see [`model`]). Whatever the coordinator knows, only what the view can hold
+//!   reaches a visitor, so a rendering bug cannot leak a secret.
+//! - **Pure.** Every function here takes the view and returns bytes: no clock (times, including
+//!   "now", are in the view), no I/O, no runtime. The same view always gives the same bytes,
+//!   which is what makes the next point safe and the tests simple.
+//! - **Cached by the caller.** Status pages get their traffic all at once, during an outage.
+//!   Because output depends on the view alone, the caller renders each document once per change
+//!   of the view and serves the stored bytes; a traffic spike then costs no rendering at all.
 //!
-//! # Nothing private
-//! Status pages are public. The model has, by construction, no field for monitor targets,
-//! regions, node names, error messages or credentials: whatever the coordinator knows, only names,
-//! statuses and uptime figures can reach a visitor.
-//!
-//! # Outputs
-//! - [`StatusPage::render_html`]: a self-contained HTML page (inline CSS, no JavaScript,
-//!   light/dark theme via `prefers-color-scheme`), escaped by askama.
-//! - [`StatusPage::summary_json`]: the `/api/v2/summary.json` shape of Atlassian Statuspage,
-//!   which many dashboards and chat integrations already consume.
+//! # Layout
+//! - [`model`] holds the view, with [`PageView::overall`] and [`PageView::components`];
+//! - [`status`] the API names, labels and ordering of its status enums;
+//! - [`html`] renders the page with [`page_html`] (no JavaScript, no external request, light
+//!   and dark);
+//! - [`api_v2`] writes the `/api/v2/*.json` documents, in Statuspage's exact shapes;
+//! - [`feed`] writes [`atom`] and [`rss`], one entry per incident update;
+//! - [`badge`] draws [`status_badge`] and [`uptime_badge`];
+//! - [`error`] has [`RenderError`], the one error type.
 //!
 //! ```
-//! use netpulse_statuspage::{Component, ComponentStatus, StatusPage};
+//! use netpulse_statuspage::*;
 //!
-//! let page = StatusPage {
-//!     id: "acme".into(),
-//!     title: "Acme status".into(),
-//!     url: "https://status.acme.test".into(),
-//!     generated_at: "2026-01-01T00:00:00Z".into(),
-//!     components: vec![
-//!         Component::new("web", "Website", ComponentStatus::Operational).with_uptime(99.98),
-//!         Component::new("api", "API", ComponentStatus::PartialOutage),
-//!     ],
+//! let component = |id: &str, name: &str, status| ComponentView {
+//!     id: id.into(),
+//!     name: name.into(),
+//!     description: None,
+//!     status,
+//!     regions: RegionView::default(),
+//!     days: Vec::new(),
+//!     uptime: UptimeWindows::default(),
+//!     latency: Vec::new(),
+//!     position: 1,
+//!     created_at_ms: 0,
+//!     updated_at_ms: 0,
 //! };
-//! assert_eq!(page.overall(), ComponentStatus::PartialOutage);
-//! assert!(page.render_html().unwrap().contains("Partial System Outage"));
-//! assert!(page.summary_json().contains(r#""indicator":"major""#));
+//! let view = PageView {
+//!     id: "sp_acme".into(),
+//!     slug: "acme".into(),
+//!     title: "Acme status".into(),
+//!     description: None,
+//!     url: "https://status.acme.test".into(),
+//!     base_path: String::new(),
+//!     generated_at_ms: 1_796_333_561_123,
+//!     updated_at_ms: 1_796_333_561_123,
+//!     stale: None,
+//!     groups: vec![GroupView {
+//!         id: None,
+//!         name: None,
+//!         components: vec![
+//!             component("cmp_web", "Website", ComponentStatus::Operational),
+//!             component("cmp_api", "API", ComponentStatus::PartialOutage),
+//!         ],
+//!     }],
+//!     incidents: Vec::new(),
+//!     maintenances: Vec::new(),
+//!     options: DisplayOptions {
+//!         show_uptime: true,
+//!         show_response_times: false,
+//!         show_regions: true,
+//!         history_days: 90,
+//!     },
+//! };
+//! assert_eq!(view.overall(), ComponentStatus::PartialOutage);
+//! assert!(page_html(&view)?.contains("Partial System Outage"));
+//! assert!(api_v2::status(&view)?.contains(r#""indicator":"major""#));
+//! assert!(atom(&view).starts_with("<?xml"));
+//! assert!(status_badge("API", ComponentStatus::PartialOutage).contains("partial outage"));
+//! # Ok::<(), RenderError>(())
 //! ```
 
 #![deny(missing_docs)]
 
-use askama::Template;
-use serde::Serialize;
+pub mod api_v2;
+pub mod badge;
+pub mod error;
+pub mod feed;
+pub mod html;
+pub mod model;
+pub mod status;
 
-/// Status of one component, as Statuspage names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ComponentStatus {
-    /// Working normally.
-    Operational,
-    /// Slow or partly failing, but usable.
-    #[serde(rename = "degraded_performance")]
-    Degraded,
-    /// Down for some users or regions.
-    PartialOutage,
-    /// Down.
-    MajorOutage,
-    /// In a scheduled maintenance window.
-    #[serde(rename = "under_maintenance")]
-    Maintenance,
-}
+mod text_width;
+mod time_fmt;
+mod units;
+mod xml;
 
-impl ComponentStatus {
-    /// Severity used by the overall rule: operational < maintenance < degraded < partial outage
-    /// < major outage. Maintenance ranks above operational (visitors should know about it) and
-    /// below every unplanned problem (an outage during maintenance is still reported as one).
-    pub fn severity(self) -> u8 {
-        match self {
-            ComponentStatus::Operational => 0,
-            ComponentStatus::Maintenance => 1,
-            ComponentStatus::Degraded => 2,
-            ComponentStatus::PartialOutage => 3,
-            ComponentStatus::MajorOutage => 4,
-        }
-    }
-
-    /// The Statuspage API name (`operational`, `degraded_performance`, ...); also the CSS class.
-    pub fn api_name(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "operational",
-            ComponentStatus::Degraded => "degraded_performance",
-            ComponentStatus::PartialOutage => "partial_outage",
-            ComponentStatus::MajorOutage => "major_outage",
-            ComponentStatus::Maintenance => "under_maintenance",
-        }
-    }
-
-    /// Text shown next to a component.
-    pub fn label(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "Operational",
-            ComponentStatus::Degraded => "Degraded performance",
-            ComponentStatus::PartialOutage => "Partial outage",
-            ComponentStatus::MajorOutage => "Major outage",
-            ComponentStatus::Maintenance => "Under maintenance",
-        }
-    }
-
-    /// Statuspage's page-level `indicator`: `none`, `minor`, `major`, `critical` or `maintenance`.
-    pub fn indicator(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "none",
-            ComponentStatus::Maintenance => "maintenance",
-            ComponentStatus::Degraded => "minor",
-            ComponentStatus::PartialOutage => "major",
-            ComponentStatus::MajorOutage => "critical",
-        }
-    }
-
-    /// Page-level description, as Statuspage words it.
-    pub fn description(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "All Systems Operational",
-            ComponentStatus::Maintenance => "Service Under Maintenance",
-            ComponentStatus::Degraded => "Partially Degraded Service",
-            ComponentStatus::PartialOutage => "Partial System Outage",
-            ComponentStatus::MajorOutage => "Major System Outage",
-        }
-    }
-}
-
-/// A public component: a named group of monitors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Component {
-    /// Stable id, used in the JSON API.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Optional public description.
-    pub description: Option<String>,
-    /// Current status.
-    pub status: ComponentStatus,
-    /// Share of the last 90 days it was up, in percent (0 to 100); `None` without history.
-    pub uptime_90d: Option<f64>,
-}
-
-impl Component {
-    /// A component without description or uptime.
-    pub fn new(id: impl Into<String>, name: impl Into<String>, status: ComponentStatus) -> Self {
-        Self {
-            id: id.into(),
-            name: name.into(),
-            description: None,
-            status,
-            uptime_90d: None,
-        }
-    }
-
-    /// Sets the 90-day uptime (percent).
-    pub fn with_uptime(mut self, percent: f64) -> Self {
-        self.uptime_90d = Some(percent);
-        self
-    }
-
-    /// Uptime as shown: two decimals, never rounded up to 100 unless it is 100.
-    pub fn uptime_label(&self) -> Option<String> {
-        let p = self.uptime_90d?.clamp(0.0, 100.0);
-        // The epsilon keeps 99.95 (stored as 99.9499…) from showing as 99.94.
-        let floored = (p * 100.0 + 1e-9).floor() / 100.0;
-        Some(format!("{floored:.2} %"))
-    }
-}
-
-/// Everything a status page shows.
-#[derive(Debug, Clone, PartialEq, Template)]
-#[template(path = "page.html")]
-pub struct StatusPage {
-    /// Page id (slug), used in the JSON API.
-    pub id: String,
-    /// Page title.
-    pub title: String,
-    /// Public URL of the page.
-    pub url: String,
-    /// Components in display order.
-    pub components: Vec<Component>,
-    /// When this model was built, RFC 3339 (UTC).
-    pub generated_at: String,
-}
-
-impl StatusPage {
-    /// The page's overall status: the worst component wins, by
-    /// [`ComponentStatus::severity`]. A page without components is operational.
-    pub fn overall(&self) -> ComponentStatus {
-        self.components
-            .iter()
-            .map(|c| c.status)
-            .max_by_key(|s| s.severity())
-            .unwrap_or(ComponentStatus::Operational)
-    }
-
-    /// The page as HTML (no JavaScript, inline CSS).
-    pub fn render_html(&self) -> Result<String, askama::Error> {
-        self.render()
-    }
-
-    /// The Statuspage `/api/v2/summary.json` document. Incidents and scheduled maintenances are
-    /// always empty until NetPulse models them.
-    pub fn summary_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Page<'a> {
-            id: &'a str,
-            name: &'a str,
-            url: &'a str,
-            time_zone: &'static str,
-            updated_at: &'a str,
-        }
-        #[derive(Serialize)]
-        struct Comp<'a> {
-            id: &'a str,
-            name: &'a str,
-            status: ComponentStatus,
-            description: Option<&'a str>,
-            position: usize,
-            updated_at: &'a str,
-            group: bool,
-            group_id: Option<&'a str>,
-            only_show_if_degraded: bool,
-        }
-        #[derive(Serialize)]
-        struct Status {
-            indicator: &'static str,
-            description: &'static str,
-        }
-        #[derive(Serialize)]
-        struct Summary<'a> {
-            page: Page<'a>,
-            status: Status,
-            components: Vec<Comp<'a>>,
-            incidents: [(); 0],
-            scheduled_maintenances: [(); 0],
-        }
-        let overall = self.overall();
-        let summary = Summary {
-            page: Page {
-                id: &self.id,
-                name: &self.title,
-                url: &self.url,
-                time_zone: "Etc/UTC",
-                updated_at: &self.generated_at,
-            },
-            status: Status {
-                indicator: overall.indicator(),
-                description: overall.description(),
-            },
-            components: self
-                .components
-                .iter()
-                .enumerate()
-                .map(|(i, c)| Comp {
-                    id: &c.id,
-                    name: &c.name,
-                    status: c.status,
-                    description: c.description.as_deref(),
-                    position: i + 1,
-                    updated_at: &self.generated_at,
-                    group: false,
-                    group_id: None,
-                    only_show_if_degraded: false,
-                })
-                .collect(),
-            incidents: [],
-            scheduled_maintenances: [],
-        };
-        // Plain data with string keys: serialization cannot fail.
-        serde_json::to_string(&summary).unwrap_or_default()
-    }
-}
+pub use badge::{status_badge, uptime_badge};
+pub use error::RenderError;
+pub use feed::{atom, rss};
+pub use html::page_html;
+pub use model::*;
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
 //! shields.io-style "flat" SVG badges for READMEs and dashboards: a grey label, a coloured
 //! message.
 //!
-//! The geometry is badge-maker's: each side is its text width (see [`crate::text_width`])
-//! plus 5 px of padding on both sides, text drawn at 10× scale with `textLength` pinned so every
-//! renderer fits it to the computed box, and a shadow copy 1 px lower. The badge carries its text
+//! The geometry is badge-maker's: each side is its text width (summed Verdana 11 px advances,
+//! see `text_width.rs`) plus 5 px of padding on both sides, text drawn at 10× scale with
+//! `textLength` pinned so every renderer fits it to the computed box, and a shadow copy 1 px
+//! lower. The badge carries its text
 //! as `<title>` and as `aria-label` on `role="img"`, so screen readers and tooltips get
 //! "label: message".
 
@@ -95,7 +96,8 @@ pub(crate) fn flat(label: &str, message: &str, color: &str) -> String {
          </clipPath><g clip-path=\"url(#r)\"><rect width=\"{left}\" height=\"{HEIGHT}\" \
          fill=\"{LABEL_COLOR}\"/><rect x=\"{left}\" width=\"{right}\" height=\"{HEIGHT}\" \
          fill=\"{color}\"/><rect width=\"{width}\" height=\"{HEIGHT}\" fill=\"url(#s)\"/></g>\
-         <g fill=\"#fff\" text-anchor=\"middle\" font-family=\"Verdana,Geneva,DejaVu Sans,sans-serif\" \
+         <g fill=\"#fff\" text-anchor=\"middle\" \
+         font-family=\"Verdana,Geneva,DejaVu Sans,sans-serif\" \
          text-rendering=\"geometricPrecision\" font-size=\"110\">"
     );
     if !label.is_empty() {

@@ -8,7 +8,7 @@
 //! minted, not the update's: it must stay fixed forever.
 //!
 //! Both feeds are written by hand (they are small and flat) with every value passing through
-//! [`escape_xml`]. Entry content is HTML (status in bold, the body with its line breaks, the
+//! `escape_xml`. Entry content is HTML (status in bold, the body with its line breaks, the
 //! affected components), escaped once more as XML text, as `type="html"` requires.
 
 use crate::model::{IncidentUpdateView, IncidentView, PageView};

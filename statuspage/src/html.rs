@@ -268,11 +268,17 @@ impl<'a> ComponentHtml<'a> {
                 c.regions.failing.join(", ")
             )
         });
-        let uptime = o.show_uptime.then(|| UptimeHtml {
-            bars: c.days.iter().map(bar).collect(),
-            since: format!("{} days ago", c.days.len()),
-            figure: uptime_label(c.uptime.quarter)
-                .map_or_else(|| "No data".to_owned(), |u| format!("{u} uptime")),
+        let uptime = o.show_uptime.then(|| {
+            // The newest `history_days` bars (the view should hold exactly that many).
+            let shown =
+                usize::try_from(o.history_days).map_or(c.days.len(), |n| n.min(c.days.len()));
+            let bars = &c.days[c.days.len() - shown..];
+            UptimeHtml {
+                bars: bars.iter().map(bar).collect(),
+                since: format!("{shown} days ago"),
+                figure: uptime_label(uptime_for(c, o.history_days))
+                    .map_or_else(|| "No data".to_owned(), |u| format!("{u} uptime")),
+            }
         });
         ComponentHtml {
             name: &c.name,
@@ -286,6 +292,17 @@ impl<'a> ComponentHtml<'a> {
                 None
             },
         }
+    }
+}
+
+/// The uptime figure matching the bars shown: the 90-day figure for the default 90 bars, the
+/// 30-day, 7-day or 24-hour one when the operator shows fewer days.
+fn uptime_for(c: &ComponentView, history_days: u32) -> Option<f64> {
+    match history_days {
+        0..=1 => c.uptime.day,
+        2..=7 => c.uptime.week,
+        8..=30 => c.uptime.month,
+        _ => c.uptime.quarter,
     }
 }
 

@@ -389,3 +389,19 @@ fn history_window_is_relative_to_generation_time() {
     assert!(html.contains(r#"<h3><time datetime="2026-12-04">4 Dec 2026</time></h3>"#));
     assert!(!html.contains(r#"<h3><time datetime="2026-11-20">"#));
 }
+
+#[test]
+fn fewer_history_days_show_the_newest_bars_and_the_matching_figure() {
+    let mut v = fixture::view();
+    v.options.history_days = 30;
+    let html = render(&v);
+    assert_eq!(html.matches(r#"tabindex="0""#).count(), 7 * 30);
+    assert!(html.contains("<span>30 days ago</span><span>99.80 % uptime</span>"));
+    assert!(html.contains(r#"aria-label="4 Nov 2026: 91.66 % up, down 2 h""#));
+    assert!(!html.contains("5 Sep 2026"));
+    v.options.history_days = 7;
+    assert!(render(&v).contains("<span>7 days ago</span><span>99.60 % uptime</span>"));
+    // More days asked than held: all of them.
+    v.options.history_days = 365;
+    assert_eq!(render(&v).matches(r#"tabindex="0""#).count(), 7 * 90);
+}

@@ -142,10 +142,13 @@ impl<'a> PageHtml<'a> {
         let today = day_number(view.generated_at_ms);
         let history = (0..HISTORY_DAYS)
             .map(|back| {
-                let day = today - back;
+                let day = today.saturating_sub(back);
+                // Saturating: a nonsensical `generated_at_ms` must not panic (times are clamped
+                // when formatted anyway).
+                let start = day.saturating_mul(DAY_MS);
                 HistoryDay {
-                    date: day_label(day * DAY_MS),
-                    iso: iso_date(day * DAY_MS),
+                    date: day_label(start),
+                    iso: iso_date(start),
                     incidents: view
                         .incidents
                         .iter()

@@ -26,7 +26,7 @@ pub(crate) fn duration_label(seconds: i64) -> String {
     if s < 60 {
         return format!("{s} s");
     }
-    let minutes = (s + 30) / 60;
+    let minutes = s.saturating_add(30) / 60;
     let (h, m) = (minutes / 60, minutes % 60);
     match (h, m) {
         (0, m) => format!("{m} min"),

@@ -405,3 +405,30 @@ fn fewer_history_days_show_the_newest_bars_and_the_matching_figure() {
     v.options.history_days = 365;
     assert_eq!(render(&v).matches(r#"tabindex="0""#).count(), 7 * 90);
 }
+
+#[test]
+fn absurd_numbers_render_without_panicking() {
+    for t in [i64::MIN, -1, 0, i64::MAX] {
+        let mut v = fixture::view();
+        v.generated_at_ms = t;
+        v.updated_at_ms = t;
+        v.stale = Some(Stale { since_ms: t });
+        let c = &mut v.groups[0].components[0];
+        c.days[0].down_s = i64::MAX;
+        c.days[0].degraded_s = i64::MIN;
+        c.days[0].uptime_pct = Some(f64::NAN);
+        c.days[1].uptime_pct = Some(f64::INFINITY);
+        c.uptime.quarter = Some(f64::NEG_INFINITY);
+        c.regions.voting = 0;
+        c.latency[0].p50_ms = Some(f64::NAN);
+        c.latency[1].p95_ms = Some(-5.0);
+        c.latency[2].p95_ms = Some(f64::INFINITY);
+        v.maintenances[0].scheduled_for_ms = t;
+        v.incidents[0].updates[0].created_at_ms = t;
+        let html = render(&v);
+        assert!(html.contains("Failing from 2 of 2 regions"));
+        assert!(crate::api_v2::summary(&v).is_ok());
+        assert!(crate::atom(&v).ends_with("</feed>\n"));
+        assert!(crate::rss(&v).ends_with("</rss>\n"));
+    }
+}
